@@ -1,0 +1,3 @@
+"""foiawatch: archive FOIA libraries, detect takedowns, recover removed documents."""
+
+__version__ = "0.1.0"

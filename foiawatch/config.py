@@ -1,0 +1,245 @@
+"""Agency configuration: one TOML file per monitored library, validated on load.
+
+A bad config must fail loudly at load time with the offending key named, never half-way through a crawl.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_USER_AGENT = "foiawatch/0.1 (+https://github.com/foiawatch/foiawatch; public-records monitor)"
+DEFAULT_DOCUMENT_EXTENSIONS = (
+    "pdf", "doc", "docx", "xls", "xlsx", "csv", "zip", "txt", "rtf", "ppt", "pptx", "odt", "ods", "xml", "json",
+)
+DEFAULT_OUTAGE_NOTICES = (
+    "temporarily unavailable",
+    "undergoing review",
+    "site is down for maintenance",
+    "currently unavailable",
+)
+
+
+class ConfigError(ValueError):
+    """A config file is invalid; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class DocumentRules:
+    """Which links on a listing page are documents."""
+
+    extensions: tuple[str, ...] = DEFAULT_DOCUMENT_EXTENSIONS
+    url_patterns: tuple[str, ...] = ()  # regexes; a match makes a link a document whatever its extension
+    exclude_patterns: tuple[str, ...] = ()
+    max_bytes: int = 250 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ListingRules:
+    """How to read a listing page: where content is, how sections are marked, how to find more pages."""
+
+    content_selector: str = "main, #main-content, #content, .region-content, body"
+    section_selector: str = "h2, h3, .view-grouping-header, table caption"
+    item_selector: str = ""  # optional: one element per document (e.g. li.usa-collection__item)
+    title_section_separator: str = ""  # e.g. " | " when titles read "Title | Section"
+    ignore_selectors: tuple[str, ...] = (
+        "script", "style", "noscript", "nav", "header", "footer", "form",
+        ".usa-alert", ".alert", "#sitewide-alert", ".usa-banner", "#wm-ipp-base", "#wm-ipp",
+    )
+    next_page_selector: str = (
+        "a.usa-pagination__next-page, li.pager-next a, li.pager__item--next a, a[rel~=next]"
+    )
+    follow_patterns: tuple[str, ...] = ()  # regexes of further listing pages (section pages) to crawl
+    max_pages: int = 1000
+
+
+@dataclass(frozen=True)
+class Politeness:
+    delay: float = 1.0
+    concurrency: int = 4
+    obey_robots: bool = True
+    user_agent: str = DEFAULT_USER_AGENT
+    timeout: float = 60.0
+    retries: int = 2
+
+
+@dataclass(frozen=True)
+class OutageRules:
+    notices: tuple[str, ...] = DEFAULT_OUTAGE_NOTICES
+    failed_page_share: float = 0.5  # more than this share of listing pages failing is an outage
+
+
+@dataclass(frozen=True)
+class WaybackSettings:
+    prefix: str = ""  # CDX prefix under which the library's documents live, e.g. "www.ice.gov/doclib/foia/"
+    base_url: str = "https://web.archive.org"
+    schedule: str = "0 3 * * 0"
+
+
+@dataclass(frozen=True)
+class AgencyConfig:
+    id: str
+    name: str
+    library_urls: tuple[str, ...]
+    allowed_hosts: tuple[str, ...]
+    schedule: str = "0 */6 * * *"
+    removal_confirmations: int = 2
+    documents: DocumentRules = field(default_factory=DocumentRules)
+    listing: ListingRules = field(default_factory=ListingRules)
+    politeness: Politeness = field(default_factory=Politeness)
+    outage: OutageRules = field(default_factory=OutageRules)
+    wayback: WaybackSettings = field(default_factory=WaybackSettings)
+    source: str = ""  # where the config was loaded from, for messages
+
+    def host_allowed(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        return host in self.allowed_hosts
+
+
+_SECTIONS = {
+    "documents": DocumentRules,
+    "listing": ListingRules,
+    "politeness": Politeness,
+    "outage": OutageRules,
+    "wayback": WaybackSettings,
+}
+_AGENCY_KEYS = {"id", "name", "library_urls", "allowed_hosts", "schedule", "removal_confirmations"}
+_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def _coerce(where: str, key: str, value: Any, default: Any) -> Any:
+    """Check a TOML value against the type of the dataclass default; lists become tuples."""
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: '{key}' must be a list of strings")
+        return tuple(value)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: '{key}' must be true or false")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: '{key}' must be a number")
+        return float(value)
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: '{key}' must be a whole number")
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: '{key}' must be a string")
+    return value
+
+
+def _build(cls: type, where: str, table: Any) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(sorted(known))})")
+    defaults = cls()
+    values = {k: _coerce(where, k, v, getattr(defaults, k)) for k, v in table.items()}
+    return cls(**values)
+
+
+def _check_regexes(where: str, key: str, patterns: tuple[str, ...]) -> None:
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise ConfigError(f"{where}: '{key}' has an invalid regular expression {pattern!r}: {error}") from None
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>") -> AgencyConfig:
+    """Validate a decoded TOML document and build an AgencyConfig."""
+    agency = data.get("agency")
+    if not isinstance(agency, dict):
+        raise ConfigError(f"{source}: missing [agency] table")
+    unknown_tables = sorted(set(data) - set(_SECTIONS) - {"agency"})
+    if unknown_tables:
+        raise ConfigError(f"{source}: unknown table [{unknown_tables[0]}]")
+    unknown = sorted(set(agency) - _AGENCY_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: [agency] unknown key '{unknown[0]}'")
+    for key in ("id", "name", "library_urls"):
+        if key not in agency:
+            raise ConfigError(f"{source}: [agency] missing required key '{key}'")
+    where = f"{source}: [agency]"
+    agency_id = _coerce(where, "id", agency["id"], "")
+    if not _ID_PATTERN.match(agency_id):
+        raise ConfigError(f"{where} 'id' must be lowercase letters, digits, '-' or '_' (got {agency_id!r})")
+    library_urls = _coerce(where, "library_urls", agency["library_urls"], ())
+    if not library_urls:
+        raise ConfigError(f"{where} 'library_urls' must name at least one URL")
+    for url in library_urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"{where} 'library_urls' has {url!r}, which is not an http(s) URL")
+    allowed = agency.get("allowed_hosts")
+    allowed_hosts = (
+        tuple(h.lower() for h in _coerce(where, "allowed_hosts", allowed, ()))
+        if allowed is not None
+        else tuple(sorted({urlsplit(u).hostname.lower() for u in library_urls}))
+    )
+    confirmations = _coerce(where, "removal_confirmations", agency.get("removal_confirmations", 2), 0)
+    if confirmations < 1:
+        raise ConfigError(f"{where} 'removal_confirmations' must be at least 1")
+    sections = {name: _build(cls, f"{source}: [{name}]", data.get(name, {})) for name, cls in _SECTIONS.items()}
+    _check_regexes(f"{source}: [documents]", "url_patterns", sections["documents"].url_patterns)
+    _check_regexes(f"{source}: [documents]", "exclude_patterns", sections["documents"].exclude_patterns)
+    _check_regexes(f"{source}: [listing]", "follow_patterns", sections["listing"].follow_patterns)
+    if sections["politeness"].concurrency < 1:
+        raise ConfigError(f"{source}: [politeness] 'concurrency' must be at least 1")
+    if sections["documents"].max_bytes < 1:
+        raise ConfigError(f"{source}: [documents] 'max_bytes' must be positive")
+    return AgencyConfig(
+        id=agency_id,
+        name=_coerce(where, "name", agency["name"], ""),
+        library_urls=library_urls,
+        allowed_hosts=allowed_hosts,
+        schedule=_coerce(where, "schedule", agency.get("schedule", "0 */6 * * *"), ""),
+        removal_confirmations=confirmations,
+        source=source,
+        **sections,
+    )
+
+
+def load_config(path: str | Path) -> AgencyConfig:
+    """Load one agency config file; raises ConfigError naming the file and key on any problem."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    return parse_config(data, str(path))
+
+
+def bundled_config_dir() -> Path:
+    return Path(str(resources.files("foiawatch") / "agencies"))
+
+
+def find_config(agency: str, config_dir: str | Path | None = None) -> AgencyConfig:
+    """Resolve an agency name (or a path to a .toml file) to its config."""
+    candidate = Path(agency)
+    if candidate.suffix == ".toml" and candidate.exists():
+        return load_config(candidate)
+    directories = [Path(config_dir)] if config_dir else []
+    directories.append(bundled_config_dir())
+    for directory in directories:
+        path = directory / f"{agency}.toml"
+        if path.exists():
+            return load_config(path)
+    known = sorted({p.stem for d in directories if d.is_dir() for p in d.glob("*.toml")})
+    raise ConfigError(f"no config for agency {agency!r}; known agencies: {', '.join(known) or 'none'}")
+
+
+def with_overrides(config: AgencyConfig, **changes: Any) -> AgencyConfig:
+    """A copy of a config with top-level fields replaced (tests and the demo point configs at local servers)."""
+    return replace(config, **changes)
