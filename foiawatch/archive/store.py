@@ -286,3 +286,14 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# Outcomes of one document fetch in a crawl (sightings.outcome). The crawler records them; diff/ judges them.
+FETCHED = "fetched"            # 200, bytes stored (sightings.sha256 set)
+NOT_MODIFIED = "not_modified"  # 304 to a conditional request; sha256 carried over from the last fetch
+GONE = "gone"                  # 404 or 410
+SOFT_404 = "soft_404"          # redirected to, or answered with, a non-document (HTML) page
+BLOCKED = "blocked"            # 401/403/429 or a bot-challenge page: says nothing about removal
+FAILED = "failed"              # 5xx, timeout, reset, truncated body, redirect loop: says nothing about removal
+TOO_LARGE = "too_large"        # over the configured size cap; recorded, not downloaded
+SKIPPED = "skipped"            # not fetched (e.g. robots.txt disallows it)
