@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from . import __version__
+from .archive.store import OUTAGE
+from .config import AgencyConfig, ConfigError, find_config
+from .crawler import CrawlProcessError
+from .crawler import crawl as run_crawl
+from .progress import CrawlProgress, print_crawl_summary
 
 DATA_DIR_HELP = "Archive directory (database, blobs, WARCs). Default: $FOIAWATCH_DATA or ./foiawatch-data."
 
@@ -35,3 +42,39 @@ def config_dir_option(function):
 @click.version_option(__version__, prog_name="foiawatch")
 def cli() -> None:
     """Watch government FOIA libraries: archive every document, detect takedowns, recover what was removed."""
+
+
+def load_agency(agency: str, config_dir: Path | None) -> AgencyConfig:
+    try:
+        return find_config(agency, config_dir)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@cli.command()
+@click.argument("agency")
+@data_dir_option
+@config_dir_option
+@click.option("--quiet", is_flag=True, help="No progress display; print only the summary.")
+def crawl(agency: str, data_dir: Path, config_dir: Path | None, quiet: bool) -> None:
+    """Snapshot AGENCY's FOIA library: every listing page and every linked document.
+
+    AGENCY is a bundled agency name (see `foiawatch agencies`) or a path to a .toml config.
+    Exits 0 for a complete or incomplete crawl, 3 when the library was down or blocked (recorded as an outage:
+    nothing is ever marked removed because of it).
+    """
+    config = load_agency(agency, config_dir)
+    console = Console(stderr=True)
+    with CrawlProgress(console, enabled=not quiet) as progress:
+        try:
+            result = run_crawl(config, data_dir, on_event=progress.update)
+        except CrawlProcessError as error:
+            raise click.ClickException(str(error)) from None
+    print_crawl_summary(Console(), config, result)
+    if result.status == OUTAGE:
+        console.print(
+            f"[bold red]The library could not be crawled:[/] {result.reason}.\n"
+            "It was recorded as an outage (no document is treated as removed because of it). "
+            "Check the library URL in the agency config and your network, then run the crawl again."
+        )
+        sys.exit(3)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -243,3 +243,11 @@ def find_config(agency: str, config_dir: str | Path | None = None) -> AgencyConf
 def with_overrides(config: AgencyConfig, **changes: Any) -> AgencyConfig:
     """A copy of a config with top-level fields replaced (tests and the demo point configs at local servers)."""
     return replace(config, **changes)
+
+
+def config_to_dict(config: AgencyConfig) -> dict[str, Any]:
+    """The TOML-shaped dict ``parse_config`` reads: how a config travels to a crawl process and into the archive."""
+    data = asdict(config)
+    data.pop("source")
+    agency = {key: data.pop(key) for key in sorted(_AGENCY_KEYS)}
+    return {"agency": agency, **data}

@@ -1,0 +1,71 @@
+"""Crawling: the Scrapy spider and pipeline that snapshot a FOIA library, and the Wayback Machine client.
+
+:func:`crawl` runs one crawl in a child process (see :mod:`.run`) and streams its progress events back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ..config import AgencyConfig, config_to_dict
+
+
+class CrawlProcessError(RuntimeError):
+    """The crawl process died without reporting a result; its log says why."""
+
+
+@dataclass
+class CrawlResult:
+    crawl_id: int
+    status: str
+    reason: str
+    crawl: dict[str, Any]
+    extraction: dict[str, Any]
+
+
+def crawl(
+    config: AgencyConfig,
+    data_dir: str | Path,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> CrawlResult:
+    """Crawl one agency's library into the archive at ``data_dir`` and return the crawl's outcome."""
+    data_dir = Path(data_dir)
+    log_dir = data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(config_to_dict(config), handle)
+    try:
+        with open(log_dir / f"crawl-{config.id}.log", "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "foiawatch.crawler.run", "--data-dir", str(data_dir),
+                 "--config-json", handle.name],
+                stdout=subprocess.PIPE, stderr=log, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+            finished: dict[str, Any] | None = None
+            assert process.stdout is not None
+            for line in process.stdout:
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if on_event:
+                    on_event(event)
+                if event.get("event") == "finished":
+                    finished = event
+            returncode = process.wait()
+    finally:
+        os.unlink(handle.name)
+    if finished is None:
+        raise CrawlProcessError(
+            f"the crawl process for {config.id!r} exited with code {returncode} before finishing; "
+            f"see {log_dir / f'crawl-{config.id}.log'}"
+        )
+    return CrawlResult(finished["crawl_id"], finished["status"], finished["reason"], finished["crawl"],
+                       finished["extraction"])

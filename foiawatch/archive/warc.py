@@ -1,0 +1,80 @@
+"""One WARC file per crawl holding every HTTP exchange, written with warcio.
+
+WARC is what web archives (the Wayback Machine, pywb, Webrecorder) read, so a crawl can be handed to an archivist
+or replayed as it was. Each record is its own gzip member and is flushed at once: a crash loses at most the record
+being written, and the file stays readable up to it.
+"""
+
+from __future__ import annotations
+
+import io
+from http import HTTPStatus
+from pathlib import Path
+from typing import BinaryIO, Iterable
+from urllib.parse import urlsplit
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from .. import __version__
+
+
+class CrawlWarc:
+    def __init__(self, path: Path, info: dict[str, str]):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._handle: BinaryIO = open(path, "ab")
+        self._writer = WARCWriter(self._handle, gzip=True)
+        record = self._writer.create_warcinfo_record(path.name, {"software": f"foiawatch/{__version__}", **info})
+        self._write(record)
+
+    def _write(self, record) -> None:
+        self._writer.write_record(record)
+        self._handle.flush()
+
+    def write_exchange(
+        self,
+        url: str,
+        method: str,
+        request_headers: Iterable[tuple[str, str]],
+        status: int,
+        response_headers: Iterable[tuple[str, str]],
+        body: bytes | None = None,
+        body_path: Path | None = None,
+        protocol: str = "HTTP/1.1",
+    ) -> None:
+        """Write a request and its response; the response payload comes from ``body`` or streams from a file."""
+        request_http = StatusAndHeaders(f"{method} {_path_of(url)} {protocol}", list(request_headers),
+                                        is_http_request=True)
+        request = self._writer.create_warc_record(url, "request", payload=io.BytesIO(b""), length=0,
+                                                  http_headers=request_http)
+        response_http = StatusAndHeaders(f"{status} {_reason(status)}", list(response_headers), protocol=protocol)
+        if body_path is not None:
+            with open(body_path, "rb") as payload:
+                response = self._writer.create_warc_record(
+                    url, "response", payload=payload, length=body_path.stat().st_size, http_headers=response_http
+                )
+                self._write(response)
+        else:
+            data = body or b""
+            response = self._writer.create_warc_record(
+                url, "response", payload=io.BytesIO(data), length=len(data), http_headers=response_http
+            )
+            self._write(response)
+        request.rec_headers.add_header("WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID"))
+        self._write(request)
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"

@@ -1,0 +1,39 @@
+"""Downloader middleware that writes every HTTP exchange of a crawl to its WARC file.
+
+It sits next to the downloader (order 950), so it sees each raw response, redirect hops included, before Scrapy's
+redirect, retry and decompression middlewares act on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy.http import Request, Response
+
+from ..archive.warc import CrawlWarc
+from .streaming import BODY_META, discard_body
+
+
+def _pairs(headers: Any) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, values in headers.items() for v in values]
+
+
+class WarcMiddleware:
+    def __init__(self, warc: CrawlWarc):
+        self.warc = warc
+
+    @classmethod
+    def from_crawler(cls, crawler) -> "WarcMiddleware":
+        return cls(crawler.settings["FOIAWATCH_WARC"])
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        body = request.meta.get(BODY_META)
+        streamed = body is not None and body.sha256
+        self.warc.write_exchange(
+            request.url, request.method, _pairs(request.headers), response.status, _pairs(response.headers),
+            body=None if streamed else response.body, body_path=body.path if streamed else None,
+            protocol=response.protocol or "HTTP/1.1",
+        )
+        if 300 <= response.status < 400:
+            discard_body(request.meta)  # a redirect hop's body is in the WARC; the next hop streams afresh
+        return response

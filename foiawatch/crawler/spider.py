@@ -1,0 +1,262 @@
+"""The library spider: walks every listing page of one agency, fetches every linked document, probes the missing.
+
+Listing pages are parsed by :mod:`.parse`; what was seen goes to the :class:`~.recorder.CrawlRecorder`. Document
+bodies stream to disk (:mod:`.streaming`) and are moved into the blob store only once complete and hashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from ..archive.store import BLOCKED, FAILED, FETCHED, GONE, NOT_MODIFIED, SKIPPED, SOFT_404, TOO_LARGE
+from .parse import classify_response, parse_listing
+from .recorder import CrawlRecorder
+from .sniff import is_html, sniff_mimetype
+from .streaming import BODY_META, STREAM_META, discard_body
+from .urls import canonical_url, is_document_url
+
+logger = logging.getLogger(__name__)
+
+LISTING = "foiawatch_listing"
+DOCUMENT = "foiawatch_document"
+# Statuses the spider wants to see itself rather than have Scrapy drop (redirects stay Scrapy's to follow).
+SEEN_STATUSES = [304, *range(400, 600)]
+
+
+class LibrarySpider(scrapy.Spider):
+    name = "foiawatch-library"
+
+    def __init__(
+        self,
+        recorder: CrawlRecorder,
+        known: dict[str, dict[str, Any]],
+        stream_dir: Path,
+        progress: Callable[[str, dict[str, Any]], None],
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.recorder = recorder
+        self.config = recorder.config
+        self.known = known
+        self.stream_dir = stream_dir
+        self.progress = progress
+        self.roots = [canonical_url(url) or url for url in self.config.library_urls]
+        self.pages_requested: set[str] = set()
+        self.documents_requested: set[str] = set()
+        self.probed = False
+
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> "LibrarySpider":
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        return spider
+
+    async def start(self):
+        for url in self.roots:
+            yield self.listing_request(url, page_number=0, is_root=True)
+
+    # listing pages ------------------------------------------------------------------------------------------
+
+    def listing_request(self, url: str, page_number: int, is_root: bool = False) -> scrapy.Request:
+        self.pages_requested.add(url)
+        return scrapy.Request(
+            url,
+            callback=self.parse_listing_page,
+            errback=self.listing_failed,
+            dont_filter=is_root,
+            meta={LISTING: {"page_number": page_number, "is_root": is_root},
+                  "handle_httpstatus_list": SEEN_STATUSES},
+        )
+
+    def parse_listing_page(self, response: Response) -> Iterator[scrapy.Request]:
+        info = response.meta[LISTING]
+        url = response.request.url if not response.meta.get("redirect_urls") else response.meta["redirect_urls"][0]
+        headers = {k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v}
+        verdict = classify_response(response.status, headers, response.body)
+        if verdict != "ok":
+            self.recorder.page(url, final_url=response.url, http_status=response.status,
+                               page_number=info["page_number"], is_root=info["is_root"],
+                               error=None if verdict == "blocked" else f"HTTP {response.status} ({verdict})",
+                               blocked=f"HTTP {response.status} challenge/block page" if verdict == "blocked" else None)
+            self.progress("page", {"url": url, "ok": False})
+            return
+        parsed = parse_listing(response.body, response.url, self.config, encoding=_declared_encoding(response))
+        self.recorder.page(
+            url, final_url=response.url, http_status=response.status, page_number=info["page_number"],
+            is_root=info["is_root"], text=parsed.text, document_links=len(parsed.documents),
+            outage_notice=parsed.outage_notice, blocked=parsed.blocked,
+            sha256=hashlib.sha256(parsed.text.encode()).hexdigest(),
+        )
+        self.progress("page", {"url": url, "ok": not parsed.blocked, "documents": len(parsed.documents)})
+        if parsed.blocked or parsed.outage_notice:
+            return
+        for occurrence in parsed.occurrences:
+            document_id, first = self.recorder.link(occurrence.url, occurrence.title, occurrence.section,
+                                                    occurrence.link_text, url)
+            if first and occurrence.url not in self.documents_requested:
+                self.documents_requested.add(occurrence.url)
+                yield self.document_request(occurrence.url, document_id, listed=True,
+                                            listing=(url, occurrence.section, occurrence.link_text))
+        for page_url in parsed.next_pages + parsed.follow_pages:
+            if page_url not in self.pages_requested and self.config.host_allowed(page_url) \
+                    and len(self.pages_requested) < self.config.listing.max_pages:
+                yield self.listing_request(page_url, page_number=info["page_number"] + 1)
+
+    def listing_failed(self, failure: Failure) -> None:
+        request = failure.request
+        info = request.meta[LISTING]
+        url = request.meta.get("redirect_urls", [request.url])[0]
+        self.recorder.page(url, final_url=request.url, http_status=None, page_number=info["page_number"],
+                           is_root=info["is_root"], error=_describe(failure))
+        self.progress("page", {"url": url, "ok": False})
+
+    # documents ----------------------------------------------------------------------------------------------
+
+    def document_request(self, url: str, document_id: int, listed: bool,
+                         listing: tuple[str, str, str] | None = None, method: str = "GET") -> scrapy.Request:
+        headers = {"Accept-Encoding": "identity"}
+        previous = self.known.get(url)
+        if previous and method == "GET":
+            if previous.get("etag"):
+                headers["If-None-Match"] = previous["etag"]
+            if previous.get("last_modified"):
+                headers["If-Modified-Since"] = previous["last_modified"]
+        meta: dict[str, Any] = {
+            DOCUMENT: {"id": document_id, "listed": listed, "listing": listing, "url": url},
+            "handle_httpstatus_list": SEEN_STATUSES,
+            "download_maxsize": self.config.documents.max_bytes,
+        }
+        if method == "GET":
+            meta[STREAM_META] = str(self.stream_dir)
+        return scrapy.Request(url, method=method, headers=headers, callback=self.document_fetched,
+                              errback=self.document_failed, meta=meta, dont_filter=True,
+                              priority=-1)  # listing pages first: we learn the shape of the crawl early
+
+    def document_fetched(self, response: Response) -> Iterator[scrapy.Request]:
+        info = response.meta[DOCUMENT]
+        if response.request.method == "HEAD":
+            yield from self._probe_answered(response, info)
+            return
+        body = response.meta.get(BODY_META)
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0].strip() or None
+        common = self._common(response, info, content_type)
+        try:
+            if response.status == 304 and info["url"] in self.known:
+                previous = self.known[info["url"]]
+                self.recorder.sighting(info["id"], outcome=NOT_MODIFIED, sha256=previous["sha256"],
+                                       size=previous["size"], **common)
+            elif response.status == 200 and body is not None:
+                self._store_document(response, info, body, common)
+            else:
+                self.recorder.sighting(info["id"], outcome=_outcome_for_status(response), **common)
+        finally:
+            discard_body(response.meta)
+        self.progress("document", {"url": info["url"], "listed": info["listed"]})
+
+    def _store_document(self, response: Response, info: dict[str, Any], body: Any, common: dict[str, Any]) -> None:
+        with open(body.path, "rb") as handle:
+            head = handle.read(4096)
+        if is_html(head) and is_document_url(info["url"], self.config.documents):
+            headers = {k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v}
+            verdict = classify_response(200, headers, head)
+            outcome = BLOCKED if verdict == "blocked" else SOFT_404
+            self.recorder.sighting(info["id"], outcome=outcome,
+                                   error="an HTML page was served where a document was linked", **common)
+            return
+        mimetype = sniff_mimetype(head, common["content_type"], info["url"])
+        new_blob = self.recorder.store_blob(body.path, body.sha256, mimetype)
+        response.meta.pop(BODY_META, None)
+        self.recorder.sighting(info["id"], outcome=FETCHED, sha256=body.sha256, size=body.size,
+                               new_blob=new_blob, **common)
+
+    def _probe_answered(self, response: Response, info: dict[str, Any]) -> Iterator[scrapy.Request]:
+        """HEAD first; only an answer that doesn't settle the question costs a GET."""
+        if response.status in (404, 410):
+            self.recorder.sighting(info["id"], outcome=GONE, **self._common(response, info, None))
+            self.progress("document", {"url": info["url"], "listed": False})
+            return
+        yield self.document_request(info["url"], info["id"], listed=False)
+
+    def document_failed(self, failure: Failure) -> None:
+        request = failure.request
+        info = request.meta[DOCUMENT]
+        body = request.meta.get(BODY_META)
+        error = _describe(failure)
+        too_large = "max size" in error or (body is not None and body.size > self.config.documents.max_bytes)
+        discard_body(request.meta)
+        if failure.check(IgnoreRequest) and "robots.txt" in error.lower():
+            outcome = SKIPPED
+        else:
+            outcome = TOO_LARGE if too_large else FAILED
+        listing = info["listing"] or (None, None, None)
+        self.recorder.sighting(info["id"], listed=info["listed"], outcome=outcome, listing_page=listing[0],
+                               section=listing[1], link_text=listing[2], final_url=request.url, error=error)
+        self.progress("document", {"url": info["url"], "listed": info["listed"], "failed": True})
+
+    def _common(self, response: Response, info: dict[str, Any], content_type: str | None) -> dict[str, Any]:
+        listing = info["listing"] or (None, None, None)
+        return {
+            "listed": info["listed"], "listing_page": listing[0], "section": listing[1], "link_text": listing[2],
+            "http_status": response.status, "final_url": response.url, "content_type": content_type,
+            "etag": _header(response, b"ETag"), "last_modified": _header(response, b"Last-Modified"),
+        }
+
+    # probing ------------------------------------------------------------------------------------------------
+
+    def on_idle(self) -> None:
+        """When the listing is done, probe documents that are no longer listed (only if the crawl can count)."""
+        if self.probed:
+            return
+        self.probed = True
+        status, _ = self.recorder.decide_status()
+        if status != "complete":
+            return
+        missing = self.recorder.documents_to_probe()
+        if not missing:
+            return
+        self.progress("probing", {"count": len(missing)})
+        for document_id, url in missing:
+            self.crawler.engine.crawl(self.document_request(url, document_id, listed=False, method="HEAD"))
+        raise DontCloseSpider
+
+
+def _outcome_for_status(response: Response) -> str:
+    status = response.status
+    if status in (404, 410):
+        return GONE
+    if status in (401, 403, 407, 429):
+        return BLOCKED
+    return FAILED
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def _declared_encoding(response: Response) -> str | None:
+    return getattr(response, "encoding", None)
+
+
+def _describe(failure: Failure) -> str:
+    value = failure.value
+    name = type(value).__name__
+    message = str(value).strip()
+    if "DNSLookupError" in name:
+        return f"host not found ({message})"
+    if "ConnectionRefused" in name:
+        return "connection refused"
+    if "TimeoutError" in name or "TCPTimedOut" in name:
+        return f"timed out ({message})" if message else "timed out"
+    if "ResponseDataLoss" in name or "ResponseFailed" in name or "ConnectionLost" in name:
+        return f"connection lost mid-response ({name})"
+    return f"{name}: {message}" if message else name
