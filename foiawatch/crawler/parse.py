@@ -1,0 +1,469 @@
+"""Read one listing page: its documents and the section each is listed under, its further pages, its visible text.
+
+Pure functions of (bytes, URL, config) so the spider, the demo and the tests read a page the same way. The page is
+walked once in document order, keeping the current section heading as it goes, so a page with tens of thousands of
+links costs one linear pass rather than a "find the preceding heading" search per link.
+
+``classify_response`` feeds the removal rule (DESIGN.md): only 404/410 and "page not found" pages can mean gone;
+bot blocks, challenge pages and 5xx never do.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import AbstractSet, Iterable
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import cssselect
+import lxml.html
+from lxml import etree
+from w3lib.encoding import html_to_unicode
+
+from ..config import AgencyConfig
+from .urls import canonical_url, is_document_url, same_site
+
+# Verdicts of classify_response.
+OK, GONE, BLOCKED, ERROR, NOT_FOUND_PAGE = "ok", "gone", "blocked", "error", "not_found_page"
+
+# A page with more document links than this is a library page whatever notice it shows.
+OUTAGE_MAX_DOCUMENTS = 2
+# Challenge and block pages are tiny; a longer page that merely mentions "Access Denied" is content.
+_CHALLENGE_MAX_TEXT = 5000
+_CLASSIFY_HEAD_BYTES = 256 * 1024
+
+_NEVER_VISIBLE = ("script", "style", "template")
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote br caption dd details dialog div dl dt fieldset figcaption figure footer form "
+    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul".split()
+)
+_PROSE_TAGS = frozenset({"p", "blockquote", "dd", "figcaption", "address"})
+_PAGE_NUMBER = re.compile(r"^\d+(?:,\d+)*$")  # Drupal writes "page=0,2" when a page has two pagers
+_WORD = re.compile(r"\w")
+_SPACE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+_ITEM_HEADING = etree.XPath(
+    "(.//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6"
+    " or contains(@class, 'heading') or contains(@class, 'title')])[1]"
+)
+
+_DATE = (
+    r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
+    r"(?:[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+[a-z]{3,9}\.?,?\s+\d{4}|\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2})"
+    r"(?:(?:,?\s+(?:-\s+|at\s+)?|T)\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?(?:\s*[a-z]{2,4}\b)?)?"
+)
+_STAMP = r"(?:(?:page|content|date|this page was)\s+)?last\s+(?:updated|reviewed|modified|revised)(?:\s+on)?\s*:?"
+# Bits of page text that change without the page changing.
+_VOLATILE = (
+    re.compile(r"(?i)\b" + _STAMP + r"\s*" + _DATE),
+    re.compile(r"(?i)^(?:showing|displaying|viewing|results?)\s+(?:results?\s+|items?\s+|records?\s+)?\d[\d,]*\s*"
+               r"(?:-|–|to)\s*\d[\d,]*\s+of\s+\d[\d,]*\b.*$"),
+)
+
+# Drupal prints the label and the date of a stamp as separate elements, hence separate lines.
+_STAMP_LABEL = re.compile(r"(?i)^" + _STAMP + "$")
+_DATE_LINE = re.compile(r"(?i)^" + _DATE + "$")
+
+_CHALLENGE_TITLES = (
+    (re.compile(r"(?i)^just a moment(?:\.\.\.|…)?$"), "Cloudflare challenge"),
+    (re.compile(r"(?i)attention required! \| cloudflare"), "Cloudflare block"),
+    (re.compile(r"(?i)^access denied$"), "Akamai access denied"),
+    (re.compile(r"(?i)^request rejected$"), "F5 firewall rejection"),
+    (re.compile(r"(?i)sucuri website firewall"), "Sucuri firewall"),
+)
+_CHALLENGE_TEXTS = (
+    (re.compile(r"(?i)checking (?:your browser before accessing|if the site connection is secure)"),
+     "Cloudflare challenge"),
+    (re.compile(r"(?i)sorry, you have been blocked"), "Cloudflare block"),
+    (re.compile(r"(?i)you don['’]t have permission to access .{0,500}? on this server\.?\s*reference\s*#"),
+     "Akamai access denied"),
+    (re.compile(r"(?i)request unsuccessful\. incapsula incident id"), "Incapsula block"),
+    (re.compile(r"(?i)the requested url was rejected\. please consult with your administrator"),
+     "F5 firewall rejection"),
+    (re.compile(r"(?i)pardon our interruption"), "Imperva/Distil challenge"),
+)
+_CHALLENGE_MARKUP = (
+    ("cf-browser-verification", "Cloudflare challenge"),
+    ("_cf_chl_opt", "Cloudflare challenge"),
+    ("_Incapsula_Resource", "Incapsula block"),
+    ("px-captcha", "PerimeterX challenge"),
+)
+_NOT_FOUND = re.compile(
+    r"(?i)\b(?:page|file|document|resource|content)\s+(?:was\s+)?not\s+found\b"
+    r"|^\s*(?:error\s*)?404\b|\b(?:error|http)\s+404\b|\b404\s*[-:|–]\s*(?:error|not found|page)"
+    r"|\bpage (?:you(?:'re| are| were)? (?:requested|looking for|trying to reach)|requested)\b.{0,80}?"
+    r"(?:not (?:be )?found|no longer (?:available|exists)|(?:been|was) (?:moved|removed|deleted)|does not exist"
+    r"|(?:could|can)(?:not|n't) be found)"
+    r"|\bpage (?:does not|doesn't|no longer) exists?\b"
+    r"|\bhelp (?:you )?find(?:ing)? (?:information|what you(?:'re| are) looking for)"
+)
+
+
+@dataclass(frozen=True)
+class DocumentLink:
+    """One document link as listed: the URL is canonical, the texts whitespace-collapsed."""
+
+    url: str
+    title: str
+    link_text: str
+    section: str
+
+
+@dataclass
+class ListingParse:
+    """What one listing page says. ``occurrences`` keeps every (url, section) pair; ``documents`` one per URL."""
+
+    documents: list[DocumentLink] = field(default_factory=list)
+    occurrences: list[DocumentLink] = field(default_factory=list)
+    next_pages: list[str] = field(default_factory=list)
+    follow_pages: list[str] = field(default_factory=list)
+    text: str = ""
+    paragraphs: list[str] = field(default_factory=list)
+    outage_notice: str | None = None
+    blocked: str | None = None
+
+
+def parse_listing(body: bytes, url: str, config: AgencyConfig, *, encoding: str | None = None) -> ListingParse:
+    """Parse a listing page fetched from ``url`` (the final URL, which relative links resolve against).
+
+    ``encoding`` is the charset the server declared, if any. A byte-order mark overrides it; when it is missing or
+    bogus, the page's own meta charset and then UTF-8 are used (undecodable bytes become U+FFFD, never an error).
+    """
+    document = _parse_html(body, encoding)
+    base = _base_url(document, url)
+    listing = config.listing
+    next_pages, follow_pages = _further_pages(document, base, url, config)
+    reader = _Reader(config, base,
+                     ignored=set(_select(document, ", ".join(listing.ignore_selectors))),
+                     headings=set(_select(document, listing.section_selector)),
+                     items=set(_select(document, listing.item_selector)))
+    for root in _content_roots(document, listing.content_selector):
+        reader.read(root)
+    lines = _normalise(reader.lines())
+    result = ListingParse(
+        documents=list(reader.documents.values()),
+        occurrences=list(reader.occurrences.values()),
+        next_pages=next_pages,
+        follow_pages=follow_pages,
+        text="\n".join(lines),
+        paragraphs=reader.paragraphs,
+    )
+    result.blocked = _challenge(_title(document), "\n".join(lines), _head_markup(body))
+    if len(result.documents) <= OUTAGE_MAX_DOCUMENTS:
+        result.outage_notice = _outage_notice(document, config)
+    return result
+
+
+def classify_response(status: int, headers: dict[str, str], body: bytes) -> str:
+    """``ok``, ``gone`` (404/410), ``blocked`` (401/403/407/429/202 or a challenge page), ``error`` (other
+    failures, including 5xx) or ``not_found_page`` (a 2xx whose HTML says "page not found").
+
+    Only ``gone`` and ``not_found_page`` may ever count towards a removal.
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if status in (404, 410):
+        return GONE
+    if status in (401, 403, 407, 429, 202):
+        return BLOCKED
+    if lowered.get("cf-mitigated", "").lower() == "challenge" or \
+            lowered.get("x-amzn-waf-action", "").lower() in ("challenge", "captcha"):
+        return BLOCKED
+    document = None
+    if _looks_like_html(lowered.get("content-type", ""), body):
+        head = body[:_CLASSIFY_HEAD_BYTES]
+        document = _parse_html(head, None)
+        etree.strip_elements(document, *_NEVER_VISIBLE, with_tail=False)
+        if _challenge(_title(document), _collapse(document.text_content()), _head_markup(head)):
+            return BLOCKED
+    if not 200 <= status < 300:
+        return ERROR
+    if document is not None and _says_not_found(document):
+        return NOT_FOUND_PAGE
+    return OK
+
+
+@dataclass
+class _Prose:
+    """An open prose block: it is a paragraph if it holds no document link and no nested prose block."""
+
+    element: etree._Element
+    links_before: int
+    has_prose_child: bool = False
+
+
+class _Reader:
+    """One pass over content: visible text lines, prose paragraphs, and document links with their section."""
+
+    def __init__(self, config: AgencyConfig, base: str, *, ignored: AbstractSet[etree._Element] = frozenset(),
+                 headings: AbstractSet[etree._Element] = frozenset(), items: AbstractSet[etree._Element] = frozenset()):
+        self.config = config
+        self.base = base
+        self.ignored = ignored
+        self.headings = headings
+        self.items = items
+        self.documents: dict[str, DocumentLink] = {}
+        self.occurrences: dict[tuple[str, str], DocumentLink] = {}
+        self.paragraphs: list[str] = []
+        self._chunks: list[str] = []
+        # Open section headings, innermost last: (text, element whose end closes it, or None for an h1-h6 heading
+        # that lasts until the next one).
+        self._sections: list[tuple[str, etree._Element | None]] = []
+        self._items: list[tuple[etree._Element, str]] = []  # (item element, its heading's text)
+        self._prose: list[_Prose] = []
+        self._links = 0  # document links seen so far
+
+    def read(self, root: etree._Element) -> None:
+        walker = etree.iterwalk(root, events=("start", "end"))
+        for event, element in walker:
+            tag = element.tag
+            if not isinstance(tag, str):
+                continue
+            if event == "start":
+                if element in self.ignored or tag in _NEVER_VISIBLE:
+                    walker.skip_subtree()
+                    continue
+                self._start(element, tag)
+            else:
+                self._end(element, tag)
+
+    def lines(self) -> list[str]:
+        return "".join(self._chunks).split("\n")
+
+    def _start(self, element: etree._Element, tag: str) -> None:
+        if tag in _BLOCK_TAGS:
+            self._chunks.append("\n")
+        if element.text:
+            self._chunks.append(_SPACE.sub(" ", element.text))
+        if element in self.headings:
+            self._open_section(element, tag)
+        if element in self.items:
+            heading = _ITEM_HEADING(element)
+            self._items.append((element, _collapse(heading[0].text_content()) if heading else ""))
+        if tag in _PROSE_TAGS:
+            if self._prose:
+                self._prose[-1].has_prose_child = True
+            self._prose.append(_Prose(element, self._links))
+        if tag == "a" and element.get("href"):
+            self._link(element)
+
+    def _end(self, element: etree._Element, tag: str) -> None:
+        if tag in _BLOCK_TAGS:
+            self._chunks.append("\n")
+        if self._prose and self._prose[-1].element is element:
+            prose = self._prose.pop()
+            if not prose.has_prose_child and self._links == prose.links_before:
+                self.paragraphs.extend(_normalise([element.text_content()]))
+        if self._items and self._items[-1][0] is element:
+            self._items.pop()
+        for index, (_, scope) in enumerate(self._sections):
+            if scope is element:
+                del self._sections[index:]
+                break
+        if element.tail:
+            self._chunks.append(_SPACE.sub(" ", element.tail))
+
+    def _open_section(self, element: etree._Element, tag: str) -> None:
+        text = _collapse(element.text_content())
+        scope = _section_scope(element, tag)
+        if scope is None and self._sections and self._sections[-1][1] is None:
+            self._sections[-1] = (text, None)
+        else:
+            self._sections.append((text, scope))
+
+    def _link(self, element: etree._Element) -> None:
+        url = canonical_url(element.get("href"), self.base)
+        if url is None or not is_document_url(url, self.config.documents):
+            return
+        self._links += 1
+        link_text = _collapse(element.text_content())
+        title = (self._items[-1][1] if self._items else "") or link_text or _collapse(
+            element.get("title") or element.get("aria-label") or unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        )
+        section = self._sections[-1][0] if self._sections else ""
+        separator = self.config.listing.title_section_separator
+        if separator and separator in title:
+            head, _, category = title.rpartition(separator)
+            if head.strip() and category.strip():
+                title, section = head.strip(), category.strip()
+        link = DocumentLink(url=url, title=title, link_text=link_text, section=section)
+        self.documents.setdefault(url, link)
+        self.occurrences.setdefault((url, section), link)
+
+
+def _section_scope(heading: etree._Element, tag: str) -> etree._Element | None:
+    """The element a heading is confined to: a caption names only its table, a Drupal grouping header only its
+    group. Other headings (h2, h3 …) last until the next heading."""
+    parent = heading.getparent()
+    if tag == "caption" or "view-grouping-header" in (heading.get("class") or "").split():
+        return parent
+    return None
+
+
+def _further_pages(document: etree._Element, base: str, url: str, config: AgencyConfig) -> tuple[list[str], list[str]]:
+    """Pagination and section pages, looked for in the whole page (pagers usually sit in a <nav>)."""
+    here = canonical_url(url) or url
+    here_parts = urlsplit(here)
+    here_filters = _without_page(here_parts.query)
+    listing = config.listing
+
+    def candidate(href: str | None) -> str | None:
+        target = canonical_url(href, base) if href else None
+        if (target is None or target == here or not same_site(target, config.allowed_hosts)
+                or is_document_url(target, config.documents)):
+            return None
+        return target
+
+    next_pages: dict[str, None] = {}
+    for element in _select(document, listing.next_page_selector):
+        anchor = element if element.get("href") else next(iter(element.iterfind(".//a[@href]")), None)
+        target = candidate(anchor.get("href")) if anchor is not None else None
+        if target:
+            next_pages[target] = None
+    follow = [re.compile(p) for p in listing.follow_patterns]
+    follow_pages: dict[str, None] = {}
+    for anchor in document.iter("a"):
+        target = candidate(anchor.get("href"))
+        if target is None:
+            continue
+        parts = urlsplit(target)
+        if ((parts.netloc, parts.path) == (here_parts.netloc, here_parts.path)
+                and any(key == "page" and _PAGE_NUMBER.match(value) for key, value in parse_qsl(parts.query))
+                and _without_page(parts.query) == here_filters):
+            next_pages[target] = None
+        elif any(pattern.search(target) for pattern in follow):
+            follow_pages[target] = None
+    return list(next_pages), [page for page in follow_pages if page not in next_pages]
+
+
+def _without_page(query: str) -> list[tuple[str, str]]:
+    """The other parameters of a query: a numbered page link keeps them, a table-sort link changes them."""
+    return [(key, value) for key, value in parse_qsl(query, keep_blank_values=True) if key != "page"]
+
+
+def _outage_notice(document: etree._Element, config: AgencyConfig) -> str | None:
+    """The line of the page (banners included) that carries a configured outage notice, if any."""
+    notices = [notice.lower() for notice in config.outage.notices if notice.strip()]
+    if not notices:
+        return None
+    body = document.find("body")
+    reader = _Reader(config, "")
+    reader.read(body if body is not None else document)
+    for line in _normalise(reader.lines()):
+        lowered = line.lower()
+        if any(notice in lowered for notice in notices):
+            return line
+    return None
+
+
+def _challenge(title: str, text: str, markup: str) -> str | None:
+    """Name the bot challenge or firewall page this is, if it is one."""
+    for marker, name in _CHALLENGE_MARKUP:
+        if marker in markup:
+            return name
+    if len(text) > _CHALLENGE_MAX_TEXT:
+        return None
+    for pattern, name in _CHALLENGE_TITLES:
+        if pattern.search(title):
+            return name
+    for pattern, name in _CHALLENGE_TEXTS:
+        if pattern.search(text):
+            return name
+    return None
+
+
+def _says_not_found(document: etree._Element) -> bool:
+    """A "page not found" (or a "help finding information" signpost) says so in its title or main heading."""
+    texts = [_title(document)] + [_collapse(h.text_content()) for h in document.iter("h1")]
+    return any(_NOT_FOUND.search(text) for text in texts if text)
+
+
+def _parse_html(body: bytes, encoding: str | None) -> etree._Element:
+    _, text = html_to_unicode(f"text/html; charset={encoding}" if encoding else None, body)
+    text = text.replace("\x00", "")
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
+    try:
+        return lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=parser)
+    except (etree.ParserError, ValueError):  # empty or hopeless: an empty page, not a crash
+        return lxml.html.document_fromstring(b"<html><body></body></html>", parser=parser)
+
+
+def _base_url(document: etree._Element, url: str) -> str:
+    base = document.find(".//base[@href]")
+    return (canonical_url(base.get("href"), url) or url) if base is not None else url
+
+
+def _title(document: etree._Element) -> str:
+    title = document.find("head/title")
+    if title is None:
+        title = document.find(".//title")
+    return _collapse(title.text_content()) if title is not None else ""
+
+
+def _content_roots(document: etree._Element, content_selector: str) -> list[etree._Element]:
+    """Elements matched by the first alternative of ``content_selector`` that matches (outermost only).
+
+    Skip-link targets don't count: Drupal themes often mark ``<a id="main-content"></a>`` rather than a container.
+    """
+    for xpath in _alternatives(content_selector) if content_selector.strip() else ():
+        matches = [m for m in xpath(document) if m.tag != "a" and (len(m) or (m.text or "").strip())]
+        if matches:
+            roots: list[etree._Element] = []
+            for element in matches:
+                if not any(root in element.iterancestors() for root in roots):
+                    roots.append(element)
+            return roots
+    body = document.find("body")
+    return [body if body is not None else document]
+
+
+def _select(document: etree._Element, selector: str) -> list[etree._Element]:
+    return _xpath(selector)(document) if selector.strip() else []
+
+
+@lru_cache(maxsize=128)
+def _xpath(selector: str) -> etree.XPath:
+    return etree.XPath(cssselect.HTMLTranslator().css_to_xpath(selector))
+
+
+@lru_cache(maxsize=32)
+def _alternatives(selector: str) -> tuple[etree.XPath, ...]:
+    translator = cssselect.HTMLTranslator()
+    return tuple(etree.XPath(translator.selector_to_xpath(s)) for s in cssselect.parse(selector))
+
+
+def _normalise(lines: Iterable[str]) -> list[str]:
+    """Collapse whitespace and strip volatile stamps, so two fetches of an unchanged page read the same."""
+    out: list[str] = []
+    after_label = False
+    for line in lines:
+        line = _collapse(line)
+        stripped = line
+        for pattern in _VOLATILE:
+            stripped = _collapse(pattern.sub("", stripped))
+        if stripped != line and not _WORD.search(stripped):  # nothing left but punctuation
+            continue
+        line = stripped
+        if not line:
+            continue
+        if after_label and _DATE_LINE.match(line):
+            after_label = False
+            continue
+        after_label = bool(_STAMP_LABEL.match(line))
+        if not after_label:
+            out.append(line)
+    return out
+
+
+def _collapse(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+def _head_markup(body: bytes) -> str:
+    return body[:_CLASSIFY_HEAD_BYTES].decode("utf-8", "replace")
+
+
+def _looks_like_html(content_type: str, body: bytes) -> bool:
+    if "html" in content_type.lower():
+        return True
+    start = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return start.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<title"))
