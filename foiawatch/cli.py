@@ -75,6 +75,7 @@ def crawl(agency: str, data_dir: Path, config_dir: Path | None, quiet: bool) -> 
         console.print(
             f"[bold red]The library could not be crawled:[/] {result.reason}.\n"
             "It was recorded as an outage (no document is treated as removed because of it). "
-            "Check the library URL in the agency config and your network, then run the crawl again."
+            "Check the library URL in the agency config and your network, then run the crawl again.",
+            soft_wrap=True,
         )
         sys.exit(3)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 
 from ..archive.warc import CrawlWarc
@@ -19,17 +20,20 @@ def _pairs(headers: Any) -> list[tuple[str, str]]:
 
 
 class WarcMiddleware:
-    def __init__(self, warc: CrawlWarc):
-        self.warc = warc
+    """Writes to the WARC of the running spider (``spider.warc``)."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler) -> "WarcMiddleware":
-        return cls(crawler.settings["FOIAWATCH_WARC"])
+    def from_crawler(cls, crawler: Crawler) -> "WarcMiddleware":
+        return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
+        warc: CrawlWarc = self.crawler.spider.warc
         body = request.meta.get(BODY_META)
         streamed = body is not None and body.sha256
-        self.warc.write_exchange(
+        warc.write_exchange(
             request.url, request.method, _pairs(request.headers), response.status, _pairs(response.headers),
             body=None if streamed else response.body, body_path=body.path if streamed else None,
             protocol=response.protocol or "HTTP/1.1",

@@ -194,26 +194,26 @@ class CrawlRecorder:
         """complete / incomplete / outage, per DESIGN.md: an outage is one event, never a thousand removals."""
         pages = self.pages
         if not pages:
-            return OUTAGE, "outage: no listing page could be fetched"
+            return OUTAGE, "no listing page could be fetched"
         roots = [p for p in pages if p.is_root]
         for root in roots:
             if root.outage_notice:
-                return OUTAGE, f"outage: library root shows the notice {root.outage_notice!r}"
+                return OUTAGE, f"library root shows the notice {root.outage_notice!r}"
         blocked = [p for p in pages if p.blocked]
         if blocked and (len(blocked) * 2 > len(pages) or any(p.is_root for p in blocked)):
             return OUTAGE, f"blocked: {blocked[0].blocked} on {len(blocked)} of {len(pages)} listing pages"
         failed_roots = [p for p in roots if not p.ok]
         if failed_roots and len(failed_roots) == len(roots):
-            return OUTAGE, f"outage: library root unreachable ({failed_roots[0].error})"
+            return OUTAGE, f"library root unreachable ({failed_roots[0].error})"
         failed = [p for p in pages if not p.ok]
         if failed and len(failed) / len(pages) > self.config.outage.failed_page_share:
-            return OUTAGE, f"outage: {len(failed)} of {len(pages)} listing pages failed"
+            return OUTAGE, f"{len(failed)} of {len(pages)} listing pages failed"
         noticed = [p for p in pages if p.outage_notice]
         if noticed:
-            return OUTAGE, f"outage: {noticed[0].url} shows the notice {noticed[0].outage_notice!r}"
+            return OUTAGE, f"{noticed[0].url} shows the notice {noticed[0].outage_notice!r}"
         emptied = self._emptied_pages()
         if emptied:
-            return OUTAGE, f"outage: {emptied[0]} used to list documents and now lists none"
+            return OUTAGE, f"{emptied[0]} used to list documents and now lists none"
         if failed:
             return INCOMPLETE, f"{len(failed)} of {len(pages)} listing pages failed: {failed[0].url} ({failed[0].error})"
         return COMPLETE, f"{len(pages)} listing pages fetched and parsed"

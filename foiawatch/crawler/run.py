@@ -27,7 +27,7 @@ def emit(event: str, data: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def scrapy_settings(config: AgencyConfig, warc: CrawlWarc) -> dict[str, Any]:
+def scrapy_settings(config: AgencyConfig) -> dict[str, Any]:
     politeness = config.politeness
     return {
         "USER_AGENT": politeness.user_agent,
@@ -46,7 +46,6 @@ def scrapy_settings(config: AgencyConfig, warc: CrawlWarc) -> dict[str, Any]:
         "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": "WARNING",
         "DOWNLOADER_MIDDLEWARES": {"foiawatch.crawler.middleware.WarcMiddleware": 950},
-        "FOIAWATCH_WARC": warc,
     }
 
 
@@ -67,9 +66,9 @@ def run(config: AgencyConfig, data_dir: Path) -> int:
     warc = CrawlWarc(warc_path, {"agency": config.id, "crawl": str(crawl_id)})
     stream_dir = archive.paths.tmp / f"crawl-{crawl_id}-{os.getpid()}"
     recorder = CrawlRecorder(archive, config, crawl_id)
-    process = CrawlerProcess(scrapy_settings(config, warc), install_root_handler=False)
+    process = CrawlerProcess(scrapy_settings(config), install_root_handler=False)
     process.crawl(LibrarySpider, recorder=recorder, known=archive.fetch_state(config.id), stream_dir=stream_dir,
-                  progress=emit)
+                  warc=warc, progress=emit)
     process.start()
     warc.close()
     status, reason = recorder.finish(str(warc_path.relative_to(archive.paths.root)))

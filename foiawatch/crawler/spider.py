@@ -17,6 +17,7 @@ from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from ..archive.warc import CrawlWarc
 from ..archive.store import BLOCKED, FAILED, FETCHED, GONE, NOT_MODIFIED, SKIPPED, SOFT_404, TOO_LARGE
 from .parse import classify_response, parse_listing
 from .recorder import CrawlRecorder
@@ -40,6 +41,7 @@ class LibrarySpider(scrapy.Spider):
         recorder: CrawlRecorder,
         known: dict[str, dict[str, Any]],
         stream_dir: Path,
+        warc: CrawlWarc,
         progress: Callable[[str, dict[str, Any]], None],
         **kwargs: Any,
     ):
@@ -48,6 +50,7 @@ class LibrarySpider(scrapy.Spider):
         self.config = recorder.config
         self.known = known
         self.stream_dir = stream_dir
+        self.warc = warc
         self.progress = progress
         self.roots = [canonical_url(url) or url for url in self.config.library_urls]
         self.pages_requested: set[str] = set()

@@ -1,0 +1,660 @@
+"""The one way foiawatch talks to the Wayback Machine: CDX prefix listings, verified raw downloads, Save Page Now.
+
+Everything else goes through :class:`WaybackClient`, so the service behind it is a ``base_url`` (the real one, or
+the local stand-in in ``foiawatch.demo.wayback_standin``) and the implementation can be swapped. It is written on
+``requests`` rather than on EDGI's ``wayback`` package, whose hard-coded host, fail-fast CDX parser and
+in-memory playback do not fit here; the README explains the choice. Several of its hard-won lessons about real
+CDX data are ported below (month-00 timestamps, malformed originals, repeated rows, 80 % of the service limits).
+
+Rules the service imposes, and how they are kept:
+
+* CDX is limited to about 30 requests a minute and a 429 ignored gets the IP blocked for an hour: listings are
+  paged by resume key (a handful of requests per agency), requests are paced by process-wide limiters, and a
+  live 429 pauses every thread for at least ``min_backoff`` seconds, doubling while it repeats.
+* An *archived* response carries ``Memento-Datetime``; its status is the captured site's, not the service's. An
+  archived 404 or 429 is therefore an error page someone captured, never a document and never a reason to back
+  off.
+* The CDX ``digest`` is the base32 SHA-1 of the captured body, so every download is checked against it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import re
+import threading
+import time
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import urllib3
+
+from ..config import DEFAULT_USER_AGENT
+from .ratelimit import RateLimiter, shared_gate, shared_limiter
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://web.archive.org"
+CHUNK = 1024 * 1024
+MAX_HOPS = 10
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+ACCESS_KEY_ENV, SECRET_KEY_ENV = "FOIAWATCH_IA_ACCESS_KEY", "FOIAWATCH_IA_SECRET_KEY"
+
+_MEMENTO_PATH = re.compile(r"^/web/(\d{1,14})([a-z]{2}_)?/(.+)$", re.DOTALL)
+_DEFAULT_PORT = re.compile(r"^(http://[^/:]+):80(?=/|$)|^(https://[^/:]+):443(?=/|$)")
+_DATA_URL = re.compile(r"data:\w+/[\w.+-]+;base64", re.IGNORECASE)
+
+
+class WaybackError(Exception):
+    """Something went wrong talking to the Wayback Machine."""
+
+
+class WaybackUnavailable(WaybackError):
+    """The service is unreachable or keeps failing: retry the whole job later, do not conclude anything."""
+
+
+class RateLimited(WaybackError):
+    """The service kept answering 429 after every back-off allowed; stop before the IP gets blocked."""
+
+
+class BlockedSite(WaybackError):
+    """The archive refuses access to this URL (an exclusion request or robots.txt)."""
+
+
+class NotArchived(WaybackError):
+    """The Wayback Machine holds no capture of the URL asked for."""
+
+
+class CaptureRejected(WaybackError):
+    """A capture that must not be stored as a document; ``reason`` says why, ``capture`` which one."""
+
+    def __init__(self, capture: Capture, reason: str) -> None:
+        super().__init__(f"{capture.raw_url}: {reason}")
+        self.capture = capture
+        self.reason = reason
+
+
+class DigestMismatch(CaptureRejected):
+    """The bytes served do not hash to the capture's CDX digest (corrupt capture or tampered transfer)."""
+
+    def __init__(self, capture: Capture, expected: str, actual: str, size: int) -> None:
+        super().__init__(capture, f"body of {size} bytes has digest {actual}, CDX says {expected}")
+        self.expected, self.actual, self.size = expected, actual, size
+
+
+class NotADocument(CaptureRejected):
+    """The capture is an archived error page or redirect (``archived_status``), not a document."""
+
+    def __init__(self, capture: Capture, archived_status: int) -> None:
+        super().__init__(capture, f"the archived response has status {archived_status}; not a document")
+        self.archived_status = archived_status
+
+
+class SaveFailed(WaybackError):
+    """Save Page Now did not produce a capture."""
+
+
+def cdx_digest(data: bytes) -> str:
+    """The CDX ``digest`` of a body: base32 of its SHA-1."""
+    return _b32(hashlib.sha1(data))
+
+
+def parse_timestamp(timestamp: str) -> datetime:
+    """Read a 14-digit Wayback timestamp as UTC, repairing the month-00 and day-00 rows real indexes hold.
+
+    Those rows have a stray "00" inserted before the month or day and the seconds cut off; removing the insertion
+    is the closest readable time (the repair EDGI's ``wayback`` package found with the Wayback team).
+    """
+    if len(timestamp) != 14 or not timestamp.isdigit():
+        raise ValueError(f"not a 14-digit timestamp: {timestamp!r}")
+    if timestamp[4:6] == "00":
+        timestamp = f"{timestamp[:4]}{timestamp[6:]}00"
+    elif timestamp[6:8] == "00":
+        timestamp = f"{timestamp[:6]}{timestamp[8:]}00"
+    return datetime.strptime(timestamp, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+
+
+def format_timestamp(value: str | date) -> str:
+    """A CDX ``from``/``to`` value: strings pass through, dates and datetimes become UTC timestamps."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo:
+            value = value.astimezone(timezone.utc)
+        return value.strftime("%Y%m%d%H%M%S")
+    return value.strftime("%Y%m%d000000")
+
+
+def _usable_original(url: str) -> bool:
+    """False for rows crawlers captured from junk links: mailto: and e-mail addresses, data: URIs, non-URLs."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and "@" not in parts.netloc
+        and not _DATA_URL.search(url)
+    )
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One CDX row: a Wayback Machine record of a URL at a time."""
+
+    urlkey: str
+    timestamp: str  # as the index has it (14 digits), used to build playback URLs
+    captured_at: datetime  # the same time, repaired if the index row was malformed
+    original: str
+    mimetype: str
+    status: int | None  # None for a revisit record
+    digest: str | None  # base32 SHA-1 of the body; None when not from the index
+    length: int | None
+    base_url: str = DEFAULT_BASE_URL
+
+    @classmethod
+    def at(cls, url: str, timestamp: str, base_url: str = DEFAULT_BASE_URL) -> Capture:
+        """A capture known only by URL and time (no CDX row): playable, but its download cannot be verified."""
+        return cls("", timestamp, parse_timestamp(timestamp), url, "unk", None, None, None, base_url)
+
+    @property
+    def is_revisit(self) -> bool:
+        """A revisit record: same body as an earlier capture of the URL (same digest), stored once."""
+        return self.mimetype == "warc/revisit"
+
+    @property
+    def raw_url(self) -> str:
+        """The ``id_`` playback URL: the captured bytes, unmodified."""
+        return f"{self.base_url}/web/{self.timestamp}id_/{self.original}"
+
+    @property
+    def view_url(self) -> str:
+        """The page for people, with the Wayback Machine's banner and rewritten links."""
+        return f"{self.base_url}/web/{self.timestamp}/{self.original}"
+
+
+@dataclass(frozen=True)
+class CdxPage:
+    """One parsed CDX response."""
+
+    captures: list[Capture]
+    resume_key: str | None  # opaque: sent back verbatim to get the next page
+    malformed: int  # rows skipped because they could not be read or name no real URL
+
+
+def _parse_row(line: str, base_url: str) -> Capture | None:
+    fields = line.split(" ")
+    if len(fields) != 7:
+        return None
+    urlkey, timestamp, original, mimetype, status, digest, length = fields
+    try:
+        captured_at = parse_timestamp(timestamp)
+        status_code = None if status == "-" else int(status)
+        size = None if length == "-" else int(length)
+    except ValueError:
+        return None
+    original = _DEFAULT_PORT.sub(lambda m: m.group(1) or m.group(2), original)
+    if not _usable_original(original):
+        return None
+    return Capture(urlkey, timestamp, captured_at, original, mimetype, status_code, digest, size, base_url)
+
+
+def parse_cdx(text: str, base_url: str = DEFAULT_BASE_URL) -> CdxPage:
+    """Parse a plain-text CDX response: rows of 7 space-separated fields, then a blank line and the resume key."""
+    captures: list[Capture] = []
+    malformed = 0
+    lines = iter(text.splitlines())
+    resume_key = None
+    for line in lines:
+        if not line.strip():
+            resume_key = next(lines, "").strip() or None
+            break
+        if "AccessControlException" in line:
+            raise BlockedSite(line.strip())
+        capture = _parse_row(line.strip(), base_url)
+        if capture is None:
+            malformed += 1
+            log.debug("skipping malformed CDX row %.200r", line)
+        else:
+            captures.append(capture)
+    return CdxPage(captures, resume_key, malformed)
+
+
+@dataclass
+class CdxStats:
+    """What a listing fetched and what it dropped, so a caller can tell a thin listing from a broken one."""
+
+    pages: int = 0
+    rows: int = 0  # readable rows received, duplicates included
+    duplicates: int = 0
+    malformed: int = 0
+    revisits: int = 0
+
+
+class CdxListing(Iterator[Capture]):
+    """A lazy CDX listing: each page is requested only when the previous one has been consumed."""
+
+    def __init__(self, client: WaybackClient, params: dict[str, str | list[str]]) -> None:
+        self.stats = CdxStats()
+        self._captures = self._generate(client, params)
+
+    def __iter__(self) -> CdxListing:
+        return self
+
+    def __next__(self) -> Capture:
+        return next(self._captures)
+
+    def _generate(self, client: WaybackClient, params: dict[str, str | list[str]]) -> Iterator[Capture]:
+        seen: set[tuple] = set()
+        resume_key: str | None = None
+        while True:
+            page = client._cdx_page(params if resume_key is None else {**params, "resumeKey": resume_key})
+            self.stats.pages += 1
+            self.stats.malformed += page.malformed
+            for capture in page.captures:
+                self.stats.rows += 1
+                # The real index repeats rows, within a page and across pages.
+                identity = (capture.urlkey, capture.timestamp, capture.original, capture.digest, capture.status)
+                if identity in seen:
+                    self.stats.duplicates += 1
+                    continue
+                seen.add(identity)
+                self.stats.revisits += capture.is_revisit
+                yield capture
+            if not page.resume_key:
+                return
+            resume_key = page.resume_key
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """A capture's body on disk, with what is needed to store it as evidence."""
+
+    capture: Capture
+    path: Path
+    size: int
+    sha256: str
+    digest: str  # base32 SHA-1 of the bytes as served, comparable with CDX digests
+    verified: bool  # the digest matched the capture's CDX row (False when there was none to compare with)
+    final_url: str  # the playback URL that served the bytes
+    final_timestamp: str
+    content_type: str
+    redirects: tuple[str, ...] = ()  # archived redirects followed on the way (playback URLs)
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """A finished Save Page Now job."""
+
+    url: str
+    job_id: str
+    timestamp: str
+    raw_url: str
+
+
+def _retry_after(response: requests.Response) -> float:
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return 0.0
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _is_memento(response: requests.Response) -> bool:
+    return "Memento-Datetime" in response.headers
+
+
+class _BodyHasher:
+    """Hashes a streamed body. A gzip-encoded capture is written decoded and hashed both ways, because its CDX
+    digest covers the payload as stored, which may be the compressed or the plain form."""
+
+    def __init__(self, gzip: bool) -> None:
+        self.size = 0
+        self._stored, self._plain, self._sha256 = hashlib.sha1(), hashlib.sha1(), hashlib.sha256()
+        self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16) if gzip else None
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Hash one received chunk and return the bytes to write."""
+        self._stored.update(chunk)
+        return self._written(self._inflate.decompress(chunk) if self._inflate else chunk)
+
+    def finish(self) -> bytes:
+        """The bytes still held by the decoder."""
+        return self._written(self._inflate.flush()) if self._inflate else b""
+
+    def _written(self, data: bytes) -> bytes:
+        self._plain.update(data)
+        self._sha256.update(data)
+        self.size += len(data)
+        return data
+
+    @property
+    def sha256(self) -> str:
+        return self._sha256.hexdigest()
+
+    @property
+    def digest(self) -> str:
+        """CDX-style digest of the bytes written."""
+        return _b32(self._plain)
+
+    def matches(self, expected: str) -> bool:
+        return expected.upper() in {_b32(self._stored), _b32(self._plain)}
+
+
+def _b32(sha1: "hashlib._Hash") -> str:
+    return base64.b32encode(sha1.digest()).decode("ascii")
+
+
+class WaybackClient:
+    """Our interface to the Wayback Machine (or anything that speaks its CDX and playback formats).
+
+    Rates are process-wide per ``base_url`` and setting: two clients for the same service share one budget, and
+    a 429 seen by either pauses both. Defaults sit at 80 % of the service's published limits.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        cdx_per_minute: float = 24,
+        playback_per_second: float = 8,
+        save_per_minute: float = 6,
+        min_backoff: float = 60.0,
+        max_rate_limit_waits: int = 4,
+        retries: int = 3,
+        retry_backoff: float = 2.0,
+        page_size: int = 1000,
+        timeout: float | tuple[float, float] = (10.0, 60.0),
+        user_agent: str = DEFAULT_USER_AGENT,
+        allow_save: bool = False,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.min_backoff = min_backoff
+        self.max_rate_limit_waits = max_rate_limit_waits
+        self.retries = retries
+        self.retry_backoff = retry_backoff
+        self.page_size = page_size
+        self.timeout = timeout
+        self.allow_save = allow_save
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = user_agent
+        self.requests: Counter[str] = Counter()  # HTTP requests sent, per endpoint, retries included
+        self._count_lock = threading.Lock()
+        gate = shared_gate(self.base_url)
+        self._limiters: dict[str, RateLimiter] = {
+            "cdx": shared_limiter(f"{self.base_url} cdx", cdx_per_minute, 60.0, gate),
+            "playback": shared_limiter(f"{self.base_url} playback", playback_per_second, 1.0, gate),
+            "save": shared_limiter(f"{self.base_url} save", save_per_minute, 60.0, gate),
+        }
+
+    def __enter__(self) -> WaybackClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- CDX -------------------------------------------------------------------------------------------------
+
+    def search(
+        self,
+        url: str,
+        *,
+        match_type: str | None = None,
+        from_: str | date | None = None,
+        to: str | date | None = None,
+        statuses: Iterable[int] | None = None,
+        mimetypes: Iterable[str] | None = None,
+        collapse: str | None = None,
+        page_size: int | None = None,
+    ) -> CdxListing:
+        """List captures of ``url`` (``match_type`` "prefix", "host" or "domain" widens it), oldest first per URL.
+
+        ``statuses`` and ``mimetypes`` become server-side filters; ``collapse`` ("digest", "urlkey", or
+        "field:N") drops rows equal to the row before them. Repeated and malformed rows are dropped and counted in
+        the listing's ``stats``.
+        """
+        params: dict[str, str | list[str]] = {"url": url}
+        if match_type:
+            params["matchType"] = match_type
+        params["limit"] = str(page_size or self.page_size)
+        if from_ is not None:
+            params["from"] = format_timestamp(from_)
+        if to is not None:
+            params["to"] = format_timestamp(to)
+        filters = []
+        if statuses:
+            filters.append("statuscode:" + _alternatives(str(s) for s in statuses))
+        if mimetypes:
+            filters.append("mimetype:" + _alternatives(re.escape(m) for m in mimetypes))
+        if filters:
+            params["filter"] = filters
+        if collapse:
+            params["collapse"] = collapse
+        params["showResumeKey"] = "true"
+        params["resolveRevisits"] = "true"
+        return CdxListing(self, params)
+
+    def search_prefix(
+        self,
+        prefix: str,
+        *,
+        from_: str | date | None = None,
+        to: str | date | None = None,
+        statuses: Iterable[int] | None = None,
+        mimetypes: Iterable[str] | None = None,
+        collapse: str | None = "digest",
+        page_size: int | None = None,
+    ) -> CdxListing:
+        """Everything captured under ``prefix`` (e.g. an agency's library path) in a few paged requests.
+
+        ``collapse="digest"`` keeps one row per run of identical bodies; note that it also folds two *different*
+        URLs whose bodies are identical when their rows are adjacent, so pass ``collapse=None`` when every URL
+        must be seen.
+        """
+        return self.search(
+            prefix, match_type="prefix", from_=from_, to=to, statuses=statuses, mimetypes=mimetypes,
+            collapse=collapse, page_size=page_size,
+        )
+
+    def _cdx_page(self, params: dict[str, str | list[str]]) -> CdxPage:
+        response = self._request("cdx", f"{self.base_url}/cdx/search/cdx", params=params)
+        if response.status_code != 200:
+            if response.status_code == 403 or "AccessControlException" in response.text:
+                raise BlockedSite(f"the archive refuses {params['url']}: {response.text.strip()[:200]}")
+            raise WaybackError(f"CDX query for {params['url']} answered {response.status_code}")
+        return parse_cdx(response.text, self.base_url)
+
+    # -- playback --------------------------------------------------------------------------------------------
+
+    def download(self, capture: Capture, dest: str | Path, *, follow_redirects: bool = True) -> DownloadResult:
+        """Stream the raw (``id_``) body of ``capture`` to ``dest`` and check it against the CDX digest.
+
+        Raises :class:`NotADocument` for an archived error page (or an archived redirect when
+        ``follow_redirects`` is false), :class:`DigestMismatch` when the bytes are not the ones indexed (nothing is
+        left at ``dest``), :class:`NotArchived` when the service has no such capture. When the service sends the
+        body of another capture (a historical redirect), ``verified`` is False: the CDX row does not describe it.
+        """
+        dest, attempt = Path(dest), 0
+        while True:
+            response, redirects, direct = self._open_memento(capture, follow_redirects)
+            try:
+                return self._save_body(capture, response, dest, redirects, direct)
+            except (urllib3.exceptions.HTTPError, requests.RequestException) as error:
+                attempt += 1
+                if attempt > self.retries:
+                    raise WaybackUnavailable(f"download of {capture.raw_url} kept breaking off: {error}") from error
+                self._sleep_before_retry(attempt, f"download broke off ({error})")
+            finally:
+                response.close()
+
+    def _open_memento(self, capture: Capture, follow_redirects: bool) -> tuple[requests.Response, list[str], bool]:
+        """Walk the service's redirects to the memento holding a body; return it unread, the archived redirects
+        followed, and whether the first answer was already it."""
+        url, redirects, visited = capture.raw_url, [], []
+        while len(visited) < MAX_HOPS:
+            visited.append(url)
+            response = self._request("playback", url, stream=True, headers={"Accept-Encoding": "identity"})
+            status, location = response.status_code, response.headers.get("Location")
+            if _is_memento(response) and 200 <= status < 300:
+                return response, redirects, len(visited) == 1
+            response.close()
+            if 300 <= status < 400 and location:
+                if _is_memento(response):  # the captured site redirected
+                    if not follow_redirects:
+                        raise NotADocument(capture, status)
+                    redirects.append(url)
+                url = self._on_service(urljoin(url, location))
+                if url in visited:
+                    raise WaybackError(f"{capture.raw_url}: circular redirects at {url}")
+                continue
+            if _is_memento(response):
+                raise NotADocument(capture, status)
+            if status == 404:
+                raise NotArchived(f"no capture of {capture.original} near {capture.timestamp}")
+            if status == 403:
+                raise BlockedSite(f"{capture.original} is blocked from playback")
+            raise WaybackError(f"{url} answered {status} without an archived response")
+        raise WaybackError(f"{capture.raw_url}: more than {MAX_HOPS} redirects")
+
+    def _save_body(
+        self, capture: Capture, response: requests.Response, dest: Path, redirects: list[str], direct: bool
+    ) -> DownloadResult:
+        encodings = {e.strip().lower() for e in response.headers.get("Content-Encoding", "").split(",")}
+        hasher = _BodyHasher(gzip=bool(encodings & {"gzip", "x-gzip"}))
+        final_timestamp = _MEMENTO_PATH.match(urlsplit(response.url).path).group(1)
+        verified = direct and capture.digest is not None
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        partial = dest.with_name(f".{dest.name}.part")
+        try:
+            with open(partial, "wb") as handle:
+                for chunk in response.raw.stream(CHUNK, decode_content=False):
+                    handle.write(hasher.feed(chunk))
+                handle.write(hasher.finish())
+            if verified and not hasher.matches(capture.digest):
+                raise DigestMismatch(capture, capture.digest, hasher.digest, hasher.size)
+            os.replace(partial, dest)
+        finally:
+            partial.unlink(missing_ok=True)
+        return DownloadResult(
+            capture=capture, path=dest, size=hasher.size, sha256=hasher.sha256, digest=hasher.digest,
+            verified=verified, final_url=response.url, final_timestamp=final_timestamp,
+            content_type=response.headers.get("Content-Type", ""), redirects=tuple(redirects),
+        )
+
+    def _on_service(self, url: str) -> str:
+        """Point a redirect from the service at our ``base_url`` (the real one answers with absolute URLs)."""
+        parts = urlsplit(url)
+        if not _MEMENTO_PATH.match(parts.path):
+            raise WaybackError(f"redirect leaves the archive: {url}")
+        return self.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
+
+    # -- Save Page Now 2 -------------------------------------------------------------------------------------
+
+    def save_page(self, url: str, *, poll_interval: float = 5.0, timeout: float = 300.0) -> SaveResult:
+        """Ask Save Page Now 2 to capture ``url`` and wait for the capture.
+
+        Off unless the client was made with ``allow_save=True``; needs the archive.org S3-style keys in
+        ``FOIAWATCH_IA_ACCESS_KEY`` / ``FOIAWATCH_IA_SECRET_KEY``. The keys are never logged nor put in errors.
+        """
+        if not self.allow_save:
+            raise SaveFailed("Save Page Now is off for this client (allow_save=False)")
+        access, secret = os.environ.get(ACCESS_KEY_ENV), os.environ.get(SECRET_KEY_ENV)
+        if not access or not secret:
+            raise SaveFailed(f"Save Page Now needs {ACCESS_KEY_ENV} and {SECRET_KEY_ENV} in the environment")
+        headers = {"Accept": "application/json", "Authorization": f"LOW {access}:{secret}"}
+        response = self._request("save", f"{self.base_url}/save", method="POST", data={"url": url}, headers=headers)
+        job = _json(response)
+        job_id = job.get("job_id")
+        if not job_id:
+            raise SaveFailed(f"Save Page Now refused {url}: {job.get('message') or response.status_code}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(poll_interval)
+            status = _json(self._request("playback", f"{self.base_url}/save/status/{job_id}", headers=headers))
+            if status.get("status") == "success":
+                capture = Capture.at(status.get("original_url") or url, status["timestamp"], self.base_url)
+                return SaveResult(url, job_id, capture.timestamp, capture.raw_url)
+            if status.get("status") == "error":
+                raise SaveFailed(f"Save Page Now failed for {url}: {status.get('status_ext')} {status.get('message')}")
+        raise SaveFailed(f"Save Page Now job {job_id} for {url} still pending after {timeout:.0f} s")
+
+    # -- transport -------------------------------------------------------------------------------------------
+
+    def _request(self, endpoint: str, url: str, *, method: str = "GET", stream: bool = False, **kwargs) -> requests.Response:
+        """Send one request politely: paced, retried on 5xx and dropped connections, paused on a live 429."""
+        failures = rate_limited = 0
+        while True:
+            self._limiters[endpoint].acquire()
+            with self._count_lock:
+                self.requests[endpoint] += 1
+            try:
+                response = self.session.request(
+                    method, url, stream=stream, allow_redirects=False, timeout=self.timeout, **kwargs
+                )
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
+                failures += 1
+                if failures > self.retries:
+                    raise WaybackUnavailable(
+                        f"{self.base_url} is unreachable ({failures} attempts): {error}"
+                    ) from error
+                self._sleep_before_retry(failures, type(error).__name__)
+                continue
+            if _is_memento(response):  # an archived response: its status belongs to the captured site
+                return response
+            if response.status_code == 429:
+                response.close()
+                rate_limited += 1
+                if rate_limited > self.max_rate_limit_waits:
+                    raise RateLimited(f"{self.base_url} still answers 429 after {rate_limited - 1} back-offs")
+                delay = max(self.min_backoff * 2 ** (rate_limited - 1), _retry_after(response))
+                log.warning("%s answered 429 to %s; pausing all requests for %.1f s", self.base_url, endpoint, delay)
+                self._limiters[endpoint].gate.close_for(delay)
+                continue
+            if response.status_code in RETRY_STATUSES:
+                response.close()
+                failures += 1
+                if failures > self.retries:
+                    raise WaybackUnavailable(
+                        f"{self.base_url} answered {response.status_code} {failures} times in a row; "
+                        "the service looks down"
+                    )
+                self._sleep_before_retry(failures, f"status {response.status_code}", _retry_after(response))
+                continue
+            return response
+
+    def _sleep_before_retry(self, failures: int, why: str, at_least: float = 0.0) -> None:
+        delay = max(self.retry_backoff * 2 ** (failures - 1), at_least)
+        log.info("Wayback request failed (%s); retry %d in %.1f s", why, failures, delay)
+        time.sleep(delay)
+
+
+def _alternatives(values: Iterable[str]) -> str:
+    values = list(values)
+    return values[0] if len(values) == 1 else "(" + "|".join(values) + ")"
+
+
+def _json(response: requests.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        raise SaveFailed(f"Save Page Now answered {response.status_code} without JSON") from None
+    return body if isinstance(body, dict) else {}
