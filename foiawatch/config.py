@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import re
 import tomllib
+
+import cssselect
+from apscheduler.triggers.cron import CronTrigger
 from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
@@ -49,7 +52,7 @@ class ListingRules:
     title_section_separator: str = ""  # e.g. " | " when titles read "Title | Section"
     ignore_selectors: tuple[str, ...] = (
         "script", "style", "noscript", "nav", "header", "footer", "form",
-        ".usa-alert", ".alert", "#sitewide-alert", ".usa-banner", "#wm-ipp-base", "#wm-ipp",
+        ".usa-alert", ".alert", "#sitewide-alert", ".sitewide-alert", ".usa-banner", "#wm-ipp-base", "#wm-ipp",
     )
     next_page_selector: str = (
         "a.usa-pagination__next-page, li.pager-next a, li.pager__item--next a, a[rel~=next]"
@@ -155,6 +158,33 @@ def _check_regexes(where: str, key: str, patterns: tuple[str, ...]) -> None:
             raise ConfigError(f"{where}: '{key}' has an invalid regular expression {pattern!r}: {error}") from None
 
 
+def _check_selectors(where: str, rules: ListingRules) -> None:
+    selectors = {"content_selector": [rules.content_selector], "section_selector": [rules.section_selector],
+                 "item_selector": [rules.item_selector] if rules.item_selector else [],
+                 "next_page_selector": [rules.next_page_selector], "ignore_selectors": list(rules.ignore_selectors)}
+    for key, values in selectors.items():
+        for selector in values:
+            try:
+                cssselect.parse(selector)
+            except cssselect.SelectorError as error:
+                raise ConfigError(f"{where}: '{key}' has an invalid CSS selector {selector!r}: {error}") from None
+
+
+def _check_cron(where: str, key: str, expression: str) -> None:
+    try:
+        CronTrigger.from_crontab(expression)
+    except ValueError as error:
+        raise ConfigError(f"{where}: '{key}' is not a cron expression ({expression!r}: {error})") from None
+
+
+def _check_range(where: str, key: str, value: float, low: float, high: float | None = None,
+                 low_inclusive: bool = True) -> None:
+    too_low = value < low if low_inclusive else value <= low
+    if too_low or (high is not None and value > high):
+        bound = f"{'at least' if low_inclusive else 'more than'} {low}" + (f" and at most {high}" if high else "")
+        raise ConfigError(f"{where}: '{key}' must be {bound} (got {value})")
+
+
 def parse_config(data: dict[str, Any], source: str = "<config>") -> AgencyConfig:
     """Validate a decoded TOML document and build an AgencyConfig."""
     agency = data.get("agency")
@@ -177,8 +207,12 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> AgencyConfig
     if not library_urls:
         raise ConfigError(f"{where} 'library_urls' must name at least one URL")
     for url in library_urls:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            valid = False
+        if not valid:
             raise ConfigError(f"{where} 'library_urls' has {url!r}, which is not an http(s) URL")
     allowed = agency.get("allowed_hosts")
     allowed_hosts = (
@@ -186,6 +220,10 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> AgencyConfig
         if allowed is not None
         else tuple(sorted({urlsplit(u).hostname.lower() for u in library_urls}))
     )
+    library_hosts = {urlsplit(u).hostname.lower() for u in library_urls}
+    if not library_hosts <= set(allowed_hosts):
+        missing = sorted(library_hosts - set(allowed_hosts))[0]
+        raise ConfigError(f"{where} 'allowed_hosts' must include the library's host {missing!r}")
     confirmations = _coerce(where, "removal_confirmations", agency.get("removal_confirmations", 2), 0)
     if confirmations < 1:
         raise ConfigError(f"{where} 'removal_confirmations' must be at least 1")
@@ -193,16 +231,25 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> AgencyConfig
     _check_regexes(f"{source}: [documents]", "url_patterns", sections["documents"].url_patterns)
     _check_regexes(f"{source}: [documents]", "exclude_patterns", sections["documents"].exclude_patterns)
     _check_regexes(f"{source}: [listing]", "follow_patterns", sections["listing"].follow_patterns)
-    if sections["politeness"].concurrency < 1:
-        raise ConfigError(f"{source}: [politeness] 'concurrency' must be at least 1")
-    if sections["documents"].max_bytes < 1:
-        raise ConfigError(f"{source}: [documents] 'max_bytes' must be positive")
+    _check_selectors(f"{source}: [listing]", sections["listing"])
+    politeness, listing = sections["politeness"], sections["listing"]
+    _check_range(f"{source}: [politeness]", "concurrency", politeness.concurrency, 1)
+    _check_range(f"{source}: [politeness]", "delay", politeness.delay, 0)
+    _check_range(f"{source}: [politeness]", "timeout", politeness.timeout, 0, low_inclusive=False)
+    _check_range(f"{source}: [politeness]", "retries", politeness.retries, 0)
+    _check_range(f"{source}: [documents]", "max_bytes", sections["documents"].max_bytes, 1)
+    _check_range(f"{source}: [listing]", "max_pages", listing.max_pages, 1)
+    _check_range(f"{source}: [outage]", "failed_page_share", sections["outage"].failed_page_share, 0, 1,
+                 low_inclusive=False)
+    schedule = _coerce(where, "schedule", agency.get("schedule", "0 */6 * * *"), "")
+    _check_cron(where, "schedule", schedule)
+    _check_cron(f"{source}: [wayback]", "schedule", sections["wayback"].schedule)
     return AgencyConfig(
         id=agency_id,
         name=_coerce(where, "name", agency["name"], ""),
         library_urls=library_urls,
         allowed_hosts=allowed_hosts,
-        schedule=_coerce(where, "schedule", agency.get("schedule", "0 */6 * * *"), ""),
+        schedule=schedule,
         removal_confirmations=confirmations,
         source=source,
         **sections,

@@ -127,15 +127,34 @@ def test_missing_agency_table_bad_toml_and_missing_file(tmp_path: Path) -> None:
         find_config("no-such-agency")
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="config.py: urlsplit raises a bare ValueError for a malformed host, not ConfigError")
 def test_malformed_library_url_host_names_the_key(tmp_path: Path) -> None:
     text = '[agency]\nid = "test"\nname = "T"\nlibrary_urls = ["https://[www.agency.gov/foia"]\n'
     with pytest.raises(ConfigError, match="library_urls"):
         load_config(write(tmp_path, text))
 
 
-@pytest.mark.xfail(strict=True, reason="config.py does not validate CSS selectors; a typo surfaces mid-crawl")
 def test_bad_css_selector_names_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="content_selector"):
         load_config(write(tmp_path, MINIMAL + '[listing]\ncontent_selector = "main[["\n'))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('[politeness]\ndelay = -1\n', "'delay' must be at least 0"),
+        ('[politeness]\ntimeout = 0\n', "'timeout' must be more than 0"),
+        ('[outage]\nfailed_page_share = 1.5\n', "'failed_page_share' must be more than 0 and at most 1"),
+        ('[listing]\nmax_pages = 0\n', "'max_pages' must be at least 1"),
+        ('[wayback]\nschedule = "every day"\n', "'schedule' is not a cron expression"),
+    ],
+)
+def test_out_of_range_values_name_the_key(tmp_path: Path, extra: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, MINIMAL + extra))
+
+
+def test_allowed_hosts_must_include_the_library_host(tmp_path: Path) -> None:
+    text = ('[agency]\nid = "test"\nname = "T"\nlibrary_urls = ["https://www.agency.gov/foia"]\n'
+            'allowed_hosts = ["cdn.agency.gov"]\n')
+    with pytest.raises(ConfigError, match="allowed_hosts.*www.agency.gov"):
+        load_config(write(tmp_path, text))
