@@ -28,7 +28,7 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -105,7 +105,7 @@ class SaveFailed(WaybackError):
 
 def cdx_digest(data: bytes) -> str:
     """The CDX ``digest`` of a body: base32 of its SHA-1."""
-    return _b32(hashlib.sha1(data))
+    return _b32(hashlib.sha1(data).digest())
 
 
 def parse_timestamp(timestamp: str) -> datetime:
@@ -245,9 +245,9 @@ class CdxStats:
 class CdxListing(Iterator[Capture]):
     """A lazy CDX listing: each page is requested only when the previous one has been consumed."""
 
-    def __init__(self, client: WaybackClient, params: dict[str, str | list[str]]) -> None:
+    def __init__(self, fetch_page: Callable[[dict[str, str | list[str]]], CdxPage], params: dict) -> None:
         self.stats = CdxStats()
-        self._captures = self._generate(client, params)
+        self._captures = self._generate(fetch_page, params)
 
     def __iter__(self) -> CdxListing:
         return self
@@ -255,11 +255,11 @@ class CdxListing(Iterator[Capture]):
     def __next__(self) -> Capture:
         return next(self._captures)
 
-    def _generate(self, client: WaybackClient, params: dict[str, str | list[str]]) -> Iterator[Capture]:
+    def _generate(self, fetch_page: Callable[[dict], CdxPage], params: dict) -> Iterator[Capture]:
         seen: set[tuple] = set()
         resume_key: str | None = None
         while True:
-            page = client._cdx_page(params if resume_key is None else {**params, "resumeKey": resume_key})
+            page = fetch_page(params if resume_key is None else {**params, "resumeKey": resume_key})
             self.stats.pages += 1
             self.stats.malformed += page.malformed
             for capture in page.captures:
@@ -270,7 +270,7 @@ class CdxListing(Iterator[Capture]):
                     self.stats.duplicates += 1
                     continue
                 seen.add(identity)
-                self.stats.revisits += capture.is_revisit
+                self.stats.revisits += int(capture.is_revisit)
                 yield capture
             if not page.resume_key:
                 return
@@ -350,14 +350,14 @@ class _BodyHasher:
     @property
     def digest(self) -> str:
         """CDX-style digest of the bytes written."""
-        return _b32(self._plain)
+        return _b32(self._plain.digest())
 
     def matches(self, expected: str) -> bool:
-        return expected.upper() in {_b32(self._stored), _b32(self._plain)}
+        return expected.upper() in {_b32(self._stored.digest()), _b32(self._plain.digest())}
 
 
-def _b32(sha1: "hashlib._Hash") -> str:
-    return base64.b32encode(sha1.digest()).decode("ascii")
+def _b32(sha1: bytes) -> str:
+    return base64.b32encode(sha1).decode("ascii")
 
 
 class WaybackClient:
@@ -451,7 +451,7 @@ class WaybackClient:
             params["collapse"] = collapse
         params["showResumeKey"] = "true"
         params["resolveRevisits"] = "true"
-        return CdxListing(self, params)
+        return CdxListing(self._cdx_page, params)
 
     def search_prefix(
         self,
@@ -581,7 +581,8 @@ class WaybackClient:
         if not access or not secret:
             raise SaveFailed(f"Save Page Now needs {ACCESS_KEY_ENV} and {SECRET_KEY_ENV} in the environment")
         headers = {"Accept": "application/json", "Authorization": f"LOW {access}:{secret}"}
-        response = self._request("save", f"{self.base_url}/save", method="POST", data={"url": url}, headers=headers)
+        response = self._request("save", f"{self.base_url}/save", method="POST", data={"url": url},
+                                 headers=headers)
         job = _json(response)
         job_id = job.get("job_id")
         if not job_id:
@@ -594,12 +595,15 @@ class WaybackClient:
                 capture = Capture.at(status.get("original_url") or url, status["timestamp"], self.base_url)
                 return SaveResult(url, job_id, capture.timestamp, capture.raw_url)
             if status.get("status") == "error":
-                raise SaveFailed(f"Save Page Now failed for {url}: {status.get('status_ext')} {status.get('message')}")
+                problem = f"{status.get('status_ext')} {status.get('message')}"
+                raise SaveFailed(f"Save Page Now failed for {url}: {problem}")
         raise SaveFailed(f"Save Page Now job {job_id} for {url} still pending after {timeout:.0f} s")
 
     # -- transport -------------------------------------------------------------------------------------------
 
-    def _request(self, endpoint: str, url: str, *, method: str = "GET", stream: bool = False, **kwargs) -> requests.Response:
+    def _request(
+        self, endpoint: str, url: str, *, method: str = "GET", stream: bool = False, **kwargs: object
+    ) -> requests.Response:
         """Send one request politely: paced, retried on 5xx and dropped connections, paused on a live 429."""
         failures = rate_limited = 0
         while True:
