@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 import sqlite_utils
 
-from .blobs import BlobStore
+from .blobs import BlobStore, StoredBlob
 
 SCHEMA_VERSION = 1
 
@@ -258,15 +258,18 @@ class Archive:
 
     def store_blob(self, source_path: Path, sha256: str, mimetype: str, source: str) -> bool:
         """Move a verified download into the blob store and record it; returns True if the bytes were new."""
-        stored = self.blobs.put(source_path, sha256)
-        if not self.db["blobs"].count_where("sha256 = ?", [sha256]):
-            self.db["blobs"].insert(
-                {"sha256": sha256, "size": stored.size, "mimetype": mimetype, "path": stored.relative_path,
-                 "source": source, "stored_at": utcnow()},
-                ignore=True,
-            )
-            return True
-        return False
+        new = self.record_blob(self.blobs.put(source_path, sha256), mimetype, source)
+        self.db.conn.commit()
+        return new
+
+    def record_blob(self, stored: StoredBlob, mimetype: str, source: str) -> bool:
+        """Record a blob already in the store (the file first, then the row: a crash leaves an orphan, never a
+        row without bytes); returns True if the bytes were new."""
+        cursor = self.db.execute(
+            "insert or ignore into blobs (sha256, size, mimetype, path, source, stored_at) values (?, ?, ?, ?, ?, ?)",
+            [stored.sha256, stored.size, mimetype, stored.relative_path, source, utcnow()],
+        )
+        return cursor.rowcount == 1
 
     def sweep_tmp(self) -> None:
         """Partial downloads from dead crawls are worthless; remove them."""

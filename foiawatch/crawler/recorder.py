@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from ..archive.blobs import StoredBlob
 from ..archive.store import COMPLETE, FETCHED, INCOMPLETE, NOT_MODIFIED, OUTAGE, Archive, utcnow
 from ..config import AgencyConfig
 
@@ -163,8 +163,8 @@ class CrawlRecorder:
                             [sha256, content_type, document_id])
         self._wrote()
 
-    def store_blob(self, path: Path, sha256: str, mimetype: str) -> bool:
-        return self.archive.store_blob(path, sha256, mimetype, source="crawl")
+    def record_blob(self, stored: StoredBlob, mimetype: str) -> bool:
+        return self.archive.record_blob(stored, mimetype, source="crawl")
 
     def documents_to_probe(self) -> list[tuple[int, str]]:
         """Known documents listed in an earlier crawl but not in this one, not yet gone in enough probes.

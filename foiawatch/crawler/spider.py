@@ -15,14 +15,17 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
+from ..archive.blobs import BlobError
 from ..archive.warc import CrawlWarc
 from ..archive.store import BLOCKED, FAILED, FETCHED, GONE, NOT_MODIFIED, SKIPPED, SOFT_404, TOO_LARGE
 from .parse import classify_response, parse_listing
 from .recorder import CrawlRecorder
 from .sniff import is_html, sniff_mimetype
-from .streaming import BODY_META, STREAM_META, discard_body
+from .streaming import BODY_META, STREAM_META, DiskBody, discard_body
 from .urls import canonical_url, is_document_url
 
 logger = logging.getLogger(__name__)
@@ -50,6 +53,7 @@ class LibrarySpider(scrapy.Spider):
         self.config = recorder.config
         self.known = known
         self.stream_dir = stream_dir
+        stream_dir.mkdir(parents=True, exist_ok=True)
         self.warc = warc
         self.progress = progress
         self.roots = [canonical_url(url) or url for url in self.config.library_urls]
@@ -144,10 +148,10 @@ class LibrarySpider(scrapy.Spider):
                               errback=self.document_failed, meta=meta, dont_filter=True,
                               priority=-1)  # listing pages first: we learn the shape of the crawl early
 
-    def document_fetched(self, response: Response) -> Iterator[scrapy.Request]:
+    async def document_fetched(self, response: Response) -> None:
         info = response.meta[DOCUMENT]
         if response.request.method == "HEAD":
-            yield from self._probe_answered(response, info)
+            self._probe_answered(response, info)
             return
         body = response.meta.get(BODY_META)
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0].strip() or None
@@ -158,14 +162,15 @@ class LibrarySpider(scrapy.Spider):
                 self.recorder.sighting(info["id"], outcome=NOT_MODIFIED, sha256=previous["sha256"],
                                        size=previous["size"], **common)
             elif response.status == 200 and body is not None:
-                self._store_document(response, info, body, common)
+                await self._store_document(response, info, body, common)
             else:
                 self.recorder.sighting(info["id"], outcome=_outcome_for_status(response), **common)
         finally:
             discard_body(response.meta)
         self.progress("document", {"url": info["url"], "listed": info["listed"]})
 
-    def _store_document(self, response: Response, info: dict[str, Any], body: Any, common: dict[str, Any]) -> None:
+    async def _store_document(self, response: Response, info: dict[str, Any], body: DiskBody,
+                              common: dict[str, Any]) -> None:
         with open(body.path, "rb") as handle:
             head = handle.read(4096)
         if is_html(head) and is_document_url(info["url"], self.config.documents):
@@ -176,18 +181,26 @@ class LibrarySpider(scrapy.Spider):
                                    error="an HTML page was served where a document was linked", **common)
             return
         mimetype = sniff_mimetype(head, common["content_type"], info["url"])
-        new_blob = self.recorder.store_blob(body.path, body.sha256, mimetype)
-        response.meta.pop(BODY_META, None)
+        # Hashing again from disk and fsyncing take milliseconds: do it off the reactor thread.
+        try:
+            stored = await maybe_deferred_to_future(deferToThread(self.recorder.archive.blobs.put, body.path,
+                                                                  body.sha256))
+        except BlobError as error:
+            self.recorder.sighting(info["id"], outcome=FAILED, error=str(error), **common)
+            return
+        finally:
+            response.meta.pop(BODY_META, None)
+        new_blob = self.recorder.record_blob(stored, mimetype)
         self.recorder.sighting(info["id"], outcome=FETCHED, sha256=body.sha256, size=body.size,
                                new_blob=new_blob, **common)
 
-    def _probe_answered(self, response: Response, info: dict[str, Any]) -> Iterator[scrapy.Request]:
+    def _probe_answered(self, response: Response, info: dict[str, Any]) -> None:
         """HEAD first; only an answer that doesn't settle the question costs a GET."""
         if response.status in (404, 410):
             self.recorder.sighting(info["id"], outcome=GONE, **self._common(response, info, None))
             self.progress("document", {"url": info["url"], "listed": False})
             return
-        yield self.document_request(info["url"], info["id"], listed=False)
+        self.crawler.engine.crawl(self.document_request(info["url"], info["id"], listed=False))
 
     def document_failed(self, failure: Failure) -> None:
         request = failure.request

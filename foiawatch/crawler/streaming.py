@@ -36,7 +36,6 @@ class _DiskBuffer:
     """Quacks like the ``BytesIO`` Scrapy writes the body into, but writes to a temporary file."""
 
     def __init__(self, directory: Path, meta: dict[str, Any]):
-        directory.mkdir(parents=True, exist_ok=True)
         self._file = tempfile.NamedTemporaryFile(dir=directory, prefix="dl-", delete=False)
         self._digest = hashlib.sha256()
         self._size = 0
@@ -69,7 +68,7 @@ class _DiskResponseReader(http11._ResponseReader):
 
 
 def install() -> None:
-    """Make Scrapy's HTTP/1.1 handler stream bodies of marked requests to disk."""
+    """Make Scrapy's HTTP/1.1 handler stream bodies of marked requests to disk (into an existing directory)."""
     http11._ResponseReader = _DiskResponseReader  # type: ignore[misc]
 
 

@@ -1,0 +1,103 @@
+"""Crawl benchmark: a synthetic library of N documents served on 127.0.0.1, crawled twice, beside `wget --mirror`.
+
+    .venv/bin/python bench/crawl.py [--documents 10000] [--concurrency 16]
+
+Prints first-crawl wall time and docs/s, re-crawl wall time and its 304 share, the crawl process's peak RSS, and
+wget's time on the same site. Targets (issue 2): first crawl <= 2x wget, re-crawl <= 0.2x first crawl, RSS <= 300 MB.
+The crawl figures are for fetching and archiving; text extraction, which wget does not do, is timed separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from foiawatch.archive import Archive
+from foiawatch.config import config_to_dict, find_config
+from foiawatch.demo.library import DemoLibrary
+from foiawatch.demo.site import DemoSite
+
+
+def run_crawl(config_path: Path, data_dir: Path) -> dict:
+    """One crawl in its own process, as `foiawatch crawl` runs it; returns timings, events and peak RSS."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "foiawatch.crawler.run", "--data-dir", str(data_dir), "--config-json",
+         str(config_path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    crawled_at, finished = None, None
+    assert child.stdout is not None
+    for line in child.stdout:
+        event = json.loads(line)
+        if event["event"] == "crawled":
+            crawled_at = time.perf_counter()
+        elif event["event"] == "finished":
+            finished = event
+    _, status, usage = os.wait4(child.pid, 0)
+    ended = time.perf_counter()
+    if finished is None or status != 0:
+        raise SystemExit(f"crawl failed (exit status {status}); see the crawl log")
+    return {"crawl_seconds": (crawled_at or ended) - started, "total_seconds": ended - started,
+            "crawl": finished["crawl"], "extraction": finished["extraction"], "peak_rss_mb": usage.ru_maxrss / 1024}
+
+
+def run_wget(url: str, target: Path) -> float | None:
+    wget = shutil.which("wget")
+    if not wget:
+        return None
+    started = time.perf_counter()
+    subprocess.run([wget, "--mirror", "--quiet", "--no-host-directories", "-e", "robots=off", "-P", str(target),
+                    url], check=False)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--documents", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+
+    print(f"building a synthetic library of {args.documents} documents ...", flush=True)
+    library = DemoLibrary.synthetic(args.documents)
+    with tempfile.TemporaryDirectory(prefix="foiawatch-bench-") as tmp, DemoSite(library) as site:
+        work = Path(tmp)
+        config = find_config("demo")
+        config = replace(config, library_urls=(site.library_url,),
+                         politeness=replace(config.politeness, concurrency=args.concurrency, timeout=60.0))
+        config_path = work / "config.json"
+        config_path.write_text(json.dumps(config_to_dict(config)))
+        data_dir = work / "data"
+
+        first = run_crawl(config_path, data_dir)
+        second = run_crawl(config_path, data_dir)
+        wget_seconds = run_wget(site.library_url, work / "wget")
+        with Archive(data_dir) as archive:
+            blob_bytes = sum(row[0] for row in archive.db.execute("select size from blobs"))
+
+    docs = first["crawl"]["documents"]
+    share_304 = second["crawl"]["not_modified"] / max(second["crawl"]["documents"], 1)
+    print(f"documents listed            {docs} ({blob_bytes / 1e6:.1f} MB stored)")
+    print(f"first crawl                 {first['crawl_seconds']:.1f} s  ({docs / first['crawl_seconds']:.0f} docs/s)"
+          f"  status {first['crawl']['status']}")
+    print(f"  + text extraction         {first['total_seconds'] - first['crawl_seconds']:.1f} s  "
+          f"{first['extraction']}")
+    print(f"re-crawl                    {second['crawl_seconds']:.1f} s  304 share {share_304:.1%}"
+          f"  ratio to first crawl {second['crawl_seconds'] / first['crawl_seconds']:.2f} (target <= 0.2)")
+    print(f"peak RSS of crawl process   {max(first['peak_rss_mb'], second['peak_rss_mb']):.0f} MB (target <= 300)")
+    if wget_seconds is None:
+        print("wget --mirror               skipped: wget is not installed")
+    else:
+        print(f"wget --mirror               {wget_seconds:.1f} s  first crawl / wget = "
+              f"{first['crawl_seconds'] / wget_seconds:.2f} (target <= 2)")
+
+
+if __name__ == "__main__":
+    main()
