@@ -11,9 +11,11 @@ from rich.console import Console
 
 from . import __version__
 from .archive.store import OUTAGE
-from .config import AgencyConfig, ConfigError, find_config
+from .config import AgencyConfig, ConfigError, bundled_config_dir, find_config, load_config
 from .crawler import CrawlProcessError
 from .crawler import crawl as run_crawl
+from .demo.library import PRESETS
+from .demo.site import serve_forever
 from .progress import CrawlProgress, print_crawl_summary
 
 DATA_DIR_HELP = "Archive directory (database, blobs, WARCs). Default: $FOIAWATCH_DATA or ./foiawatch-data."
@@ -79,3 +81,33 @@ def crawl(agency: str, data_dir: Path, config_dir: Path | None, quiet: bool) -> 
             soft_wrap=True,
         )
         sys.exit(3)
+
+
+@cli.command("demo-site")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (keep it on loopback).")
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--preset", type=click.Choice(sorted(PRESETS)), default="v1", show_default=True,
+              help="State of the library: v1 (baseline), outage, v2_takedown (the 2017 ICE story), blocked.")
+@click.option("--documents", type=int, default=0, help="Serve a synthetic library of this many documents instead.")
+def demo_site(host: str, port: int, preset: str, documents: int) -> None:
+    """Serve the bundled demo FOIA library (modelled on ICE's 2017 library) on this machine."""
+    serve_forever(host, port, preset, synthetic_documents=documents, announce=click.echo)
+
+
+@cli.command()
+@config_dir_option
+def agencies(config_dir: Path | None) -> None:
+    """List the agency configs foiawatch knows (bundled, and any in --config-dir)."""
+    directories = ([config_dir] if config_dir else []) + [bundled_config_dir()]
+    seen: set[str] = set()
+    for directory in directories:
+        for path in sorted(directory.glob("*.toml")):
+            if path.stem in seen:
+                continue
+            seen.add(path.stem)
+            try:
+                config = load_config(path)
+            except ConfigError as error:
+                click.echo(f"{path.stem:<16} INVALID: {error}")
+                continue
+            click.echo(f"{config.id:<16} {config.name}  {', '.join(config.library_urls)}")

@@ -169,11 +169,15 @@ def serve_forever(
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # a crawler opening many connections at once must not see SYNs dropped
     site: DemoSite
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, each keep-alive response stalls ~40 ms on the
+    # client's delayed ACK, and the demo, not the crawler, would set the pace of every benchmark.
+    disable_nagle_algorithm = True
     server_version = "Apache"
     sys_version = ""
     server: _Server
