@@ -1,0 +1,92 @@
+"""Reading events back: filtered queries, a plain-text report for people and JSON for programs."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from typing import Any, Iterable, Sequence
+
+import sqlite_utils
+
+from .schema import EVENT_KINDS, ensure_schema
+
+NO_SECTION = "(no section)"
+
+
+def list_events(
+    db: sqlite_utils.Database,
+    agency: str | None = None,
+    kinds: Iterable[str] | None = None,
+    section: str | None = None,
+    since: int | str | None = None,
+    limit: int | None = 1000,
+) -> list[dict[str, Any]]:
+    """Events, oldest first, with evidence decoded; the newest ``limit`` when there are more.
+
+    ``since`` is a crawl id (events decided by that crawl or later) or an ISO timestamp (detected at or after it).
+    """
+    ensure_schema(db)
+    where, params = [], []
+    if agency:
+        where.append("e.agency_id = ?")
+        params.append(agency)
+    kinds = list(kinds or [])
+    unknown = sorted(set(kinds) - set(EVENT_KINDS))
+    if unknown:
+        raise ValueError(f"unknown event kind {unknown[0]!r} (known: {', '.join(EVENT_KINDS)})")
+    if kinds:
+        where.append(f"e.kind in ({', '.join('?' for _ in kinds)})")
+        params.extend(kinds)
+    if section:
+        where.append("e.section = ?")
+        params.append(section)
+    if isinstance(since, int):
+        where.append("e.crawl_id >= ?")
+        params.append(since)
+    elif since:
+        where.append("e.detected_at >= ?")
+        params.append(since)
+    sql = (
+        "select e.*, t.lines_added, t.lines_removed from events e left join text_diffs t on t.event_id = e.id"
+        + (" where " + " and ".join(where) if where else "")
+        + " order by e.id desc"
+        + (" limit ?" if limit is not None else "")
+    )
+    cursor = db.execute(sql, params + ([limit] if limit is not None else []))
+    columns = [c[0] for c in cursor.description]
+    events = [dict(zip(columns, row)) for row in cursor.fetchall()]
+    for event in events:
+        event["evidence"] = json.loads(event["evidence"])
+    events.reverse()
+    return events
+
+
+def count_by_kind(events: Sequence[dict[str, Any]]) -> dict[str, int]:
+    counts = Counter(event["kind"] for event in events)
+    return {kind: counts[kind] for kind in EVENT_KINDS if counts[kind]}
+
+
+def render_report(events: Sequence[dict[str, Any]]) -> str:
+    """Counts first, then every event grouped by kind (most alarming first) and by section."""
+    if not events:
+        return "No events."
+    counts = count_by_kind(events)
+    lines = [f"{len(events)} event(s): " + ", ".join(f"{n} {kind}" for kind, n in counts.items())]
+    for kind in counts:
+        lines += ["", f"{kind} ({counts[kind]})"]
+        by_section: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for event in events:
+            if event["kind"] == kind:
+                by_section[event["section"] or NO_SECTION].append(event)
+        for section, members in by_section.items():
+            lines.append(f"  {section}")
+            for event in members:
+                lines.append(f"    [{event['agency_id']} crawl {event['crawl_id']}] {event['summary']}")
+                if event["url"]:
+                    lines.append(f"      {event['url']}")
+    return "\n".join(lines)
+
+
+def events_json(events: Sequence[dict[str, Any]]) -> str:
+    """The same report as JSON: counts by kind and the events with their evidence."""
+    return json.dumps({"counts": count_by_kind(events), "events": list(events)}, indent=2, ensure_ascii=False)
