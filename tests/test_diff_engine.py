@@ -49,7 +49,8 @@ class Library:
         return digest
 
     def crawl(self, pages=None, *, sections=None, status="complete", reason="", intro=None, notes=None,
-              trailers=None, cells=None, probes=None, default_probe=None, failed_pages=(), content=None, moved=None) -> int:
+              trailers=None, cells=None, probes=None, default_probe=None, failed_pages=(), content=None,
+              moved=None) -> int:
         """One crawl. ``pages`` maps a listing page URL to {section: [document names]} (``sections`` is the root
         page alone); ``intro`` maps a page to paragraphs above its sections, ``notes`` and ``trailers`` a section
         to a line under its heading and after its documents, ``cells`` a document to lines after its own (a
@@ -143,18 +144,22 @@ KEPT_PARAGRAPH = "The library holds records released under the Freedom of Inform
 DELETED_PARAGRAPH = "Secure Communities records are posted here as soon as they are processed."
 
 
-def ice_crawls(library: Library, run_between: bool) -> list[dict]:
-    """The ICE scenario; returns the result of each diff run (one per crawl, or one at the end)."""
-    results = []
+def ice_steps(library: Library) -> list:
+    """The ICE scenario's four crawls: complete, outage, complete without three sections and a paragraph, again."""
     before = {ROOT: {**SC, **OTHERS}, PROACTIVE: {"Secure Communities": ["sc1"], "Policy": ["pol1"]}}
     after = {ROOT: OTHERS, PROACTIVE: {"Policy": ["pol1"]}}
-    steps = [
+    return [
         lambda: library.crawl(before, intro={ROOT: [KEPT_PARAGRAPH, DELETED_PARAGRAPH]}),
         lambda: library.outage(),
         lambda: library.crawl(after, intro={ROOT: [KEPT_PARAGRAPH]}, default_probe="gone"),
         lambda: library.crawl(after, intro={ROOT: [KEPT_PARAGRAPH]}, default_probe="gone"),
     ]
-    for step in steps:
+
+
+def ice_crawls(library: Library, run_between: bool) -> list[dict]:
+    """The ICE scenario; returns the result of each diff run (one per crawl, or one at the end)."""
+    results = []
+    for step in ice_steps(library):
         step()
         if run_between:
             results.append(run_diff(library.archive, AGENCY))
@@ -342,7 +347,7 @@ def test_outage_run_is_one_event_and_removes_nothing(tmp_path, blocked):
 
 def test_complete_crawl_whose_big_page_is_empty_is_an_outage(tmp_path):
     library = Library(tmp_path)
-    names = [f"d{i}" for i in range(12)]
+    names = [f"d{i}" for i in range(5)]
     library.crawl(sections={"A": names})
     library.crawl(sections={}, default_probe="gone")  # crawler said complete, but the page lost every link
     run_diff(library.archive, AGENCY, confirmations=1)
@@ -462,6 +467,41 @@ def test_list_events_filters_and_reports(tmp_path):
     decoded = json.loads(events_json(events))
     assert decoded["counts"]["removed"] == 7 and len(decoded["events"]) == 13
     assert render_report([]) == "No events."
+
+
+# command line ----------------------------------------------------------------------------------------------
+
+
+def test_diff_and_events_commands(tmp_path):
+    from click.testing import CliRunner
+
+    import foiawatch.cli  # noqa: F401  (imported first: the diff commands reuse its options)
+    from foiawatch.diff.commands import diff, events
+
+    library = Library(tmp_path)
+    for step in ice_steps(library):
+        step()
+    data = ["--data-dir", str(tmp_path / "data")]
+    runner = CliRunner()
+    first = runner.invoke(diff, ["ice", *data])
+    assert first.exit_code == 0, first.output
+    lines = first.output.splitlines()
+    assert lines[0] == "Diffed crawls 1-4 of ice: 13 new event(s)."
+    assert lines[1].startswith("13 event(s): 7 removed, 3 section_removed")
+    again = runner.invoke(diff, ["ice", *data, "--json"])
+    assert json.loads(again.output)["diff"]["total"] == 0 and json.loads(again.output)["events"] == []
+    since = json.loads(runner.invoke(diff, ["ice", *data, "--json", "--since", "4"]).output)
+    assert since["counts"] == {"removed": 7}
+
+    found = runner.invoke(events, [*data, "--agency", "ice", "--kind", "removed", "--section", "Secure Communities",
+                                   "--json"])
+    assert {e["url"] for e in json.loads(found.output)["events"]} == {url("sc1"), url("sc2")}
+    assert runner.invoke(events, [*data, "--since", "3", "--kind", "outage"]).output.strip() == "No events."
+    assert "outage (1)" in runner.invoke(events, [*data, "--since", "2000-01-01"]).output
+    assert runner.invoke(events, [*data, "--kind", "deleted"]).exit_code == 2
+    missing = runner.invoke(events, ["--data-dir", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 1 and "no archive in" in missing.output
+    assert not (tmp_path / "nowhere").exists()
 
 
 # the real crawler against the demo library ------------------------------------------------------------------

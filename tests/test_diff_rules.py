@@ -55,8 +55,8 @@ class TestClassifyCrawl:
 
     def test_page_that_linked_many_documents_and_now_none_is_an_outage(self):
         root = page(document_links=0)
-        assert classify_crawl(crawl(), [root], {root["url"]: 10}).status == "outage"
-        assert classify_crawl(crawl(), [root], {root["url"]: 9}).status == "complete"  # a small page emptied
+        assert classify_crawl(crawl(), [root], {root["url"]: 5}).status == "outage"
+        assert classify_crawl(crawl(), [root], {root["url"]: 4}).status == "complete"  # a small page emptied
 
     def test_emptied_page_that_also_failed_is_only_incomplete(self):
         root = page(document_links=0, http_status=500)

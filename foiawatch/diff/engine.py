@@ -24,7 +24,7 @@ from ..archive.store import COMPLETE, OUTAGE, RUNNING
 from .listing import ListingChanges, compare_listings
 from .rules import CrawlVerdict, classify_crawl, judge_missing, may_have_moved
 from .schema import (
-    ACTIVE_STATES, ADDED, CHANGED, LISTED, MOVED, OUTAGE_ENDED, OUTAGE_STARTED, PAGE_TEXT_REMOVED, REMOVED,
+    ACTIVE_STATES, ADDED, CHANGED, MOVED, OUTAGE_ENDED, OUTAGE_STARTED, PAGE_TEXT_REMOVED, REMOVED,
     RESTORED, SECTION_REMOVED, UNLISTED, ensure_schema,
 )
 from .textdiff import text_diff

@@ -87,6 +87,7 @@ def render_report(events: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def events_json(events: Sequence[dict[str, Any]]) -> str:
-    """The same report as JSON: counts by kind and the events with their evidence."""
-    return json.dumps({"counts": count_by_kind(events), "events": list(events)}, indent=2, ensure_ascii=False)
+def events_json(events: Sequence[dict[str, Any]], **extra: Any) -> str:
+    """The same report as JSON: counts by kind and the events with their evidence (plus ``extra`` keys)."""
+    document = {**extra, "counts": count_by_kind(events), "events": list(events)}
+    return json.dumps(document, indent=2, ensure_ascii=False)

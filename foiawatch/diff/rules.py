@@ -10,19 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from ..archive.store import (
-    BLOCKED, COMPLETE, FAILED, FETCHED, GONE, INCOMPLETE, NOT_MODIFIED, OUTAGE, SOFT_404, TOO_LARGE,
-)
+from ..archive.store import COMPLETE, FETCHED, GONE, INCOMPLETE, NOT_MODIFIED, OUTAGE, SOFT_404, TOO_LARGE
 from .schema import LISTED, MISSING, REMOVED, UNLISTED
 
 GONE_OUTCOMES = frozenset({GONE, SOFT_404})
 # A too-large answer is still a document being served: it only exceeded our download cap.
 SERVED_OUTCOMES = frozenset({FETCHED, NOT_MODIFIED, TOO_LARGE})
-INCONCLUSIVE_OUTCOMES = frozenset({BLOCKED, FAILED})
+# Anything else (blocked, failed, skipped, no probe at all) is no conclusion.
 
 # A listing page that linked at least this many documents in the last complete crawl and links none now is an
-# outage (DESIGN.md rule 2), whatever the crawler concluded.
-EMPTIED_PAGE_MIN_LINKS = 10
+# outage (DESIGN.md rule 2), whatever the crawler concluded. Same threshold as the crawler's own check.
+EMPTIED_PAGE_MIN_LINKS = 5
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,86 @@
+"""``foiawatch diff`` and ``foiawatch events``: run the diff and read its events from the command line.
+
+They reuse the shared options of ``foiawatch.cli``, so register them at the bottom of cli.py, after those
+options are defined::
+
+    from .diff.commands import diff, events  # noqa: E402
+    cli.add_command(diff)
+    cli.add_command(events)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..archive import Archive
+from ..cli import config_dir_option, data_dir_option, load_agency
+from .engine import DiffResult, run_diff
+from .report import events_json, list_events, render_report
+from .schema import EVENT_KINDS
+
+
+@click.command()
+@click.argument("agency")
+@data_dir_option
+@config_dir_option
+@click.option("--since", type=int, metavar="CRAWL",
+              help="Report the events of this crawl and later ones (default: of the crawls diffed now).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a report.")
+@click.option("--rebuild", is_flag=True,
+              help="Forget the diff's state and replay every crawl; events already recorded are not repeated.")
+def diff(agency: str, data_dir: Path, config_dir: Path | None, since: int | None, as_json: bool,
+         rebuild: bool) -> None:
+    """Turn AGENCY's new crawls into events (removed, changed, outage, ...) and report them.
+
+    Only complete crawls can remove anything: a document must be missing and answer 404/410 (or a soft 404) in
+    the agency's removal_confirmations consecutive complete crawls.
+    """
+    config = load_agency(agency, config_dir)
+    archive = _open(data_dir)
+    result = run_diff(archive, config.id, confirmations=config.removal_confirmations, rebuild=rebuild)
+    if since is None and result.crawls:
+        since = result.crawls[0]
+    events = list_events(archive.db, config.id, since=since, limit=None) if since is not None else []
+    if as_json:
+        click.echo(events_json(events, diff=result.as_dict()))
+        return
+    click.echo(_headline(result))
+    if since is not None:
+        click.echo(render_report(events))
+
+
+@click.command()
+@data_dir_option
+@click.option("--agency", help="Only this agency's events.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(EVENT_KINDS), help="Only these kinds (repeatable).")
+@click.option("--section", help="Only events under this section heading.")
+@click.option("--since", metavar="CRAWL|DATE", help="A crawl id, or an ISO date or timestamp.")
+@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True, help="The newest N events.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a report.")
+def events(data_dir: Path, agency: str | None, kinds: tuple[str, ...], section: str | None, since: str | None,
+           limit: int, as_json: bool) -> None:
+    """List recorded events, filtered, grouped by kind and section."""
+    found = list_events(_open(data_dir).db, agency, kinds, section,
+                        int(since) if since and since.isdigit() else since, limit)
+    click.echo(events_json(found) if as_json else render_report(found))
+
+
+def _open(data_dir: Path) -> Archive:
+    if not (data_dir / "archive.db").is_file():
+        raise click.ClickException(f"no archive in {data_dir}; run `foiawatch crawl AGENCY --data-dir {data_dir}`")
+    return Archive(data_dir)
+
+
+def _headline(result: DiffResult) -> str:
+    if not result.crawls:
+        line = f"No new crawl of {result.agency_id} to diff."
+    else:
+        first, last = result.crawls[0], result.crawls[-1]
+        crawls = f"crawl {first}" if first == last else f"crawls {first}-{last}"
+        line = f"Diffed {crawls} of {result.agency_id}: {result.total} new event(s)."
+    if result.waiting_on:
+        line += f" Crawl {result.waiting_on} is still running; later crawls wait for it."
+    return line
+
