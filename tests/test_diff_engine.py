@@ -345,6 +345,15 @@ def test_outage_run_is_one_event_and_removes_nothing(tmp_path, blocked):
     assert [c["id"] for c in ended["evidence"]["outage_crawls"]] == [2, 3, 4]
 
 
+def test_outage_before_any_complete_crawl_still_ends(tmp_path):
+    library = Library(tmp_path)
+    library.outage()
+    library.crawl(sections={"A": ["a1"]})
+    run_diff(library.archive, AGENCY)
+    assert library.kinds() == Counter({"outage": 1, "outage_ended": 1})
+    assert library.events("outage_ended")[0]["evidence"]["before_crawl"] is None
+
+
 def test_complete_crawl_whose_big_page_is_empty_is_an_outage(tmp_path):
     library = Library(tmp_path)
     names = [f"d{i}" for i in range(5)]
@@ -372,7 +381,7 @@ def test_changed_document_gets_a_text_diff(tmp_path):
     run_diff(library.archive, AGENCY)
     (changed,) = library.events("changed")
     assert changed["lines_added"] == 2 and changed["lines_removed"] == 1
-    assert "2 lines added, 1 removed" in changed["summary"]
+    assert "changed: new content at the same URL. (+2/-1 lines)" in render_report([changed])
     diff = library.db.execute("select diff from text_diffs where event_id = ?", [changed["id"]]).fetchone()[0]
     assert "-line two\n+line 2" in diff and "+line four" in diff
 

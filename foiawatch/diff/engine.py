@@ -68,7 +68,7 @@ class _Crawl:
     agency_id: str
     detected_at: str
     events: list[dict[str, Any]] = field(default_factory=list)
-    text_diffs: dict[str, tuple[str, str, Any]] = field(default_factory=dict)  # dedupe key → (old, new, diff)
+    text_diffs: dict[str, tuple[str, str]] = field(default_factory=dict)  # dedupe key → (old, new sha256)
 
     def emit(self, kind: str, key: str, summary: str, evidence: dict[str, Any], *, document_id: int | None = None,
              url: str | None = None, title: str | None = None, section: str | None = None) -> None:
@@ -116,19 +116,24 @@ def run_diff(archive_or_db: Any, agency_id: str, *, confirmations: int = 2, rebu
 
 
 def backfill_text_diffs(db: sqlite_utils.Database, agency_id: str | None = None) -> int:
-    """Fill in the text diffs of ``changed`` events whose texts were extracted after the event was recorded."""
+    """Compute the pending text diffs of ``changed`` events whose old and new texts have both been extracted.
+
+    A ``changed`` event is recorded with its diff pending: texts may be extracted later, and diffing thousands of
+    documents one at a time here keeps only one pair of texts in memory.
+    """
     rows = db.execute(
         """
-        select t.event_id, t.old_sha256, t.new_sha256, o.text, n.text
-        from text_diffs t
-        join events e on e.id = t.event_id
-        join texts o on o.sha256 = t.old_sha256 and o.text is not null
-        join texts n on n.sha256 = t.new_sha256 and n.text is not null
+        select t.event_id, t.old_sha256, t.new_sha256
+        from text_diffs t join events e on e.id = t.event_id
         where t.diff is null and (:agency is null or e.agency_id = :agency)
+          and exists (select 1 from texts where sha256 = t.old_sha256 and text is not null)
+          and exists (select 1 from texts where sha256 = t.new_sha256 and text is not null)
         """,
         {"agency": agency_id},
     ).fetchall()
-    for event_id, old_sha, new_sha, old_text, new_text in rows:
+    for event_id, old_sha, new_sha in rows:
+        old_text, new_text = (db.execute("select text from texts where sha256 = ?", [sha]).fetchone()[0]
+                              for sha in (old_sha, new_sha))
         diff = text_diff(old_text, new_text, old_sha, new_sha)
         db.execute(
             "update text_diffs set diff = ?, lines_added = ?, lines_removed = ?, truncated = ? where event_id = ?",
@@ -160,11 +165,11 @@ def _diff_crawl(db: sqlite_utils.Database, crawl: _Crawl, row: dict[str, Any], c
             _outage_started(crawl, row, verdict, pages, cursor.last_complete)
             cursor.outage_since = crawl.id
     elif verdict.status == COMPLETE:
-        if cursor.last_complete is not None:
-            changes = compare_listings(db, cursor.last_complete, crawl.id)
-            _listing_events(crawl, changes, cursor.last_complete)
-            if cursor.outage_since is not None:
-                _outage_ended(db, crawl, cursor, changes)
+        changes = (compare_listings(db, crawl.agency_id, cursor.last_complete, crawl.id)
+                   if cursor.last_complete is not None else ListingChanges([], []))
+        _listing_events(crawl, changes, cursor.last_complete)
+        if cursor.outage_since is not None:
+            _outage_ended(db, crawl, cursor, changes)
         cursor.last_complete, cursor.outage_since = crawl.id, None
     cursor.crawl_id = crawl.id
 
@@ -225,29 +230,21 @@ def _relisted(db: sqlite_utils.Database, crawl: _Crawl) -> None:
 
 
 def _changed(db: sqlite_utils.Database, crawl: _Crawl) -> None:
-    """Same URL, new content: ``changed``, with a diff of the extracted texts when both are available."""
+    """Same URL, new content: ``changed``, its text diff pending (``backfill_text_diffs`` computes it)."""
     rows = _rows(db, """
         select x.document_id, x.old_sha, x.sha256, x.old_sha_crawl, x.listed, x.outcome, x.http_status,
-               x.listing_page, coalesce(x.section, d.section) as section, d.url, d.title,
-               (select text from texts where sha256 = x.old_sha) as old_text,
-               (select text from texts where sha256 = x.sha256) as new_text
+               x.listing_page, coalesce(x.section, d.section) as section, d.url, d.title
         from temp.diff_seen x join documents d on d.id = x.document_id
         where x.state is not null and x.old_sha is not null and x.sha256 is not null and x.sha256 != x.old_sha
     """)
     for r in rows:
         name = r["title"] or r["url"]
-        diff = None
-        if r["old_text"] is not None and r["new_text"] is not None:
-            diff = text_diff(r["old_text"], r["new_text"], r["old_sha"], r["sha256"])
-        summary = (f"“{name}” changed: {diff.lines_added} lines added, {diff.lines_removed} removed." if diff
-                   else f"“{name}” changed: new content at the same URL.")
-        key = f"{r['document_id']}"
-        crawl.emit(CHANGED, key, summary,
+        crawl.emit(CHANGED, str(r["document_id"]), f"“{name}” changed: new content at the same URL.",
                    {"old_sha256": r["old_sha"], "new_sha256": r["sha256"], "old_crawl": r["old_sha_crawl"],
                     "listed": bool(r["listed"]), "outcome": r["outcome"], "http_status": r["http_status"],
                     "listing_page": r["listing_page"], "section": r["section"]},
                    document_id=r["document_id"], url=r["url"], title=r["title"], section=r["section"])
-        crawl.text_diffs[crawl.events[-1]["dedupe_key"]] = (r["old_sha"], r["sha256"], diff)
+        crawl.text_diffs[crawl.events[-1]["dedupe_key"]] = (r["old_sha"], r["sha256"])
     db.execute(
         """
         update diff_documents set sha256 = x.sha256, sha_crawl = ?
@@ -421,10 +418,9 @@ def _record(db: sqlite_utils.Database, crawl: _Crawl) -> Counter:
         )
         created[kind] += cursor.rowcount
     db.conn.executemany(
-        "insert or ignore into text_diffs (event_id, old_sha256, new_sha256, diff, lines_added, lines_removed,"
-        " truncated) select id, ?, ?, ?, ?, ?, ? from events where dedupe_key = ?",
-        [(old_sha, new_sha, diff and diff.diff, diff and diff.lines_added, diff and diff.lines_removed,
-          int(bool(diff and diff.truncated)), key) for key, (old_sha, new_sha, diff) in crawl.text_diffs.items()],
+        "insert or ignore into text_diffs (event_id, old_sha256, new_sha256) select id, ?, ? from events"
+        " where dedupe_key = ?",
+        [(old_sha, new_sha, key) for key, (old_sha, new_sha) in crawl.text_diffs.items()],
     )
     return +created
 

@@ -15,12 +15,18 @@ from typing import Any
 import sqlite_utils
 
 from .rules import page_ok
+from .schema import MISSING, MOVED, REMOVED, UNLISTED
 from .textdiff import blocks
 
 # A block is a document's line when it starts with one of the page's link texts ("Title (PDF, 2 MB)") or one
 # covers at least half of it ("2019-04-01: Title"); a paragraph that merely mentions "PDF" is not. Link texts
-# shorter than this ("1", "»") are ignored.
-MIN_LINK_TEXT = 3
+# shorter than three characters ("1", "»") are ignored.
+_NOT_LISTED = ", ".join(f"'{state}'" for state in (MISSING, UNLISTED, REMOVED, MOVED))
+_IS_DOCUMENT_LINE = """
+    length(l.link_text) >= 3
+    and (instr(c.block, l.link_text) = 1
+         or (2 * length(l.link_text) >= length(c.block) and instr(c.block, l.link_text) > 0))
+"""
 
 
 @dataclass
@@ -54,11 +60,14 @@ def section_names(db: sqlite_utils.Database, crawl_id: int) -> set[str]:
     return {name for (name,) in rows}
 
 
-def compare_listings(db: sqlite_utils.Database, previous: int, current: int) -> ListingChanges:
-    """Sections and listing-page text present in ``previous`` and gone from ``current`` (both complete crawls)."""
+def compare_listings(db: sqlite_utils.Database, agency_id: str, previous: int, current: int) -> ListingChanges:
+    """Sections and listing-page text present in ``previous`` and gone from ``current`` (both complete crawls).
+
+    Runs after the engine has judged ``current``'s documents (it reads which stopped being listed).
+    """
     before = section_names(db, previous)
     vanished = _vanished_sections(db, previous, current, before - section_names(db, current))
-    return ListingChanges(vanished, _page_deletions(db, previous, current, before, vanished))
+    return ListingChanges(vanished, _page_deletions(db, agency_id, previous, current, before, vanished))
 
 
 def _vanished_sections(
@@ -98,7 +107,8 @@ def _vanished_sections(
 
 
 def _page_deletions(
-    db: sqlite_utils.Database, previous: int, current: int, headings: set[str], vanished: list[VanishedSection]
+    db: sqlite_utils.Database, agency_id: str, previous: int, current: int, headings: set[str],
+    vanished: list[VanishedSection],
 ) -> list[PageDeletion]:
     """Blocks deleted from listing pages, less headings, documents' entries and text that went with a section.
 
@@ -139,7 +149,7 @@ def _page_deletions(
             candidates.append((url, position, page_blocks[position], section))
     if not candidates:
         return []
-    document_lines = _document_lines(db, previous, [c[:3] for c in candidates])
+    document_lines = _document_lines(db, agency_id, previous, [c[:3] for c in candidates])
 
     deleted: dict[str, list[str]] = defaultdict(list)
     entry = None  # (page, position) of the last block that belonged to a deleted document's entry
@@ -190,25 +200,38 @@ def _page_state(columns: str) -> dict[str, Any]:
 
 
 def _document_lines(
-    db: sqlite_utils.Database, crawl_id: int, candidates: list[tuple[str, int, str]]
+    db: sqlite_utils.Database, agency_id: str, crawl_id: int, candidates: list[tuple[str, int, str]]
 ) -> set[tuple[str, int]]:
     """(page, position) of each candidate block that is a document's line on that page in ``crawl_id``.
 
-    One pass over the crawl's links (driven by links, so the cost does not grow with the number of candidates).
+    Most such blocks belong to documents that stopped being listed, which the engine's state names: their links
+    are looked up first. Only blocks left over (a deleted paragraph, a document whose line was reworded) need the
+    pass over all of the crawl's links, and only on their pages.
     """
     db.execute("drop table if exists temp.diff_candidates")
     db.execute("create temp table diff_candidates (url text, position integer, block text)")
-    db.conn.executemany("insert into temp.diff_candidates values (?, ?, ?)", candidates)
     db.execute("create index temp.diff_candidates_url on diff_candidates (url)")
-    rows = db.execute(
+    db.conn.executemany("insert into temp.diff_candidates values (?, ?, ?)", candidates)
+    found = set(db.execute(
         f"""
         select c.url, c.position
-        from links l cross join temp.diff_candidates c on c.url = l.listing_page
-        where l.crawl_id = ? and length(l.link_text) >= {MIN_LINK_TEXT}
-          and (instr(c.block, l.link_text) = 1
-               or (2 * length(l.link_text) >= length(c.block) and instr(c.block, l.link_text) > 0))
+        from diff_documents d
+        cross join links l on l.crawl_id = :crawl and l.document_id = d.document_id
+        cross join temp.diff_candidates c on c.url = l.listing_page
+        where d.agency_id = :agency and d.state in ({_NOT_LISTED}) and d.last_listed >= :crawl
+          and {_IS_DOCUMENT_LINE}
         """,
-        [crawl_id],
-    ).fetchall()
+        {"crawl": crawl_id, "agency": agency_id},
+    ).fetchall())
+    if len(found) < len(candidates):
+        db.conn.executemany("delete from temp.diff_candidates where url = ? and position = ?", found)
+        found.update(db.execute(
+            f"""
+            select c.url, c.position
+            from links l cross join temp.diff_candidates c on c.url = l.listing_page
+            where l.crawl_id = ? and {_IS_DOCUMENT_LINE}
+            """,
+            [crawl_id],
+        ).fetchall())
     db.execute("drop table temp.diff_candidates")
-    return set(rows)
+    return found

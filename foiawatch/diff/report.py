@@ -81,7 +81,9 @@ def render_report(events: Sequence[dict[str, Any]]) -> str:
         for section, members in by_section.items():
             lines.append(f"  {section}")
             for event in members:
-                lines.append(f"    [{event['agency_id']} crawl {event['crawl_id']}] {event['summary']}")
+                diffed = (f" (+{event['lines_added']}/-{event['lines_removed']} lines)"
+                          if event.get("lines_added") is not None else "")
+                lines.append(f"    [{event['agency_id']} crawl {event['crawl_id']}] {event['summary']}{diffed}")
                 if event["url"]:
                     lines.append(f"      {event['url']}")
     return "\n".join(lines)
