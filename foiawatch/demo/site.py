@@ -24,6 +24,7 @@ import posixpath
 import secrets
 import socket
 import struct
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -172,6 +173,11 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # a crawler opening many connections at once must not see SYNs dropped
     site: DemoSite
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Clients dropping connections (aborted downloads, timeouts) is routine here; anything else is a bug."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -181,7 +187,6 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "Apache"
     sys_version = ""
     server: _Server
-    _status = 0
 
     def log_message(self, format: str, *args: object) -> None:
         """Silence the default stderr log: `DemoSite.requests` is the log."""
@@ -193,18 +198,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def send_response(self, code: int, message: str | None = None) -> None:
-        self._status = code
+        """Log as the status goes out, before the client can see it, so the log order is the answer order."""
+        if hasattr(self, "headers"):  # unset when the request could not be parsed: nothing worth logging
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            self.server.site.record(RequestRecord(self.command, self.path, int(code), headers))
         super().send_response(code, message)
 
     def _handle(self) -> None:
         site = self.server.site
         try:
             self._route(site, site.state, site.view)
-        except (BrokenPipeError, ConnectionResetError):
+        except ConnectionError:
             self.close_connection = True  # the client gave up (e.g. on an oversize body); nothing to answer
-        finally:
-            headers = {name.lower(): value for name, value in self.headers.items()}
-            site.record(RequestRecord(self.command, self.path, self._status, headers))
 
     # --- routing ---------------------------------------------------------------------------------------------
 
