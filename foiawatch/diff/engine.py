@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import sqlite_utils
 
-from ..archive.store import COMPLETE, OUTAGE, RUNNING
+from ..archive.store import COMPLETE, OUTAGE, RUNNING, SOFT_404
 from .listing import ListingChanges, compare_listings
 from .rules import CrawlVerdict, classify_crawl, judge_missing, may_have_moved
 from .schema import (
@@ -316,9 +316,9 @@ def _absent(db: sqlite_utils.Database, crawl: _Crawl, confirmations: int) -> set
         streak = json.loads(r["streak_evidence"] or "[]") + [probe] if verdict.streak else []
         if verdict.event == UNLISTED:
             crawl.emit(UNLISTED, str(r["document_id"]),
-                       f"“{name}” is no longer listed but is still served (HTTP {r['http_status']}).", facts, **doc)
+                       f"“{name}” is no longer listed but is still served ({_answer(probe)}).", facts, **doc)
         elif verdict.event == REMOVED:
-            statuses = ", ".join(str(p["http_status"] or p["outcome"]) for p in streak)
+            statuses = ", ".join(_answer(p) for p in streak)
             crawl.emit(REMOVED, str(r["document_id"]),
                        f"“{name}” was removed: not listed and gone in {len(streak)} consecutive complete crawls "
                        f"({statuses}).",
@@ -450,6 +450,13 @@ def _links_per_page(db: sqlite_utils.Database, crawl_id: int | None) -> dict[str
         return {}
     return dict(db.execute("select url, coalesce(document_links, 0) from listing_pages where crawl_id = ?",
                            [crawl_id]).fetchall())
+
+
+def _answer(probe: dict[str, Any]) -> str:
+    """How a probe answered, for a summary: "HTTP 404", "soft 404" (a 200 page that is not the document)."""
+    if probe["outcome"] == SOFT_404 or not probe["http_status"]:
+        return probe["outcome"].replace("_", " ")
+    return f"HTTP {probe['http_status']}"
 
 
 def _document(db: sqlite_utils.Database, document_id: int) -> tuple[str, str]:

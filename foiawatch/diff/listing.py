@@ -18,15 +18,17 @@ from .rules import page_ok
 from .schema import MISSING, MOVED, REMOVED, UNLISTED
 from .textdiff import blocks
 
+# Engine states of documents that stopped being listed.
+_NOT_LISTED = ", ".join(f"'{state}'" for state in (MISSING, UNLISTED, REMOVED, MOVED))
 # A block is a document's line when it starts with one of the page's link texts ("Title (PDF, 2 MB)") or one
 # covers at least half of it ("2019-04-01: Title"); a paragraph that merely mentions "PDF" is not. Link texts
 # shorter than three characters ("1", "»") are ignored.
-_NOT_LISTED = ", ".join(f"'{state}'" for state in (MISSING, UNLISTED, REMOVED, MOVED))
 _IS_DOCUMENT_LINE = """
     length(l.link_text) >= 3
     and (instr(c.block, l.link_text) = 1
          or (2 * length(l.link_text) >= length(c.block) and instr(c.block, l.link_text) > 0))
 """
+_PAGE_STATE = ("http_status", "error", "blocked", "outage_notice")
 
 
 @dataclass
@@ -118,9 +120,8 @@ def _page_deletions(
     """
     changed = db.execute(
         """
-        select a.url, a.text,
-               json_array(a.http_status, a.error, a.blocked, a.outage_notice),
-               json_array(b.http_status, b.error, b.blocked, b.outage_notice)
+        select a.url, a.text, a.http_status, a.error, a.blocked, a.outage_notice,
+               b.http_status, b.error, b.blocked, b.outage_notice
         from listing_pages a join listing_pages b on b.crawl_id = ? and b.url = a.url
         where a.crawl_id = ? and a.text is not b.text
         order by a.id
@@ -136,8 +137,8 @@ def _page_deletions(
 
     vanished_by_name = {section.name: section for section in vanished}
     candidates: list[tuple[str, int, str, str | None]] = []  # (page, position, block, vanished section)
-    for url, text, old, new in itertools.chain([first], changed):
-        if not (page_ok(_page_state(old)) and page_ok(_page_state(new))):
+    for url, text, *states in itertools.chain([first], changed):
+        if not (page_ok(dict(zip(_PAGE_STATE, states[:4]))) and page_ok(dict(zip(_PAGE_STATE, states[4:])))):
             continue
         page_blocks = blocks(text)
         missing = [p for p in _positions_missing(page_blocks, present) if page_blocks[p] not in headings]
@@ -193,10 +194,6 @@ def _positions_missing(page_blocks: list[str], present: set[int]) -> list[int]:
             except ValueError:
                 break
     return sorted(positions)
-
-
-def _page_state(columns: str) -> dict[str, Any]:
-    return dict(zip(("http_status", "error", "blocked", "outage_notice"), json.loads(columns)))
 
 
 def _document_lines(
