@@ -109,9 +109,10 @@ def pages(crawl_id: int, listed: list[int], intro: list[str]) -> Iterator[tuple]
 
 def timed_diff(root: str) -> None:
     """One diff run, reporting its own wall time and peak RSS."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = run_diff(Archive(root), AGENCY, confirmations=1)
     print(json.dumps({"seconds": round(time.perf_counter() - started, 2),
+                      "cpu_seconds": round(time.process_time() - cpu, 2),
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                       "created": dict(result.created)}))
 
@@ -142,8 +143,9 @@ def main() -> None:
         db.execute("update crawls set status = 'complete' where id = 2")
         db.conn.commit()
         comparison = _child(root)
-        print(f"snapshot 1 (baseline, no events): {baseline['seconds']} s, peak RSS {baseline['peak_rss_mb']} MB")
-        print(f"snapshot 2 vs 1 (the diff):       {comparison['seconds']} s, peak RSS {comparison['peak_rss_mb']} MB")
+        for name, run in (("snapshot 1 (baseline, no events)", baseline), ("snapshot 2 vs 1 (the diff)", comparison)):
+            print(f"{name:34} {run['seconds']:5.2f} s wall, {run['cpu_seconds']:5.2f} s CPU, "
+                  f"peak RSS {run['peak_rss_mb']} MB")
         print(f"events: {comparison['created']}")
     finally:
         if not args.keep:

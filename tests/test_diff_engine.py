@@ -412,6 +412,15 @@ def test_renamed_section_and_pagination_shift_raise_nothing(tmp_path):
     assert library.kinds() == Counter()
 
 
+def test_listing_page_without_text_is_not_compared(tmp_path):
+    library = Library(tmp_path)
+    library.crawl(sections={"A": ["a1"]}, intro={ROOT: [KEPT_PARAGRAPH]})
+    second = library.crawl(sections={"A": ["a1"]}, intro={ROOT: [KEPT_PARAGRAPH]})
+    library.db.execute("update listing_pages set text = null where crawl_id = ?", [second])
+    run_diff(library.archive, AGENCY)
+    assert library.kinds() == Counter()
+
+
 def test_section_whose_documents_remain_elsewhere_is_not_removed(tmp_path):
     library = Library(tmp_path)
     library.crawl(sections={"A": ["a1"], "B": ["b1", "b2"]})

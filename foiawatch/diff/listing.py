@@ -123,7 +123,7 @@ def _page_deletions(
         select a.url, a.text, a.http_status, a.error, a.blocked, a.outage_notice,
                b.http_status, b.error, b.blocked, b.outage_notice
         from listing_pages a join listing_pages b on b.crawl_id = ? and b.url = a.url
-        where a.crawl_id = ? and a.text is not b.text
+        where a.crawl_id = ? and a.text != b.text  -- a page without text (not fetched) is never compared
         order by a.id
         """,
         [current, previous],
