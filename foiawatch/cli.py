@@ -111,3 +111,11 @@ def agencies(config_dir: Path | None) -> None:
                 click.echo(f"{path.stem:<16} INVALID: {error}")
                 continue
             click.echo(f"{config.id:<16} {config.name}  {', '.join(config.library_urls)}")
+
+
+# --- commands from subsystems ---
+# Imported last: their modules reuse the shared options defined above.
+from .diff.commands import diff, events  # noqa: E402
+
+cli.add_command(diff)
+cli.add_command(events)

@@ -121,6 +121,7 @@ _INDEXES: list[tuple[str, list[str], bool]] = [
     ("sightings", ["sha256"], False),
     ("links", ["crawl_id", "document_id", "listing_page", "section"], True),
     ("links", ["document_id"], False),
+    ("links", ["crawl_id", "listing_page"], False),
 ]
 
 

@@ -168,24 +168,19 @@ class CrawlRecorder:
         return self.archive.record_blob(stored, mimetype, source="crawl")
 
     def documents_to_probe(self) -> list[tuple[int, str]]:
-        """Known documents listed in an earlier crawl but not in this one, not yet gone in enough probes.
+        """Known documents listed in an earlier crawl but not in this one, and not yet settled as removed or moved.
 
-        Probing them lets diff tell "removed" (404/410, soft 404) from "no longer linked but still served".
-        Documents already confirmed gone are re-probed only until they have ``removal_confirmations`` gone probes.
+        Probing them lets diff tell "removed" (404/410, soft 404) from "no longer linked but still served". Which
+        documents are settled is diff's call (its ``diff_documents`` state); before any diff ran, all are probed.
         """
+        settled = ""
+        if "diff_documents" in self.db.table_names():
+            settled = ("and d.id not in (select document_id from diff_documents "
+                       "where agency_id = d.agency_id and state in ('removed', 'moved'))")
         rows = self.db.execute(
-            """
-            select d.id, d.url from documents d
-            where d.agency_id = ? and d.last_listed_crawl < ?
-              and (
-                select count(*) from (
-                  select s.outcome from sightings s where s.document_id = d.id and s.listed = 0
-                  order by s.crawl_id desc limit ?
-                ) where outcome in ('gone', 'soft_404')
-              ) < ?
-            order by d.id
-            """,
-            [self.config.id, self.crawl_id, self.config.removal_confirmations, self.config.removal_confirmations],
+            f"select d.id, d.url from documents d where d.agency_id = ? and d.last_listed_crawl < ? {settled} "
+            "order by d.id",
+            [self.config.id, self.crawl_id],
         ).fetchall()
         return [(int(doc_id), url) for doc_id, url in rows]
 
