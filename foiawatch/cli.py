@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -10,12 +11,15 @@ import click
 from rich.console import Console
 
 from . import __version__
+from .archive import Archive
 from .archive.store import OUTAGE
 from .config import AgencyConfig, ConfigError, bundled_config_dir, find_config, load_config
 from .crawler import CrawlProcessError
 from .crawler import crawl as run_crawl
 from .demo.library import PRESETS
-from .demo.site import serve_forever
+from .demo.scenario import StepResult, demo_agency, run_ice_scenario
+from .demo.site import DemoSite, serve_forever
+from .diff.report import list_events, render_report
 from .progress import CrawlProgress, print_crawl_summary
 
 DATA_DIR_HELP = "Archive directory (database, blobs, WARCs). Default: $FOIAWATCH_DATA or ./foiawatch-data."
@@ -112,6 +116,46 @@ def agencies(config_dir: Path | None) -> None:
                 continue
             click.echo(f"{config.id:<16} {config.name}  {', '.join(config.library_urls)}")
 
+
+
+DEMO_MARKER = ".foiawatch-demo"
+
+
+@cli.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("foiawatch-demo"),
+              show_default=True, help="Where the demo archive goes; emptied at the start of every demo run.")
+def demo(data_dir: Path) -> None:
+    """Replay the 2017 ICE FOIA-library takedown on the bundled demo library, offline.
+
+    Starts the demo library on 127.0.0.1, crawls it as it is, as it goes dark, and as it comes back without the
+    three Secure Communities sections, then prints what foiawatch concluded.
+    """
+    console = Console()
+    _reset_demo_dir(data_dir)
+    with DemoSite() as site:
+        config = demo_agency(site.library_url)
+        console.print(f"Demo library serving at {site.library_url}\n")
+
+        def show(step: StepResult) -> None:
+            found = ", ".join(f"{count} {kind}" for kind, count in sorted(step.events.items())) or "no new events"
+            console.print(f"[bold]crawl {step.crawl.crawl_id}[/] ({step.description}): "
+                          f"{step.crawl.status}, {step.crawl.crawl['documents']} documents listed — {found}",
+                          soft_wrap=True)
+
+        run_ice_scenario(site, config, data_dir, on_step=show)
+    with Archive(data_dir) as archive:
+        click.echo("\n" + render_report(list_events(archive.db, agency=config.id)))
+    console.print(f"\nThe archive is in {data_dir}/. Explore it with `foiawatch events --data-dir {data_dir}`.")
+
+
+def _reset_demo_dir(data_dir: Path) -> None:
+    """Empty the demo directory, but never a directory the demo did not create."""
+    if data_dir.exists() and any(data_dir.iterdir()):
+        if not (data_dir / DEMO_MARKER).exists():
+            raise click.ClickException(f"{data_dir} exists and is not a demo archive; choose another --data-dir")
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / DEMO_MARKER).write_text("created by `foiawatch demo`; emptied by every demo run\n")
 
 # --- commands from subsystems ---
 # Imported last: their modules reuse the shared options defined above.
