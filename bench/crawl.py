@@ -63,11 +63,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--documents", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds the demo server waits before each answer (loopback has none; agencies do)")
     args = parser.parse_args()
 
     print(f"building a synthetic library of {args.documents} documents ...", flush=True)
     library = DemoLibrary.synthetic(args.documents)
-    with tempfile.TemporaryDirectory(prefix="foiawatch-bench-") as tmp, DemoSite(library) as site:
+    with tempfile.TemporaryDirectory(prefix="foiawatch-bench-") as tmp, \
+            DemoSite(library, latency=args.latency) as site:
         work = Path(tmp)
         config = find_config("demo")
         config = replace(config, library_urls=(site.library_url,),
@@ -84,7 +87,8 @@ def main() -> None:
 
     docs = first["crawl"]["documents"]
     share_304 = second["crawl"]["not_modified"] / max(second["crawl"]["documents"], 1)
-    print(f"documents listed            {docs} ({blob_bytes / 1e6:.1f} MB stored)")
+    print(f"documents listed            {docs} ({blob_bytes / 1e6:.1f} MB stored), server latency "
+          f"{args.latency * 1000:.0f} ms, concurrency {args.concurrency}")
     print(f"first crawl                 {first['crawl_seconds']:.1f} s  ({docs / first['crawl_seconds']:.0f} docs/s)"
           f"  status {first['crawl']['status']}")
     print(f"  + text extraction         {first['total_seconds'] - first['crawl_seconds']:.1f} s  "

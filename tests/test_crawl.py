@@ -258,3 +258,18 @@ def test_crawl_command_prints_a_summary(demo_site, tmp_path, monkeypatch):
     assert "complete" in result.output
     assert f"{len(demo_site.view.listed_paths())} listed" in result.output
     assert os.path.exists(tmp_path / "d" / "archive.db")
+
+
+def test_documents_on_hosts_outside_the_config_are_not_fetched(tmp_path):
+    listing = (b'<html><body><main><h2>Reports</h2><a href="/files/a.pdf">A</a>'
+               b'<a href="http://localhost:9/evil.pdf">Elsewhere</a></main></body></html>')
+    routes = {"/library": (200, {"Content-Type": "text/html"}, listing),
+              "/files/a.pdf": (200, {"Content-Type": "application/pdf"}, b"%PDF-1.4 fine"),
+              "/robots.txt": (200, {"Content-Type": "text/plain"}, b"")}
+    with StaticSite(routes) as site:
+        config = demo_config(site.url, library_path="/library")
+        config = replace(config, allowed_hosts=("127.0.0.1",),
+                         listing=replace(config.listing, content_selector="main", follow_patterns=()))
+        result = crawl(config, tmp_path)
+    outcomes = {url.rsplit("/", 1)[-1]: row["outcome"] for url, row in sightings(tmp_path, result.crawl_id).items()}
+    assert outcomes == {"a.pdf": "fetched", "evil.pdf": "skipped"}

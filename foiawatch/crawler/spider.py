@@ -7,7 +7,6 @@ bodies stream to disk (:mod:`.streaming`) and are moved into the blob store only
 from __future__ import annotations
 
 import hashlib
-import logging
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -27,8 +26,6 @@ from .recorder import CrawlRecorder
 from .sniff import is_html, sniff_mimetype
 from .streaming import BODY_META, STREAM_META, DiskBody, discard_body
 from .urls import canonical_url, is_document_url
-
-logger = logging.getLogger(__name__)
 
 LISTING = "foiawatch_listing"
 DOCUMENT = "foiawatch_document"
@@ -58,7 +55,6 @@ class LibrarySpider(scrapy.Spider):
         self.progress = progress
         self.roots = [canonical_url(url) or url for url in self.config.library_urls]
         self.pages_requested: set[str] = set()
-        self.documents_requested: set[str] = set()
         self.probed = False
 
     @classmethod
@@ -109,10 +105,15 @@ class LibrarySpider(scrapy.Spider):
         for occurrence in parsed.occurrences:
             document_id, first = self.recorder.link(occurrence.url, occurrence.title, occurrence.section,
                                                     occurrence.link_text, url)
-            if first and occurrence.url not in self.documents_requested:
-                self.documents_requested.add(occurrence.url)
-                yield self.document_request(occurrence.url, document_id, listed=True,
-                                            listing=(url, occurrence.section, occurrence.link_text))
+            if not first:
+                continue
+            listing = (url, occurrence.section, occurrence.link_text)
+            if self.config.host_allowed(occurrence.url):
+                yield self.document_request(occurrence.url, document_id, listed=True, listing=listing)
+            else:  # links are not trusted: we fetch only from the hosts the config names
+                self.recorder.sighting(document_id, listed=True, outcome=SKIPPED, listing_page=url,
+                                       section=occurrence.section, link_text=occurrence.link_text,
+                                       error="host not in the agency's allowed_hosts")
         for page_url in parsed.next_pages + parsed.follow_pages:
             if page_url not in self.pages_requested and self.config.host_allowed(page_url) \
                     and len(self.pages_requested) < self.config.listing.max_pages:

@@ -62,8 +62,10 @@ class DemoSite:
         state: LibraryState | str = "v1",
         host: str = "127.0.0.1",
         port: int = 0,
+        latency: float = 0.0,
     ) -> None:
         self.library = library or DemoLibrary.ice_2017()
+        self.latency = latency  # seconds every answer waits: real agency servers are not on loopback
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
         self._edit_times: dict[tuple[int, str], dt.datetime] = {}
@@ -206,6 +208,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         site = self.server.site
+        if site.latency:
+            site.wait(site.latency)
         try:
             self._route(site, site.state, site.view)
         except ConnectionError:
