@@ -63,12 +63,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--documents", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--document-kb", type=int, default=0,
+                        help="pad each PDF to about this size (real releases, mostly scans, weigh 100 KB-5 MB)")
     parser.add_argument("--latency", type=float, default=0.0,
                         help="seconds the demo server waits before each answer (loopback has none; agencies do)")
     args = parser.parse_args()
 
     print(f"building a synthetic library of {args.documents} documents ...", flush=True)
-    library = DemoLibrary.synthetic(args.documents)
+    library = DemoLibrary.synthetic(args.documents, padding=args.document_kb * 1024)
     with tempfile.TemporaryDirectory(prefix="foiawatch-bench-") as tmp, \
             DemoSite(library, latency=args.latency) as site:
         work = Path(tmp)

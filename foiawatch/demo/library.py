@@ -40,6 +40,7 @@ class Document:
     summary: str  # one line shown on collection pages; independent of the text so edits leave listings alone
     text: str  # paragraphs separated by blank lines; for XLSX, tab-separated rows
     link_style: str = "root"  # how listing pages link it, one of LINK_STYLES
+    padding: int = 0  # extra bytes in its PDF (benchmarks: real releases weigh hundreds of KB)
 
     @property
     def kind(self) -> str:
@@ -227,9 +228,11 @@ class DemoLibrary:
         return _ice_2017()
 
     @classmethod
-    def synthetic(cls, n_documents: int, n_sections: int = 50, page_size: int = 50) -> DemoLibrary:
-        """A large library for benchmarks: every layout, mostly paginated collection sections."""
-        return _synthetic(n_documents, n_sections, page_size)
+    def synthetic(cls, n_documents: int, n_sections: int = 50, page_size: int = 50,
+                  padding: int = 0) -> DemoLibrary:
+        """A large library for benchmarks: every layout, mostly paginated collection sections; ``padding`` bytes
+        are added to each PDF."""
+        return _synthetic(n_documents, n_sections, page_size, padding)
 
 
 def _check_state(library: DemoLibrary, state: LibraryState) -> None:
@@ -260,7 +263,7 @@ def document_bytes(document: Document, text: str) -> bytes:
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
     if document.kind == "xlsx":
         return make_xlsx([line.split("\t") for line in text.splitlines() if line])
-    pdf = make_pdf(document.title, [*paragraphs, DEMO_NOTICE])
+    pdf = make_pdf(document.title, [*paragraphs, DEMO_NOTICE], padding=document.padding)
     if document.kind == "zip":
         readme = f"{document.title}\n\n{text}\n\n{DEMO_NOTICE}\n".encode()
         return make_zip({"README.txt": readme, f"{splitext(document.filename)[0]}.pdf": pdf})
@@ -494,7 +497,7 @@ def _synthetic_layout(section_index: int) -> str:
     return {0: "list", 5: "table"}.get(section_index % 10, "collection")
 
 
-def _synthetic(n_documents: int, n_sections: int, page_size: int) -> DemoLibrary:
+def _synthetic(n_documents: int, n_sections: int, page_size: int, padding: int = 0) -> DemoLibrary:
     if n_documents < 1 or n_sections < 1 or page_size < 1:
         raise ValueError("a synthetic library needs at least one document, one section and a page size of 1")
     n_sections = min(n_sections, n_documents)
@@ -519,7 +522,7 @@ def _synthetic(n_documents: int, n_sections: int, page_size: int) -> DemoLibrary
             documents.append(
                 Document(
                     100000 + i, slug, doc_title, f"{topic.replace(' ', '_')}_Record_{i:05d}.{extension}", date,
-                    f"Record {i} released on {date}.", text, _link_style(i),
+                    f"Record {i} released on {date}.", text, _link_style(i), padding,
                 )
             )
         sections.append(Section(slug, title, _synthetic_layout(s), f"Released records about {topic.lower()}.",

@@ -10,6 +10,7 @@ re-served document never looks changed.
 from __future__ import annotations
 
 import io
+import random
 import textwrap
 import zipfile
 from xml.sax.saxutils import escape
@@ -45,8 +46,11 @@ def _content_stream(lines: list[tuple[bytes, str]]) -> bytes:
     return b"\n".join(parts)
 
 
-def make_pdf(title: str, paragraphs: list[str]) -> bytes:
-    """A small, valid PDF (1.4, uncompressed, correct xref) showing the title and paragraphs, paginated."""
+def make_pdf(title: str, paragraphs: list[str], padding: int = 0) -> bytes:
+    """A small, valid PDF (1.4, uncompressed, correct xref) showing the title and paragraphs, paginated.
+
+    ``padding`` adds that many bytes of incompressible data in an unreferenced stream (deterministic for a given
+    title), so a benchmark library can have the sizes of real releases, which are mostly scanned images."""
     lines = _wrap(title, paragraphs)
     pages = [lines[i:i + _LINES_PER_PAGE] for i in range(0, len(lines), _LINES_PER_PAGE)] or [[]]
     # Objects: 1 catalog, 2 page tree, 3-4 fonts, 5 info, then a (page, contents) pair per page.
@@ -66,6 +70,9 @@ def make_pdf(title: str, paragraphs: list[str]) -> bytes:
             b" /Contents %d 0 R >>" % (_PAGE_WIDTH, _PAGE_HEIGHT, first_page + 2 * i + 1)
         )
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    if padding:
+        noise = random.Random(title).randbytes(padding)
+        objects.append(b"<< /Length %d >>\nstream\n" % len(noise) + noise + b"\nendstream")
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
