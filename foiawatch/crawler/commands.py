@@ -1,0 +1,160 @@
+"""``foiawatch wayback``, ``recover`` and ``bundle``: the Wayback baseline, recovery and section bundles.
+
+They reuse the shared options of ``foiawatch.cli`` and are registered at the bottom of cli.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from ..cli import config_dir_option, data_dir_option, load_agency
+from ..config import AgencyConfig
+from ..diff.baseline import run_baseline
+from ..diff.commands import _open as open_archive
+from .bundle import write_bundle
+from .probe import probe_never_listed
+from .recover import recover as recover_documents
+from .wayback import BlockedSite, RateLimited, WaybackClient, WaybackUnavailable
+from .wayback_sync import sync_captures
+
+quiet_option = click.option("--quiet", is_flag=True, help="No progress display; print only the summary.")
+
+
+@click.command()
+@click.argument("agency")
+@data_dir_option
+@config_dir_option
+@quiet_option
+def wayback(agency: str, data_dir: Path, config_dir: Path | None, quiet: bool) -> None:
+    """Compare AGENCY's library with what the Wayback Machine captured under its [wayback] prefix.
+
+    Lists every capture of a document under the prefix (a few paged CDX requests), checks each captured URL no
+    crawl ever listed against the library (politely, only after a complete crawl), and records those the library
+    no longer serves as removed_before_monitoring events. Safe to re-run.
+    """
+    config = load_agency(agency, config_dir)
+    archive = open_archive(data_dir)
+    with _progress(quiet) as progress, _wayback_errors(config), _client(config) as client:
+        listing = progress.add_task("CDX listing (captures)", total=None)
+        sync = sync_captures(archive, config, client, progress=lambda rows: progress.update(listing, completed=rows))
+        if sync.skipped:
+            click.echo(f"Skipped: {sync.skipped}.")
+            return
+        probing = progress.add_task("checking captured URLs never listed", total=None)
+        probes = probe_never_listed(archive, config,
+                                    progress=lambda done, total: progress.update(probing, completed=done, total=total))
+    result = run_baseline(archive, config.id, config.wayback.prefix)
+    click.echo(f"CDX requests: {sync.cdx_requests}")
+    click.echo(f"Captures: {sync.captures} of documents listed ({sync.new} new); "
+               f"{sync.urls} document URL(s) captured in all.")
+    if probes.skipped:
+        click.echo(f"Probes skipped: {probes.skipped}.")
+    else:
+        outcomes = ", ".join(f"{count} {outcome}" for outcome, count in sorted(probes.outcomes.items()))
+        click.echo(f"Probed {probes.probed} captured URL(s) never listed: {outcomes or 'none to probe'}.")
+    if result.skipped:
+        click.echo(f"Baseline skipped: {result.skipped}.")
+        return
+    click.echo(f"Never listed by our crawls: {result.never_listed} URL(s): {result.gone} gone, "
+               f"{result.served} still served, {result.inconclusive} inconclusive, {result.unprobed} not probed.")
+    click.echo(f"{result.created} new removed_before_monitoring event(s). "
+               f"See them with `foiawatch events --agency {config.id} --kind removed_before_monitoring`.")
+
+
+@click.command()
+@click.argument("agency")
+@data_dir_option
+@config_dir_option
+@click.option("--event", "event_id", type=int, metavar="ID",
+              help="Only the documents of this removal event (ids are in `foiawatch events --json`).")
+@quiet_option
+def recover(agency: str, data_dir: Path, config_dir: Path | None, event_id: int | None, quiet: bool) -> None:
+    """Store a Wayback copy of every removed document of AGENCY the archive holds no copy of.
+
+    For each document named by a removed, section_removed or removed_before_monitoring event, the newest capture
+    that answered 200 with the document's type is fetched raw and checked against its CDX digest; a capture that
+    fails is recorded as rejected and an older one tried. Safe to re-run: nothing is fetched twice.
+    """
+    config = load_agency(agency, config_dir)
+    archive = open_archive(data_dir)
+    with _progress(quiet) as progress, _wayback_errors(config), _client(config) as client:
+        task = progress.add_task("recovering from the Wayback Machine", total=None)
+        try:
+            stats = recover_documents(archive, config, client, event_id,
+                                      progress=lambda done, total: progress.update(task, completed=done, total=total))
+        except LookupError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"Removed documents: {stats.documents}; already stored: {stats.already_stored}; "
+               f"recovered now: {stats.recovered} ({stats.new_blobs} new file(s)).")
+    for url, timestamp, reason in stats.rejected:
+        click.echo(f"  rejected capture {timestamp} of {url}: {reason}")
+    for url in stats.unrecoverable:
+        click.echo(f"  no usable capture of {url}")
+    for error in stats.errors:
+        click.echo(f"  failed for now (the next run retries): {error}")
+
+
+@click.command()
+@click.argument("agency")
+@data_dir_option
+@config_dir_option
+@click.option("--section", required=True, help="Section heading, or for documents only Wayback saw, their folder.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Directory to write the bundle into.")
+def bundle(agency: str, data_dir: Path, config_dir: Path | None, section: str, out_dir: Path) -> None:
+    """Write one ZIP of a section's documents with manifest.csv, and one bookmarked PDF when all are PDFs.
+
+    PRIVATE: the bundle includes files the PII screen withholds from the public archive (flagged in the manifest).
+    It is an operator artefact; review it before sharing it with anyone.
+    """
+    config = load_agency(agency, config_dir)
+    try:
+        result = write_bundle(open_archive(data_dir), config.id, section, out_dir)
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{result.zip_path}: {result.included} document(s), {result.missing} without a copy, "
+               f"{result.withheld} withheld from the public archive (private bundle).")
+    if result.pdf_path:
+        click.echo(f"{result.pdf_path}: merged PDF, one bookmark per document.")
+
+
+def _client(config: AgencyConfig) -> WaybackClient:
+    return WaybackClient(config.wayback.base_url, user_agent=config.politeness.user_agent)
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Progress]:
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=Console(stderr=True), disable=quiet, transient=True)
+    with progress:
+        yield progress
+
+
+@contextmanager
+def _wayback_errors(config: AgencyConfig) -> Iterator[None]:
+    """Turn the client's give-up errors into messages that say what happened and what to do."""
+    service = config.wayback.base_url
+    try:
+        yield
+    except WaybackUnavailable as error:
+        raise click.ClickException(
+            f"the Wayback Machine at {service} could not be reached ({error}). Nothing was concluded from it; "
+            "what was listed or recovered so far is kept. Check the network (and [wayback] base_url in "
+            f"{config.source or 'the agency config'}), then run the command again."
+        ) from None
+    except RateLimited as error:
+        raise click.ClickException(
+            f"{service} keeps answering 429 Too Many Requests ({error}). Stopped before the address gets blocked; "
+            "wait an hour, then run the command again (progress so far is kept)."
+        ) from None
+    except BlockedSite as error:
+        raise click.ClickException(
+            f"{service} refuses access to the prefix {config.wayback.prefix!r} ({error}): the site is excluded "
+            "from the Wayback Machine, so nothing can be listed or recovered from it."
+        ) from None

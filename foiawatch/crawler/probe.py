@@ -1,0 +1,187 @@
+"""Ask the library whether captured URLs we never saw listed are still there: the facts the baseline decides from.
+
+A document the Wayback Machine captured under the library, and that no crawl of ours ever listed, was either
+removed before monitoring began or is still served without a link. Only the library can say which, so each such
+URL is checked politely (the agency's delay, timeout, retries, User-Agent and robots.txt): HEAD first, and a GET
+only when HEAD does not settle it, since a 200 may be an HTML "not found" page. Answers that say nothing about the
+document (5xx, timeouts, 401/403/429, a bot challenge, the library's outage notice) are recorded as such and never
+conclude anything; probing is refused altogether unless the agency's last crawl was complete (DESIGN.md rule 1).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from ..archive.captures import LATEST_PROBES, NEVER_LISTED, OUTAGE_PAGE, SERVED, ensure_schema
+from ..archive.store import BLOCKED, COMPLETE, FAILED, GONE, RUNNING, SKIPPED, SOFT_404, Archive, utcnow
+from ..config import AgencyConfig
+from . import parse
+from .parse import classify_response, parse_listing
+from .ratelimit import RateLimiter
+from .sniff import is_html
+
+HEAD_BYTES = 256 * 1024  # enough of a body to tell a document from an HTML page
+MAX_REDIRECTS = 10
+_VERDICTS = {parse.GONE: GONE, parse.BLOCKED: BLOCKED, parse.ERROR: FAILED, parse.NOT_FOUND_PAGE: SOFT_404}
+
+
+@dataclass(frozen=True)
+class ProbeAnswer:
+    """What the library answered for one URL (a row of ``wayback_probes``)."""
+
+    outcome: str
+    http_status: int | None = None
+    final_url: str | None = None
+    content_type: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class ProbeStats:
+    """Probes made, by outcome; ``skipped`` says why none were made."""
+
+    outcomes: Counter = field(default_factory=Counter)
+    skipped: str | None = None
+
+    @property
+    def probed(self) -> int:
+        return sum(self.outcomes.values())
+
+
+def probe_never_listed(archive: Archive, config: AgencyConfig,
+                       progress: Callable[[int, int], None] | None = None) -> ProbeStats:
+    """Probe every captured URL never seen listed whose last probe did not already find it gone.
+
+    ``progress(done, total)`` is called before the first probe and after each.
+    """
+    ensure_schema(archive.db)
+    refusal = _refusal(archive, config.id)
+    if refusal:
+        return ProbeStats(skipped=refusal)
+    urls = [row["url"] for row in archive.db.query(
+        f"""
+        select n.url from ({NEVER_LISTED}) n left join ({LATEST_PROBES}) p on p.url = n.url
+        where p.outcome is null or p.outcome not in ('{GONE}', '{SOFT_404}')
+        order by n.url
+        """,
+        {"agency": config.id},
+    )]
+    stats = ProbeStats()
+    if progress:
+        progress(0, len(urls))
+    with _Prober(config) as prober:
+        for done, url in enumerate(urls, 1):
+            answer = prober.probe(url)
+            with archive.db.conn:  # one short transaction per probe: crawls may be writing meanwhile
+                archive.db.execute(
+                    "insert into wayback_probes (agency_id, url, probed_at, http_status, final_url, content_type,"
+                    " outcome, error) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [config.id, url, utcnow(), answer.http_status, answer.final_url, answer.content_type,
+                     answer.outcome, answer.error],
+                )
+            stats.outcomes[answer.outcome] += 1
+            if progress:
+                progress(done, len(urls))
+    return stats
+
+
+def _refusal(archive: Archive, agency_id: str) -> str | None:
+    """Why probing now could mislead, or None: a 404 means something only from a library that is up and whose
+    last crawl listed it completely."""
+    row = archive.db.execute(
+        "select id, status, status_reason from crawls where agency_id = ? and status != ? order by id desc limit 1",
+        [agency_id, RUNNING],
+    ).fetchone()
+    if row is None:
+        return f"no crawl of {agency_id} yet: run `foiawatch crawl {agency_id}` first"
+    crawl_id, status, reason = row
+    if status != COMPLETE:
+        return (f"the last crawl of {agency_id} (#{crawl_id}) is {status} ({reason}); "
+                "captured URLs are probed only after a complete crawl")
+    return None
+
+
+class _Prober:
+    """One polite HTTP session to the library, with robots.txt read once per site."""
+
+    def __init__(self, config: AgencyConfig):
+        self.config = config
+        politeness = config.politeness
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = politeness.user_agent
+        self.session.max_redirects = MAX_REDIRECTS
+        retry = Retry(total=politeness.retries, status_forcelist=(500, 502, 503, 504), allowed_methods=("HEAD", "GET"),
+                      backoff_factor=1.0, raise_on_status=False, respect_retry_after_header=True)
+        for scheme in ("http://", "https://"):
+            self.session.mount(scheme, HTTPAdapter(max_retries=retry))
+        self.pace = RateLimiter(1, politeness.delay) if politeness.delay > 0 else None
+        self.robots: dict[str, RobotFileParser | None] = {}
+
+    def __enter__(self) -> _Prober:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.close()
+
+    def probe(self, url: str) -> ProbeAnswer:
+        if not self._allowed(url):
+            return ProbeAnswer(SKIPPED, error="robots.txt disallows it")
+        try:
+            head = self._send("HEAD", url)
+            head.close()
+            if head.status_code in (404, 410):
+                return _answer(GONE, head)
+            with self._send("GET", url, stream=True) as response:
+                body = response.raw.read(HEAD_BYTES, decode_content=True) or b""
+                return _answer(self._judge(response, body), response)
+        except requests.RequestException as error:
+            return ProbeAnswer(FAILED, error=f"{type(error).__name__}: {error}")
+
+    def _judge(self, response: requests.Response, body: bytes) -> str:
+        verdict = classify_response(response.status_code, dict(response.headers), body)
+        if verdict != parse.OK:
+            return _VERDICTS[verdict]
+        if not is_html(body):
+            return SERVED
+        # An HTML page where a document was: a soft 404, unless it is the library's outage notice.
+        return OUTAGE_PAGE if parse_listing(body, response.url, self.config).outage_notice else SOFT_404
+
+    def _send(self, method: str, url: str, **kwargs: object) -> requests.Response:
+        if self.pace:
+            self.pace.acquire()
+        return self.session.request(method, url, timeout=self.config.politeness.timeout, allow_redirects=True,
+                                    **kwargs)
+
+    def _allowed(self, url: str) -> bool:
+        if not self.config.politeness.obey_robots:
+            return True
+        parts = urlsplit(url)
+        site = f"{parts.scheme}://{parts.netloc}"
+        if site not in self.robots:
+            self.robots[site] = self._read_robots(site)
+        robots = self.robots[site]
+        return robots is None or robots.can_fetch(self.config.politeness.user_agent, url)
+
+    def _read_robots(self, site: str) -> RobotFileParser | None:
+        """The site's rules; None (everything allowed) when it has no robots.txt or it cannot be read."""
+        try:
+            response = self._send("GET", site + "/robots.txt")
+        except requests.RequestException:
+            return None
+        if response.status_code != 200:
+            return None
+        robots = RobotFileParser()
+        robots.parse(response.text.splitlines())
+        return robots
+
+
+def _answer(outcome: str, response: requests.Response) -> ProbeAnswer:
+    return ProbeAnswer(outcome, response.status_code, response.url, response.headers.get("Content-Type"))
