@@ -163,3 +163,9 @@ from .diff.commands import diff, events  # noqa: E402
 
 cli.add_command(diff)
 cli.add_command(events)
+
+from .crawler.commands import bundle, recover, wayback  # noqa: E402
+
+cli.add_command(wayback)
+cli.add_command(recover)
+cli.add_command(bundle)
