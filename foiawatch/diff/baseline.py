@@ -82,7 +82,7 @@ def run_baseline(archive_or_db: Any, agency_id: str, prefix: str = "") -> Baseli
     ensure_schema(db)
     result = BaselineResult(agency_id)
     crawl = db.execute(
-        "select id, finished_at from crawls where agency_id = ? and status = ? order by id desc limit 1",
+        "select id from crawls where agency_id = ? and status = ? order by id desc limit 1",
         [agency_id, COMPLETE],
     ).fetchone()
     if crawl is None:
