@@ -40,7 +40,6 @@ class BlobStore:
     def __init__(self, root: Path, tmp: Path):
         self.root = root
         self.tmp = tmp
-        self._unsynced: set[Path] = set()
 
     def relative_path(self, sha256: str) -> str:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
@@ -70,7 +69,7 @@ class BlobStore:
         with open(source, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(source, target)
-        self._unsynced.add(target.parent)
+        _fsync_directory(target.parent)
         return StoredBlob(sha256, size, self.relative_path(sha256))
 
     def put_bytes(self, data: bytes) -> StoredBlob:
@@ -86,17 +85,9 @@ class BlobStore:
                 for chunk in chunks:
                     digest.update(chunk)
                     handle.write(chunk)
-            stored = self.put(Path(handle.name), digest.hexdigest())
-            self.sync()
-            return stored
+            return self.put(Path(handle.name), digest.hexdigest())
         finally:
             Path(handle.name).unlink(missing_ok=True)
-
-    def sync(self) -> None:
-        """Make the renames of stored blobs durable (fsync their directories), once per batch, not per blob:
-        per-blob directory syncs stall every other file operation of a crawl on the filesystem journal."""
-        while self._unsynced:
-            _fsync_directory(self._unsynced.pop())
 
     def open(self, sha256: str) -> BinaryIO:
         return open(self.path(sha256), "rb")

@@ -260,7 +260,6 @@ class Archive:
     def store_blob(self, source_path: Path, sha256: str, mimetype: str, source: str) -> bool:
         """Move a verified download into the blob store and record it; returns True if the bytes were new."""
         new = self.record_blob(self.blobs.put(source_path, sha256), mimetype, source)
-        self.blobs.sync()
         self.db.conn.commit()
         return new
 

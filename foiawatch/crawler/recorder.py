@@ -66,7 +66,6 @@ class CrawlRecorder:
             self.commit()
 
     def commit(self) -> None:
-        self.archive.blobs.sync()  # blob files are durable before the rows that name them
         self.db.conn.commit()
         self._pending = 0
 
