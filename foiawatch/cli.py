@@ -169,3 +169,8 @@ from .crawler.commands import bundle, recover, wayback  # noqa: E402
 cli.add_command(wayback)
 cli.add_command(recover)
 cli.add_command(bundle)
+
+from .archive.commands import export, verify  # noqa: E402
+
+cli.add_command(verify)
+cli.add_command(export)

@@ -1,0 +1,203 @@
+"""Hand an agency's archive to someone else: a BagIt bag (RFC 8493), or its crawl WARCs as they are.
+
+BagIt is what libraries and archives ingest: a ``data/`` payload plus manifests of checksums, so the receiver
+can prove nothing changed in transit. The bag holds every blob of the agency under its sha256 path, every crawl
+WARC unchanged, and ``provenance.csv``: for each blob, where and when it came from (the document URL and crawl
+that fetched it, or the Wayback capture it was recovered from).
+
+The bag is written here rather than by ``bagit.make_bag``: every file is hashed once, while it is copied, and a
+blob whose bytes no longer match its name stops the export instead of being certified by a fresh checksum.
+
+Blobs the PII screen withholds (or has not screened yet) stay out of the bag unless ``include_withheld``: a bag
+is easily passed on, and the archive must not become the second leak. Their provenance rows stay, marked.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .. import __version__
+from .blobs import CHUNK, sha256_file
+from .fixity import crawl_warcs
+from .pii import is_withheld, screen_pending
+from .store import FETCHED, Archive
+
+PROVENANCE_COLUMNS = (
+    "sha256", "bag_path", "size", "mimetype", "withheld", "origin", "url", "title", "final_url", "first_crawl",
+    "last_crawl", "fetched_at", "http_status", "etag", "last_modified", "capture_timestamp", "capture_digest",
+    "capture_url",
+)
+CRAWL_COLUMNS = ("id", "started_at", "finished_at", "status", "status_reason", "documents", "bag_path")
+
+
+class ExportError(Exception):
+    """The export cannot be made as asked (nothing to export, target not empty, damaged blob)."""
+
+
+@dataclass
+class BagResult:
+    directory: Path
+    blobs: int = 0  # blob files in the bag
+    withheld: int = 0  # blobs left out: withheld by the PII screen or not screened yet
+    warcs: int = 0
+    bytes: int = 0  # payload bytes
+    manifest: dict[str, str] = field(default_factory=dict)  # payload path -> sha256
+
+
+def export_bag(archive: Archive, agency_id: str, directory: Path, *, include_withheld: bool = False) -> BagResult:
+    """Write a BagIt bag of ``agency_id``'s blobs, WARCs and provenance to ``directory`` (new or empty)."""
+    _check_agency(archive, agency_id)
+    _check_target(directory)
+    screen_pending(archive)  # withholding decisions must be current before any bytes leave
+    staging = directory.with_name(directory.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    result = BagResult(directory)
+    data = staging / "data"
+    data.mkdir(parents=True)
+    provenance = list(_provenance(archive, agency_id))
+    placed: dict[str, str] = {}
+    for row in provenance:
+        sha256 = row["sha256"]
+        row["withheld"] = int(is_withheld(archive, sha256))
+        if sha256 not in placed and (include_withheld or not row["withheld"]):
+            placed[sha256] = _copy(archive.blobs.path(sha256), data, f"blobs/{archive.blobs.relative_path(sha256)}",
+                                   result, expected=sha256)
+            result.blobs += 1
+        row["bag_path"] = placed.get(sha256, "")
+    result.withheld = len({row["sha256"] for row in provenance} - placed.keys())
+    crawls = []
+    for crawl, path in crawl_warcs(archive, agency_id):
+        crawl["bag_path"] = ""
+        if path.is_file():
+            crawl["bag_path"] = _copy(path, data, f"warc/{path.name}", result)
+            result.warcs += 1
+        crawls.append(crawl)
+    _write_csv(data, "provenance.csv", PROVENANCE_COLUMNS, provenance, result)
+    _write_csv(data, "crawls.csv", CRAWL_COLUMNS, crawls, result)
+    _write_tag_files(archive, agency_id, staging, result)
+    if directory.exists():
+        directory.rmdir()
+    os.replace(staging, directory)
+    return result
+
+
+def export_warcs(archive: Archive, agency_id: str, directory: Path) -> list[Path]:
+    """Copy every crawl WARC of ``agency_id`` into ``directory`` byte for byte; returns the copies."""
+    _check_agency(archive, agency_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for _, path in crawl_warcs(archive, agency_id):
+        if path.is_file():
+            copies.append(Path(shutil.copy2(path, directory / path.name)))
+    return copies
+
+
+def _check_agency(archive: Archive, agency_id: str) -> None:
+    if not archive.db.execute("select 1 from crawls where agency_id = ? limit 1", [agency_id]).fetchone():
+        raise ExportError(f"the archive in {archive.paths.root} has no crawl of {agency_id!r}")
+
+
+def _check_target(directory: Path) -> None:
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise ExportError(f"{directory} exists and is not an empty directory; choose a new one")
+
+
+def _provenance(archive: Archive, agency_id: str) -> Iterator[dict]:
+    """One row per (blob, document URL) fetched in a crawl, and one per Wayback recovery."""
+    db = archive.db
+    # SQLite takes the other columns from the row holding min(crawl_id): the first fetch of these bytes.
+    cursor = db.execute(
+        f"""
+        select s.sha256, b.size, b.mimetype, 'crawl' as origin, d.url, d.title, s.final_url,
+               min(s.crawl_id) as first_crawl, s.fetched_at, s.http_status, s.etag, s.last_modified,
+               (select max(s2.crawl_id) from sightings s2
+                where s2.document_id = s.document_id and s2.sha256 = s.sha256) as last_crawl
+        from sightings s join documents d on d.id = s.document_id join blobs b on b.sha256 = s.sha256
+        where d.agency_id = ? and s.outcome = '{FETCHED}'
+        group by s.sha256, s.document_id
+        order by first_crawl, d.url
+        """,
+        [agency_id],
+    )
+    yield from _rows(cursor)
+    if "recoveries" in db.table_names():
+        yield from _rows(db.execute(
+            """
+            select r.sha256, b.size, b.mimetype, 'wayback' as origin, r.url, r.title, r.original as final_url,
+                   r.retrieved_at as fetched_at, r.capture_timestamp, r.capture_digest, r.raw_url as capture_url
+            from recoveries r join blobs b on b.sha256 = r.sha256
+            where r.agency_id = ? and r.status = 'ok'
+            order by r.id
+            """,
+            [agency_id],
+        ))
+
+
+def _rows(cursor) -> Iterator[dict]:
+    columns = [c[0] for c in cursor.description]
+    for values in cursor.fetchall():
+        yield dict(zip(columns, values))
+
+
+def _copy(source: Path, data: Path, relative: str, result: BagResult, expected: str | None = None) -> str:
+    """Copy a file into the payload, hashing it on the way; a blob must still hash to its name. Returns its path
+    in the bag."""
+    target = data / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open(source, "rb") as reader, open(target, "wb") as writer:
+            while chunk := reader.read(CHUNK):
+                digest.update(chunk)
+                writer.write(chunk)
+                size += len(chunk)
+    except FileNotFoundError:
+        raise ExportError(f"{source} is missing; run `foiawatch verify` to audit the archive") from None
+    if expected and digest.hexdigest() != expected:
+        raise ExportError(f"blob {expected} is corrupt (its bytes hash to {digest.hexdigest()}); "
+                          "run `foiawatch verify` to audit the archive")
+    return _add(result, relative, digest.hexdigest(), size)
+
+
+def _write_csv(data: Path, relative: str, columns: Iterable[str], rows: Iterable[dict], result: BagResult) -> None:
+    with open(data / relative, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    _add(result, relative, *sha256_file(data / relative))
+
+
+def _add(result: BagResult, relative: str, sha256: str, size: int) -> str:
+    path = f"data/{relative}"
+    result.manifest[path] = sha256
+    result.bytes += size
+    return path
+
+
+def _write_tag_files(archive: Archive, agency_id: str, bag: Path, result: BagResult) -> None:
+    name, urls = archive.db.execute("select name, library_urls from agencies where id = ?", [agency_id]).fetchone()
+    (bag / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n", encoding="utf-8")
+    manifest = "".join(f"{sha}  {path}\n" for path, sha in sorted(result.manifest.items()))
+    (bag / "manifest-sha256.txt").write_text(manifest, encoding="utf-8")
+    info = {
+        "Source-Organization": "foiawatch",
+        "External-Identifier": agency_id,
+        "External-Description": f"{name}: FOIA library {urls}, archived by foiawatch",
+        "Bagging-Date": dt.date.today().isoformat(),
+        "Bag-Software-Agent": f"foiawatch/{__version__}",
+        "Payload-Oxum": f"{result.bytes}.{len(result.manifest)}",
+        "Foiawatch-Blobs": str(result.blobs),
+        "Foiawatch-Blobs-Withheld": str(result.withheld),
+        "Foiawatch-WARCs": str(result.warcs),
+    }
+    (bag / "bag-info.txt").write_text("".join(f"{k}: {v}\n" for k, v in info.items()), encoding="utf-8")
+    tags = "".join(f"{sha256_file(bag / name)[0]}  {name}\n"
+                   for name in ("bagit.txt", "bag-info.txt", "manifest-sha256.txt"))
+    (bag / "tagmanifest-sha256.txt").write_text(tags, encoding="utf-8")

@@ -1,0 +1,340 @@
+"""Fixity audit: do the bytes on disk still match what the archive recorded?
+
+An archive is evidence only while its files are intact. Disks rot, copies go wrong, people tidy up folders. So
+the audit re-hashes every blob against its sha256 name and row, re-checks every WARC record against its
+``WARC-Block-Digest`` / ``WARC-Payload-Digest``, and lists files the database does not know (orphans). Each audit
+is recorded (``fixity_audits``, ``fixity_problems``) so that "when was this last checked, and was it clean" has an
+answer.
+
+A killed crawl may leave its WARC cut off inside the last record (each record is flushed whole, but a kill can
+land mid-write). That tail never was a complete record, so for an interrupted crawl it is reported as
+``truncated``, which is not a fixity failure; anywhere else a damaged record is ``corrupt``.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from warcio.archiveiterator import ArchiveIterator
+
+from ..crawler.wayback import Capture, WaybackClient, WaybackError, parse_timestamp
+from .blobs import BlobError, sha256_file
+from .store import COMPLETE, INCOMPLETE, OUTAGE, Archive, utcnow
+
+MISSING, CORRUPT, ORPHAN, TRUNCATED = "missing", "corrupt", "orphan", "truncated"
+FAILURES = (MISSING, CORRUPT, ORPHAN)  # TRUNCATED is expected after a kill and fails nothing
+BLOB, WARC = "blob", "warc"
+_WARC_NAME = re.compile(r"^crawl-(\d+)\.warc\.gz$")
+_READ = 1024 * 1024
+
+_DDL = """
+create table if not exists fixity_audits (
+    id integer primary key,
+    started_at text not null,
+    finished_at text not null,
+    blobs integer not null,            -- blob rows checked
+    warcs integer not null,            -- WARC files checked
+    warc_records integer not null,     -- WARC records whose digests were checked
+    missing integer not null,
+    corrupt integer not null,
+    orphaned integer not null,
+    truncated integer not null,        -- cut-off tails of interrupted crawls' WARCs (not failures)
+    repaired integer not null,
+    ok integer not null                -- 1 when nothing is missing, corrupt or orphaned (after repairs)
+);
+create table if not exists fixity_problems (
+    id integer primary key,
+    audit_id integer not null references fixity_audits(id),
+    kind text not null,                -- missing, corrupt, orphan, truncated
+    file_type text not null,           -- blob or warc
+    path text not null,                -- relative to the data directory
+    sha256 text,
+    crawl_id integer,
+    detail text not null,
+    repaired integer not null default 0
+);
+create index if not exists fixity_problems_audit on fixity_problems (audit_id);
+"""
+
+
+@dataclass
+class Problem:
+    kind: str  # one of MISSING, CORRUPT, ORPHAN, TRUNCATED
+    file_type: str  # BLOB or WARC
+    path: str  # relative to the data directory
+    detail: str
+    sha256: str | None = None
+    crawl_id: int | None = None
+    repaired: bool = False
+
+
+@dataclass
+class Audit:
+    """The outcome of one fixity audit; ``ok`` when nothing is missing, corrupt or orphaned (after repairs)."""
+
+    started_at: str
+    finished_at: str = ""
+    id: int | None = None
+    blobs: int = 0
+    warcs: int = 0
+    warc_records: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for p in self.problems if p.kind == kind and not p.repaired)
+
+    @property
+    def repaired(self) -> int:
+        return sum(1 for p in self.problems if p.repaired)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.kind in FAILURES and not p.repaired for p in self.problems)
+
+    def as_dict(self) -> dict:
+        counts = {kind: self.count(kind) for kind in (*FAILURES, TRUNCATED)}
+        return {"id": self.id, "started_at": self.started_at, "finished_at": self.finished_at, "ok": self.ok,
+                "blobs": self.blobs, "warcs": self.warcs, "warc_records": self.warc_records, **counts,
+                "repaired": self.repaired, "problems": [asdict(p) for p in self.problems]}
+
+
+# A repair gets a blob's sha256 and answers None when it put the right bytes back, or why it could not.
+Repair = Callable[[str], "str | None"]
+
+
+def audit(archive: Archive, repair: Repair | None = None) -> Audit:
+    """Check every blob and WARC of the archive, try ``repair`` on bad blobs, and record the audit."""
+    result = Audit(started_at=utcnow())
+    result.problems += _check_blobs(archive, result)
+    result.problems += _check_warcs(archive, result)
+    if repair:
+        for problem in result.problems:
+            if problem.file_type == BLOB and problem.kind in (MISSING, CORRUPT):
+                failure = repair(problem.sha256)
+                problem.repaired = failure is None
+                problem.detail += "; repaired" if failure is None else f"; not repaired: {failure}"
+    result.finished_at = utcnow()
+    _record(archive, result)
+    return result
+
+
+# blobs --------------------------------------------------------------------------------------------------------
+
+
+def _check_blobs(archive: Archive, result: Audit) -> Iterator[Problem]:
+    known: set[str] = set()
+    for sha256, size, recorded_path in archive.db.execute("select sha256, size, path from blobs order by sha256"):
+        result.blobs += 1
+        known.add(sha256)
+        try:
+            path = archive.blobs.path(sha256)
+        except BlobError as error:
+            yield Problem(CORRUPT, BLOB, f"blobs/{recorded_path}", f"blob row is not a sha256: {error}", sha256)
+            continue
+        relative = _relative(archive, path)
+        if not path.is_file():
+            yield Problem(MISSING, BLOB, relative, "file not found", sha256)
+            continue
+        actual, actual_size = sha256_file(path)
+        if actual != sha256:
+            yield Problem(CORRUPT, BLOB, relative, f"bytes hash to {actual}", sha256)
+        elif size is not None and actual_size != size:
+            yield Problem(CORRUPT, BLOB, relative, f"{actual_size} bytes on disk, {size} recorded", sha256)
+    candidates = [p for p in archive.blobs.iter_files() if p.name not in known or p != archive.blobs.path(p.name)]
+    if candidates:
+        # Re-read the rows: a crawl running beside the audit stores the file first and commits its row later.
+        names = [p.name for p in candidates]
+        placeholders = ",".join("?" * len(names))
+        late = {row[0] for row in archive.db.execute(f"select sha256 from blobs where sha256 in ({placeholders})",
+                                                     names)}
+        for path in candidates:
+            if path.name in late and path == archive.blobs.path(path.name):
+                continue
+            actual, _ = sha256_file(path)
+            state = "its bytes match its name" if actual == path.name else f"its bytes hash to {actual}"
+            yield Problem(ORPHAN, BLOB, _relative(archive, path), f"no blob row; {state}",
+                          path.name if actual == path.name else None)
+
+
+# WARCs --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WarcCheck:
+    """One WARC file read through: records whose digests were checked, and the first damage found."""
+
+    records: int
+    damage: str | None = None
+    truncated: bool = False  # the damage is the last record cut short, not bytes changed
+
+
+def check_warc(path: Path) -> WarcCheck:
+    """Read every record of a (gzipped, one record per member) WARC and check its digests."""
+    records, next_offset = 0, 0
+    with open(path, "rb") as handle:
+        iterator = ArchiveIterator(handle, check_digests=True)
+        try:
+            for record in iterator:
+                offset = iterator.get_record_offset()
+                stream = record.content_stream()
+                while stream.read(_READ):
+                    pass
+                checker = record.digest_checker
+                digested = record.rec_headers.get_header("WARC-Block-Digest") or \
+                    record.rec_headers.get_header("WARC-Payload-Digest")
+                if checker.passed is False:
+                    return WarcCheck(records, f"record at offset {offset}: {'; '.join(checker.problems)}")
+                if digested and checker.passed is None:  # the record ended before its declared length
+                    return _damage_at(path, offset, records, f"record at offset {offset} is cut short")
+                records += 1
+                next_offset = offset + iterator.get_record_length()
+        except Exception as error:  # noqa: BLE001 - warcio raises several types for unreadable bytes
+            return _damage_at(path, next_offset, records, f"unreadable from offset {next_offset}: {error}")
+    return WarcCheck(records)
+
+
+def _damage_at(path: Path, offset: int, records: int, detail: str) -> WarcCheck:
+    """Damage starting at ``offset`` is a truncation when the gzip member there runs to the end of the file
+    without ending: the writer died inside its last record."""
+    decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        try:
+            while chunk := handle.read(_READ):
+                decompressor.decompress(chunk)
+                if decompressor.eof:
+                    return WarcCheck(records, detail)
+        except zlib.error:
+            return WarcCheck(records, detail)
+    return WarcCheck(records, detail, truncated=True)
+
+
+def _check_warcs(archive: Archive, result: Audit) -> Iterator[Problem]:
+    seen: set[Path] = set()
+    for crawl, path in crawl_warcs(archive):
+        seen.add(path)
+        relative = _relative(archive, path)
+        if not path.is_file():
+            if crawl["warc_path"]:
+                yield Problem(MISSING, WARC, relative, "file not found", crawl_id=crawl["id"])
+            continue
+        result.warcs += 1
+        check = check_warc(path)
+        result.warc_records += check.records
+        if check.damage:
+            finished = crawl["status"] in (COMPLETE, OUTAGE) or (
+                crawl["status"] == INCOMPLETE and not _interrupted(crawl["status_reason"]))
+            kind = TRUNCATED if check.truncated and not finished else CORRUPT
+            yield Problem(kind, WARC, relative, check.damage, crawl_id=crawl["id"])
+    for path in sorted(archive.paths.warc.rglob("*")):
+        if path.is_file() and path not in seen:
+            yield Problem(ORPHAN, WARC, _relative(archive, path), "no crawl names this file")
+
+
+def crawl_warcs(archive: Archive, agency_id: str | None = None) -> Iterator[tuple[dict, Path]]:
+    """Each crawl (row) with the path of its WARC, which may not exist.
+
+    A crawl killed before it finished never recorded its WARC's path, but its WARC is where the crawler writes
+    every crawl's: ``warc/<agency>/crawl-<id>.warc.gz``.
+    """
+    cursor = archive.db.execute(
+        "select * from crawls where (:agency is null or agency_id = :agency) order by id", {"agency": agency_id})
+    columns = [c[0] for c in cursor.description]
+    for values in cursor.fetchall():
+        crawl = dict(zip(columns, values))
+        yield crawl, (archive.paths.root / crawl["warc_path"] if crawl["warc_path"] else
+                      archive.paths.warc / crawl["agency_id"] / f"crawl-{crawl['id']}.warc.gz")
+
+
+def _interrupted(reason: str | None) -> bool:
+    return (reason or "").startswith("interrupted")
+
+
+def _relative(archive: Archive, path: Path) -> str:
+    return str(path.relative_to(archive.paths.root))
+
+
+# repair -------------------------------------------------------------------------------------------------------
+
+
+class WaybackRepair:
+    """Put a recovered blob's bytes back from the Wayback capture it was recovered from.
+
+    Only blobs that recovery stored (a ``recoveries`` row with status ok) can be repaired: their provenance names
+    the capture and its CDX digest, and the bytes fetched again must hash to the blob's name before they replace
+    anything. A crawled blob has no second source; its WARC record is the evidence.
+    """
+
+    def __init__(self, archive: Archive, **client_options: object):
+        self.archive = archive
+        self.client_options = client_options
+        self._clients: dict[str, WaybackClient] = {}
+
+    def __call__(self, sha256: str) -> str | None:
+        db = self.archive.db
+        rows = db.execute(
+            "select capture_timestamp, original, capture_digest, raw_url, mimetype from recoveries "
+            "where sha256 = ? and status = 'ok' order by id", [sha256],
+        ).fetchall() if "recoveries" in db.table_names() else []
+        if not rows:
+            return "not recovered from the Wayback Machine, so there is no capture to fetch it from"
+        failures = []
+        for timestamp, original, digest, raw_url, mimetype in rows:
+            base_url = raw_url.split("/web/", 1)[0]
+            capture = Capture("", timestamp, parse_timestamp(timestamp), original, mimetype or "unk", 200, digest,
+                              None, base_url)
+            download = self.archive.paths.tmp / f"repair-{sha256}"
+            try:
+                fetched = self._client(base_url).download(capture, download)
+            except WaybackError as error:
+                failures.append(f"capture {timestamp}: {error}")
+                continue
+            if fetched.sha256 != sha256:
+                download.unlink(missing_ok=True)
+                failures.append(f"capture {timestamp} now serves other bytes (sha256 {fetched.sha256})")
+                continue
+            self.archive.blobs.path(sha256).unlink(missing_ok=True)  # put() would keep a same-size bad copy
+            self.archive.blobs.put(download, sha256)
+            return None
+        return "; ".join(failures)
+
+    def _client(self, base_url: str) -> WaybackClient:
+        if base_url not in self._clients:
+            self._clients[base_url] = WaybackClient(base_url, **self.client_options)
+        return self._clients[base_url]
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+
+
+# recording ----------------------------------------------------------------------------------------------------
+
+
+def ensure_schema(archive: Archive) -> None:
+    archive.db.conn.executescript(_DDL)
+
+
+def _record(archive: Archive, result: Audit) -> None:
+    ensure_schema(archive)
+    db = archive.db
+    with db.conn:
+        cursor = db.execute(
+            "insert into fixity_audits (started_at, finished_at, blobs, warcs, warc_records, missing, corrupt, "
+            "orphaned, truncated, repaired, ok) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [result.started_at, result.finished_at, result.blobs, result.warcs, result.warc_records,
+             result.count(MISSING), result.count(CORRUPT), result.count(ORPHAN), result.count(TRUNCATED),
+             result.repaired, int(result.ok)],
+        )
+        result.id = int(cursor.lastrowid)
+        db.conn.executemany(
+            "insert into fixity_problems (audit_id, kind, file_type, path, sha256, crawl_id, detail, repaired) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(result.id, p.kind, p.file_type, p.path, p.sha256, p.crawl_id, p.detail, int(p.repaired))
+             for p in result.problems],
+        )
+
