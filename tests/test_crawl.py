@@ -273,3 +273,16 @@ def test_documents_on_hosts_outside_the_config_are_not_fetched(tmp_path):
         result = crawl(config, tmp_path)
     outcomes = {url.rsplit("/", 1)[-1]: row["outcome"] for url, row in sightings(tmp_path, result.crawl_id).items()}
     assert outcomes == {"a.pdf": "fetched", "evil.pdf": "skipped"}
+
+
+def test_sweeping_tmp_removes_only_dead_processes_work(tmp_path):
+    archive = Archive(tmp_path)
+    mine = archive.work_dir("wayback")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    leftover = archive.paths.tmp / f"crawl7-{dead.pid}-abc"
+    leftover.mkdir()
+    (leftover / "dl-partial").write_bytes(b"half a PDF")
+    archive.sweep_tmp()
+    assert mine.is_dir() and not leftover.exists()
+    archive.close()

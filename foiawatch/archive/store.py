@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -272,13 +273,17 @@ class Archive:
         )
         return cursor.rowcount == 1
 
+    def work_dir(self, purpose: str) -> Path:
+        """A fresh directory for partial downloads, named after the process that owns it (see ``sweep_tmp``)."""
+        return Path(tempfile.mkdtemp(prefix=f"{purpose}-{os.getpid()}-", dir=self.paths.tmp))
+
     def sweep_tmp(self) -> None:
-        """Partial downloads from dead crawls are worthless; remove them."""
+        """Partial downloads left by dead processes are worthless; remove them (never a live process's)."""
         for child in self.paths.tmp.iterdir():
-            if child.is_dir() and child.name.startswith("crawl-"):
-                pid = child.name.rsplit("-", 1)[-1]
-                if pid.isdigit() and _process_alive(int(pid)) and int(pid) != os.getpid():
-                    continue
+            parts = child.name.split("-")
+            if not child.is_dir() or len(parts) < 3 or not parts[1].isdigit():
+                continue
+            if not _process_alive(int(parts[1])):
                 shutil.rmtree(child, ignore_errors=True)
 
 

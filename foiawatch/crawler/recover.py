@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import mimetypes
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +68,7 @@ def recover(archive: Archive, config: AgencyConfig, client: WaybackClient, event
     stats.already_stored = len(targets) - len(missing)
     if progress:
         progress(0, len(missing))
-    workdir = Path(tempfile.mkdtemp(prefix="wayback-", dir=archive.paths.tmp))
+    workdir = archive.work_dir("wayback")
     try:
         for done, target in enumerate(missing, 1):
             candidates = [c for c in held.get(target["url"], ())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,7 @@ def run(config: AgencyConfig, data_dir: Path) -> int:
     emit("started", {"crawl_id": crawl_id, "agency": config.id})
     warc_path = archive.paths.warc / config.id / f"crawl-{crawl_id}.warc.gz"
     warc = CrawlWarc(warc_path, {"agency": config.id, "crawl": str(crawl_id)})
-    stream_dir = archive.paths.tmp / f"crawl-{crawl_id}-{os.getpid()}"
+    stream_dir = archive.work_dir(f"crawl{crawl_id}")
     recorder = CrawlRecorder(archive, config, crawl_id)
     process = CrawlerProcess(scrapy_settings(config))
     process.crawl(LibrarySpider, recorder=recorder, known=archive.fetch_state(config.id), stream_dir=stream_dir,
@@ -74,10 +74,7 @@ def run(config: AgencyConfig, data_dir: Path) -> int:
     process.start()
     warc.close()
     status, reason = recorder.finish(str(warc_path.relative_to(archive.paths.root)))
-    for leftover in stream_dir.glob("*") if stream_dir.exists() else ():
-        leftover.unlink(missing_ok=True)
-    if stream_dir.exists():
-        stream_dir.rmdir()
+    shutil.rmtree(stream_dir, ignore_errors=True)
     emit("crawled", {"crawl_id": crawl_id, "status": status, "reason": reason})
     extraction = extract_pending(archive, progress=lambda done, total: emit("extracting", {"done": done, "total": total}))
     row = archive.db["crawls"].get(crawl_id)
