@@ -174,3 +174,8 @@ from .archive.commands import export, verify  # noqa: E402
 
 cli.add_command(verify)
 cli.add_command(export)
+
+from .publish.commands import publish, serve  # noqa: E402
+
+cli.add_command(publish)
+cli.add_command(serve)

@@ -1,0 +1,63 @@
+"""An ``.atom`` output format for any query or view with ``atom_id``, ``atom_title`` and ``atom_updated`` columns.
+
+The same column contract as the datasette-atom plugin (optional ``atom_link``, ``atom_content``), without its
+extra dependencies, and valid for an empty result too: a new instance's takedown feed has no entries yet and
+must still be a feed a reader can subscribe to. Relative links become absolute, as feed readers need.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterable
+from urllib.parse import urljoin
+from xml.etree import ElementTree
+
+from datasette.app import Datasette
+from datasette.utils.asgi import Request, Response
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+REQUIRED_COLUMNS = frozenset({"atom_id", "atom_title", "atom_updated"})
+ElementTree.register_namespace("", ATOM_NS)
+
+
+def can_render_atom(columns: Iterable[str]) -> bool:
+    return REQUIRED_COLUMNS <= set(columns)
+
+
+async def render_atom(datasette: Datasette, request: Request, columns: list[str], rows: list[Any],
+                      database: str, query_name: str | None, table: str | None) -> Response:
+    if not can_render_atom(columns):
+        return Response.text(f"An Atom feed needs the columns {', '.join(sorted(REQUIRED_COLUMNS))}.", status=400)
+    title = query_name or table or database
+    if query_name:
+        query = await datasette.get_canned_query(database, query_name, request.actor)
+        title = (query or {}).get("title") or title
+    feed = _element(None, "feed")
+    _element(feed, "title", f"{datasette.metadata('title') or 'Datasette'}: {title}")
+    _element(feed, "id", request.url)
+    _element(feed, "link", href=request.url, rel="self")
+    _element(feed, "link", href=urljoin(request.url, request.path.rsplit(".atom", 1)[0]), rel="alternate")
+    updated = [str(row["atom_updated"]) for row in rows if row["atom_updated"]]
+    _element(feed, "updated", max(updated, default=datetime.now(timezone.utc).isoformat(timespec="seconds")))
+    author = _element(feed, "author")
+    _element(author, "name", datasette.metadata("title") or "Datasette")
+    for row in rows:
+        entry = _element(feed, "entry")
+        _element(entry, "id", str(row["atom_id"]))
+        _element(entry, "title", str(row["atom_title"]))
+        _element(entry, "updated", str(row["atom_updated"]))
+        if "atom_link" in columns and row["atom_link"]:
+            _element(entry, "link", href=urljoin(request.url, str(row["atom_link"])))
+        if "atom_content" in columns and row["atom_content"]:
+            _element(entry, "content", str(row["atom_content"]), type="text")
+    body = ElementTree.tostring(feed, encoding="unicode", xml_declaration=True)
+    return Response(body, content_type="application/atom+xml; charset=utf-8")
+
+
+def _element(parent: ElementTree.Element | None, tag: str, text: str | None = None,
+             **attributes: str) -> ElementTree.Element:
+    name = f"{{{ATOM_NS}}}{tag}"
+    element = ElementTree.Element(name, attributes) if parent is None else ElementTree.SubElement(
+        parent, name, attributes)
+    element.text = text
+    return element

@@ -1,0 +1,49 @@
+"""``foiawatch publish`` and ``foiawatch serve``: build the public database, and serve it read-only with Datasette.
+
+Registered at the bottom of cli.py, after the shared options are defined.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..cli import data_dir_option
+from .build import build_public, default_public_db
+
+
+@click.command()
+@data_dir_option
+def publish(data_dir: Path) -> None:
+    """Build the public database (<data-dir>/public/public.db) from the archive.
+
+    Only public tables and columns are copied; the text and bytes of files the PII screen withheld (or has not
+    screened yet) are left out. A running `foiawatch serve` picks the new database up on its next request.
+    """
+    try:
+        stats = build_public(data_dir)
+    except (FileNotFoundError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    tables = ", ".join(f"{name} {count:,}" for name, count in stats.rows.items())
+    click.echo(f"Published {stats.path} in {stats.seconds:.1f}s: {stats.files:,} file(s) downloadable, "
+               f"{stats.withheld:,} withheld.\n{tables}")
+
+
+@click.command()
+@data_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8001, show_default=True, type=int)
+def serve(data_dir: Path, host: str, port: int) -> None:
+    """Serve the public database read-only with Datasette: search, views, file downloads and a takedown feed.
+
+    Nothing but the public database is reachable, not the archive's private tables nor private.db.
+    """
+    import uvicorn
+
+    from .serve import PublicApp
+
+    if not default_public_db(data_dir).is_file():
+        raise click.ClickException(f"no public database in {data_dir}; run `foiawatch publish --data-dir {data_dir}`")
+    click.echo(f"Serving the public archive on http://{host}:{port}/ (Ctrl-C to stop)")
+    uvicorn.run(PublicApp(data_dir), host=host, port=port, log_level="warning", lifespan="on")
