@@ -179,3 +179,8 @@ from .publish.commands import publish, serve  # noqa: E402
 
 cli.add_command(publish)
 cli.add_command(serve)
+
+from .alerts.commands import confirm, run_once, schedule, status, subscribe, subscriptions, unsubscribe  # noqa: E402
+
+for _command in (subscribe, confirm, unsubscribe, subscriptions, status, run_once, schedule):
+    cli.add_command(_command)

@@ -1,0 +1,55 @@
+"""The alerts step of a run: judge the operator's conditions, turn new events into digests, send what is due."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..archive import Archive
+from . import digests, outbox, watch
+from .settings import AlertSettings
+from .store import dispatch_lock, open_private
+
+
+@dataclass
+class AlertsReport:
+    deliveries: int = 0  # new (event, subscription) pairs
+    digests: int = 0  # messages queued for subscribers
+    conditions: list[str] = field(default_factory=list)  # operator conditions that started or ended
+    sent: outbox.SendReport = field(default_factory=outbox.SendReport)
+
+    def __str__(self) -> str:
+        changed = f"; operator: {', '.join(self.conditions)}" if self.conditions else ""
+        return f"{self.deliveries} new deliveries in {self.digests} digest(s); messages: {self.sent}{changed}"
+
+
+def run_alerts(data_dir: str | Path, settings: AlertSettings, agency_id: str | None = None,
+               run_id: int | None = None) -> AlertsReport:
+    """Everything alerts do in one run, under the dispatch lock. ``agency_id`` and ``run_id`` name the run in
+    progress, whose agency's conditions are judged; without them only deliveries are."""
+    report = AlertsReport()
+    private = open_private(data_dir)
+    try:
+        with Archive(data_dir) as archive, dispatch_lock(data_dir):
+            outbox.recover_orphans(private)
+            conditions = watch.delivery_conditions(private, settings)
+            if agency_id:
+                conditions += watch.agency_conditions(archive, private, agency_id, settings, run_id)
+            report.conditions = watch.apply(private, settings, conditions)
+            report.deliveries = digests.fan_out(private, archive.db)
+            report.digests = len(digests.queue_digests(private, archive.db, settings))
+            report.sent = outbox.send_due(private, settings)
+    finally:
+        private.close()
+    return report
+
+
+def send_pending(data_dir: str | Path, settings: AlertSettings) -> outbox.SendReport:
+    """Send what is due without looking at the archive (after a subscribe, for its confirmation)."""
+    private = open_private(data_dir)
+    try:
+        with dispatch_lock(data_dir):
+            outbox.recover_orphans(private)
+            return outbox.send_due(private, settings)
+    finally:
+        private.close()

@@ -1,0 +1,100 @@
+"""Checks on what subscribers hand us: addresses that cannot smuggle headers, webhook URLs that cannot point the
+server at itself or its network (SSRF), and masked forms for logs and listings."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from urllib.parse import urlsplit
+
+ALLOW_PRIVATE_HINT = "set FOIAWATCH_ALLOW_PRIVATE_WEBHOOKS=1 to allow private addresses"
+
+
+class RefusedTarget(ValueError):
+    """An address or URL foiawatch will not send to; the message says why (and never shows it in full)."""
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(c) < 33 or ord(c) == 127 for c in text)
+
+
+def check_email(address: str) -> str:
+    """The address, if it is one plain mailbox (``user@domain``): no display name, list, comment or line break."""
+    address = address.strip()
+    if not address or _has_control(address) or any(c in address for c in ',;<>()"\\'):
+        raise RefusedTarget(f"{mask_address(address)!r} is not a plain email address (user@domain)")
+    try:
+        parsed = Address(addr_spec=address)
+    except (ValueError, HeaderParseError, IndexError):
+        raise RefusedTarget(f"{mask_address(address)!r} is not a plain email address (user@domain)") from None
+    if not parsed.username or not parsed.domain or parsed.addr_spec != address:
+        raise RefusedTarget(f"{mask_address(address)!r} is not a plain email address (user@domain)")
+    return address
+
+
+def check_webhook_url(url: str) -> str:
+    """The URL, if it is an absolute http(s) URL with a host and nothing that could break a request line."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        valid = (not _has_control(url) and parts.scheme in ("http", "https") and bool(parts.hostname)
+                 and parts.port != 0)
+    except ValueError:  # among others, a port that is not a number in range
+        valid = False
+    if not valid:
+        raise RefusedTarget(f"{mask_url(url)!r} is not an http(s) URL")
+    return url
+
+
+def resolve_webhook(url: str, allow_private: bool) -> list[str]:
+    """The addresses a webhook URL's host resolves to, refusing loopback, private, link-local and other non-public
+    ones unless allowed. Any bad address refuses the URL: DNS answers may be mixed to slip one through."""
+    parts = urlsplit(check_webhook_url(url))
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise OSError(f"cannot resolve the host of {mask_url(url)}: {error.strerror}") from None
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if not allow_private:
+        for address in addresses:
+            reason = non_public_reason(address)
+            if reason:
+                raise RefusedTarget(f"webhook {mask_url(url)} refused: {address} is a {reason} address "
+                                    f"({ALLOW_PRIVATE_HINT})")
+    return addresses
+
+
+def non_public_reason(address: str) -> str | None:
+    """Why an IP address is not on the public internet ("loopback", "link-local", ...), or None if it is."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    for reason, test in (("loopback", ip.is_loopback), ("link-local", ip.is_link_local),
+                         ("private", ip.is_private), ("multicast", ip.is_multicast),
+                         ("unspecified", ip.is_unspecified), ("reserved", ip.is_reserved)):
+        if test:
+            return reason
+    return None if ip.is_global else "non-public"
+
+
+def mask_address(address: str) -> str:
+    """``j***@example.org``: enough for an operator to tell subscribers apart, not enough to harvest."""
+    user, at, domain = address.partition("@")
+    return (user[:1] + "***" + at + domain) if at else "***"
+
+
+def mask_url(url: str) -> str:
+    """Scheme and host only: webhook paths and queries often are the secret (Slack, Teams, Discord)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+    except ValueError:
+        return "***"
+    return f"{parts.scheme}://{host}/***"
+
+
+def mask_target(channel: str, target: str) -> str:
+    return mask_address(target) if channel == "email" else mask_url(target)

@@ -1,0 +1,143 @@
+"""The private database, ``<data-dir>/private.db``: subscribers, what was sent to them, the operator's alert state
+and the history of pipeline runs. It is never published (DESIGN.md: "Public vs private")."""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+PRIVATE_DB = "private.db"
+
+_DDL = """
+create table if not exists subscriptions (
+    id integer primary key,
+    channel text not null,                  -- email | webhook
+    target text not null,                   -- address or URL (never logged in full)
+    format text not null default 'json',    -- webhooks: json | slack
+    agencies text not null default '[]',    -- JSON list; empty = every agency
+    kinds text not null,                    -- JSON list of event kinds
+    section text,                           -- case-insensitive part of the section heading
+    keyword text,                           -- case-insensitive part of title, summary or document text
+    status text not null,                   -- pending (email not confirmed) | active | unsubscribed
+    confirm_token text unique,
+    unsubscribe_token text not null unique,
+    after_event_id integer not null default 0,  -- events up to this one predate the subscription
+    created_at text not null,
+    confirmed_at text,
+    unsubscribed_at text
+);
+
+create table if not exists messages (
+    id integer primary key,
+    subscription_id integer references subscriptions(id),  -- null for the operator's alerts
+    purpose text not null,                  -- digest | confirm | operator
+    channel text not null,
+    target text not null,
+    format text not null default 'json',
+    idempotency_key text not null unique,   -- webhook Idempotency-Key header, email Message-ID
+    subject text not null,
+    body text not null,                     -- plain text
+    payload text,                           -- JSON for webhooks
+    status text not null default 'queued',  -- queued | sending | sent | failed | unknown
+    phase text,                             -- while sending email: connect | data (DATA may have reached the server)
+    attempts integer not null default 0,
+    next_attempt_at text not null,
+    last_attempt_at text,
+    last_error text,
+    sent_at text,
+    created_at text not null
+);
+create index if not exists messages_due on messages (status, next_attempt_at);
+create index if not exists messages_subscription on messages (subscription_id, id);
+
+create table if not exists deliveries (
+    id integer primary key,
+    event_id integer not null,              -- events.id in the archive
+    subscription_id integer not null references subscriptions(id),
+    agency_id text not null,
+    message_id integer references messages(id),  -- null while queued for the next digest
+    created_at text not null,
+    unique (event_id, subscription_id)
+);
+create index if not exists deliveries_unbatched on deliveries (subscription_id) where message_id is null;
+create index if not exists deliveries_message on deliveries (message_id);
+
+create table if not exists conditions (
+    key text primary key,                   -- e.g. stale:ice, failing:ice, wayback:ice, delivery:12
+    agency_id text,
+    active integer not null,
+    detail text,
+    since text,
+    changed_at text not null
+);
+
+create table if not exists runs (
+    id integer primary key,
+    agency_id text not null,
+    started_at text not null,
+    finished_at text,
+    status text not null,                   -- running | ok | failed | stopped
+    steps text not null default '{}'        -- JSON: step name -> {status, detail, error, error_type, seconds}
+);
+create index if not exists runs_agency on runs (agency_id, id);
+
+create table if not exists state (
+    key text primary key,
+    value text
+);
+"""
+
+
+def private_path(data_dir: str | Path) -> Path:
+    return Path(data_dir) / PRIVATE_DB
+
+
+def open_private(data_dir: str | Path) -> sqlite_utils.Database:
+    """Open (and if needed create) the private database of a data directory."""
+    path = private_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(path)
+    db.conn.isolation_level = None  # autocommit; writes that belong together use transaction()
+    db.conn.execute("PRAGMA busy_timeout = 30000")
+    db.enable_wal()
+    db.conn.executescript(_DDL)
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """One write transaction, taken at once so that two writers never interleave read-then-write."""
+    db.execute("begin immediate")
+    try:
+        yield
+    except BaseException:
+        db.execute("rollback")
+        raise
+    db.execute("commit")
+
+
+@contextmanager
+def dispatch_lock(data_dir: str | Path) -> Iterator[None]:
+    """Only one sender at a time, across threads and processes: a message left "sending" by anyone else is
+    then known to be orphaned by a crash, and two runs never send the same digest."""
+    path = Path(data_dir) / "alerts.lock"
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def get_state(db: sqlite_utils.Database, key: str, default: str | None = None) -> str | None:
+    row = db.execute("select value from state where key = ?", [key]).fetchone()
+    return row[0] if row else default
+
+
+def set_state(db: sqlite_utils.Database, key: str, value: str) -> None:
+    db.execute("insert into state (key, value) values (?, ?) on conflict(key) do update set value = excluded.value",
+               [key, value])

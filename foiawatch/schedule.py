@@ -1,0 +1,93 @@
+"""The scheduler: each agency's chain (``pipeline.run_pipeline``) on the cron schedule of its config.
+
+APScheduler 3 does the timing, with its job store in the private database so the schedule survives restarts:
+
+- ``max_instances=1``: a run still going when the next one is due makes that one skip (and the per-agency lock
+  in the pipeline stops a ``foiawatch run`` from overlapping a scheduled run);
+- ``coalesce=True`` and no misfire limit: runs missed while foiawatch was down are made up by exactly one run;
+- a failing run is recorded and logged by the pipeline and never reaches the scheduler, which simply runs it
+  again at the next time;
+- SIGTERM or SIGINT sets ``STOP``: the running chains stop between two steps, then the scheduler exits.
+
+Cron expressions are read in UTC.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from datetime import timezone
+from pathlib import Path
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+
+from .alerts.store import open_private, private_path
+from .config import AgencyConfig
+from .pipeline import STEPS, RunInProgress, Step, cron_trigger, run_pipeline
+
+log = logging.getLogger(__name__)
+
+STOP = threading.Event()  # set by SIGTERM/SIGINT; the running chains check it between steps
+JOBS_TABLE = "schedule_jobs"
+
+
+def agency_trigger(config: AgencyConfig) -> BaseTrigger:
+    return cron_trigger(config.schedule)
+
+
+def scheduled_run(config: AgencyConfig, data_dir: str, steps: Sequence[tuple[str, Step]] | None = None) -> None:
+    """The job: one run of the chain. Module-level, with picklable arguments, so the job store can keep it."""
+    try:
+        run_pipeline(config, data_dir, steps=steps or STEPS, stop=STOP)
+    except RunInProgress as busy:
+        log.warning("%s; this scheduled run is skipped", busy)
+
+
+def start_scheduler(configs: Sequence[AgencyConfig], data_dir: str | Path, *,
+                    trigger_for: Callable[[AgencyConfig], BaseTrigger] = agency_trigger,
+                    steps: Sequence[tuple[str, Step]] | None = None) -> BackgroundScheduler:
+    """Start a background scheduler running exactly these agencies, resuming the stored schedule."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore  # SQLAlchemy: only the scheduler needs it
+
+    open_private(data_dir).close()  # creates the database and its directory
+    store = SQLAlchemyJobStore(url=f"sqlite:///{private_path(data_dir)}", tablename=JOBS_TABLE,
+                               engine_options={"connect_args": {"timeout": 30}})
+    scheduler = BackgroundScheduler(
+        jobstores={"default": store}, executors={"default": ThreadPoolExecutor(max(2, len(configs)))},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}, timezone=timezone.utc,
+    )
+    scheduler.start(paused=True)
+    wanted = {f"agency:{config.id}": config for config in configs}
+    for job in scheduler.get_jobs():
+        if job.id not in wanted:
+            job.remove()
+    for job_id, config in wanted.items():
+        trigger, args = trigger_for(config), (config, str(Path(data_dir).resolve()), steps)
+        job = scheduler.get_job(job_id)
+        if job is None:
+            scheduler.add_job(scheduled_run, trigger, args=args, id=job_id, name=config.id)
+            continue
+        if str(job.trigger) != str(trigger):
+            job.reschedule(trigger)  # a new schedule starts from now; an unchanged one keeps its next run time
+        job.modify(args=args)
+    scheduler.resume()
+    return scheduler
+
+
+def serve(configs: Sequence[AgencyConfig], data_dir: str | Path, *,
+          trigger_for: Callable[[AgencyConfig], BaseTrigger] = agency_trigger,
+          steps: Sequence[tuple[str, Step]] | None = None) -> None:
+    """Run the scheduler in the foreground until SIGTERM or SIGINT; returns once running chains have stopped."""
+    STOP.clear()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: STOP.set())
+    scheduler = start_scheduler(configs, data_dir, trigger_for=trigger_for, steps=steps)
+    for job in scheduler.get_jobs():
+        log.info("%s: next run at %s", job.name, job.next_run_time)
+    STOP.wait()
+    log.info("stopping: waiting for running chains to finish their current step")
+    scheduler.shutdown(wait=True)
