@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import re
 import tomllib
-
-import cssselect
-from apscheduler.triggers.cron import CronTrigger
 from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import cssselect
+from apscheduler.triggers.cron import CronTrigger
 
 DEFAULT_USER_AGENT = "foiawatch/0.1 (+https://github.com/foiawatch/foiawatch; public-records monitor)"
 DEFAULT_DOCUMENT_EXTENSIONS = (
@@ -172,9 +173,30 @@ def _check_selectors(where: str, rules: ListingRules) -> None:
 
 def _check_cron(where: str, key: str, expression: str) -> None:
     try:
-        CronTrigger.from_crontab(expression)
+        cron_trigger(expression)
     except ValueError as error:
         raise ConfigError(f"{where}: '{key}' is not a cron expression ({expression!r}: {error})") from None
+
+
+def cron_trigger(expression: str) -> CronTrigger:
+    """A crontab expression read as cron reads it, in UTC. APScheduler 3's ``from_crontab`` takes day-of-week 0
+    for Monday (its issue 286), so numeric days are translated to names first: 0 and 7 are Sunday."""
+    parts = expression.split()
+    if len(parts) == 5 and any(c.isdigit() for c in parts[4]):
+        parts[4] = ",".join(_weekday_names(parts[4]))
+    return CronTrigger.from_crontab(" ".join(parts), timezone=timezone.utc)
+
+
+def _weekday_names(field: str) -> list[str]:
+    names = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+    days: set[int] = set()
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        low, _, high = ("0-6" if span == "*" else span).partition("-")
+        first = int(low)
+        last = int(high) if high else (6 if step else first)
+        days.update(day % 7 for day in range(first, last + 1, int(step or 1)))
+    return [names[day] for day in sorted(days)]
 
 
 def _check_range(where: str, key: str, value: float, low: float, high: float | None = None,

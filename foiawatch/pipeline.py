@@ -13,7 +13,6 @@ log line rather than failing every run.
 from __future__ import annotations
 
 import fcntl
-import importlib
 import json
 import logging
 import threading
@@ -23,11 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import sqlite_utils
-from apscheduler.triggers.cron import CronTrigger
 
 from .alerts.notify import run_alerts
 from .alerts.settings import AlertSettings
@@ -35,9 +32,15 @@ from .alerts.store import open_private, transaction
 from .archive import Archive
 from .archive.pii import screen_pending
 from .archive.store import utcnow
-from .config import AgencyConfig
+from .config import AgencyConfig, cron_trigger
 from .crawler import crawl
+from .crawler.probe import ProbeStats, probe_never_listed
+from .crawler.recover import recover
+from .crawler.wayback import WaybackClient
+from .crawler.wayback_sync import SyncStats, sync_captures
 from .diff import run_diff
+from .diff.baseline import BaselineResult, run_baseline
+from .publish.build import build_public
 
 log = logging.getLogger(__name__)
 
@@ -108,29 +111,46 @@ def wayback_step(context: RunContext) -> str:
     due_at = wayback_due_at(context)
     if due_at > datetime.now(timezone.utc):
         raise SkipStep(f"next baseline due at {due_at.isoformat(timespec='minutes')}")
-    sync, probe, baseline = (_subsystem(name) for name in (
-        "foiawatch.crawler.wayback_sync", "foiawatch.crawler.probe", "foiawatch.diff.baseline"))
-    with Archive(context.data_dir) as archive, _wayback_client(config) as client:
-        listed = sync.sync_captures(archive, config, client)
-        probe.probe_never_listed(archive, config)
-        result = baseline.run_baseline(archive, config.id, config.wayback.prefix)
-    return f"{listed.captures} capture(s) ({listed.new} new); {result.created} removed_before_monitoring event(s)"
+    with Archive(context.data_dir) as archive, wayback_client(config) as client:
+        outcome = wayback_baseline(archive, config, client)
+    if outcome.baseline is None:
+        raise SkipStep(outcome.sync.skipped)
+    return (f"{outcome.sync.captures} capture(s) ({outcome.sync.new} new); "
+            f"{outcome.baseline.created} removed_before_monitoring event(s)")
+
+
+@dataclass
+class BaselineOutcome:
+    sync: SyncStats
+    probes: ProbeStats | None = None
+    baseline: BaselineResult | None = None  # None when there was nothing to list
+
+
+def wayback_baseline(archive: Archive, config: AgencyConfig, client: WaybackClient, *,
+                     on_listing: Callable[[int], None] | None = None,
+                     on_probe: Callable[[int, int], None] | None = None) -> BaselineOutcome:
+    """List every capture under the prefix, probe the captured URLs no crawl ever listed, then let diff/ conclude
+    which were removed before monitoring began. The crawler fetches; diff decides."""
+    outcome = BaselineOutcome(sync_captures(archive, config, client, progress=on_listing))
+    if outcome.sync.skipped:
+        return outcome
+    outcome.probes = probe_never_listed(archive, config, progress=on_probe)
+    outcome.baseline = run_baseline(archive, config.id, config.wayback.prefix)
+    return outcome
 
 
 def recover_step(context: RunContext) -> str:
-    recover = _subsystem("foiawatch.crawler.recover")
-    with Archive(context.data_dir) as archive, _wayback_client(context.config) as client:
-        stats = recover.recover(archive, context.config, client)
+    with Archive(context.data_dir) as archive, wayback_client(context.config) as client:
+        stats = recover(archive, context.config, client)
     return (f"{stats.recovered} recovered, {len(stats.unrecoverable)} without a usable capture, "
             f"{len(stats.errors)} to retry")
 
 
 def publish_step(context: RunContext) -> str:
     """Screen new blobs for personal data, then rebuild the public database: nothing unscreened is published."""
-    publish = _subsystem("foiawatch.publish")
     with Archive(context.data_dir) as archive:
         screen_pending(archive)
-    stats = publish.build_public(context.data_dir)
+    stats = build_public(context.data_dir)
     return f"{stats.path.name}: {stats.files} file(s) published, {stats.withheld} withheld"
 
 
@@ -206,40 +226,8 @@ def wayback_due_at(context: RunContext) -> datetime:
     return cron_trigger(context.config.wayback.schedule).get_next_fire_time(None, after)
 
 
-def cron_trigger(expression: str) -> CronTrigger:
-    """A crontab expression read as cron reads it, in UTC. APScheduler 3's ``from_crontab`` takes day-of-week 0
-    for Monday (its issue 286), so numeric days are translated to names first: 0 and 7 are Sunday."""
-    fields = expression.split()
-    if len(fields) == 5 and any(c.isdigit() for c in fields[4]):
-        fields[4] = ",".join(_weekday_names(fields[4]))
-    return CronTrigger.from_crontab(" ".join(fields), timezone=timezone.utc)
-
-
-def _weekday_names(field: str) -> list[str]:
-    names = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-    days: set[int] = set()
-    for part in field.split(","):
-        span, _, step = part.partition("/")
-        low, _, high = ("0-6" if span == "*" else span).partition("-")
-        first = int(low)
-        last = int(high) if high else (6 if step else first)
-        days.update(day % 7 for day in range(first, last + 1, int(step or 1)))
-    return [names[day] for day in sorted(days)]
-
-
-def _wayback_client(config: AgencyConfig) -> Any:
-    wayback = _subsystem("foiawatch.crawler.wayback")
-    return wayback.WaybackClient(config.wayback.base_url, user_agent=config.politeness.user_agent)
-
-
-def _subsystem(name: str) -> ModuleType:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as error:
-        if error.name != name:
-            raise
-        log.warning("step skipped: %s is not installed", name)
-        raise SkipStep(f"{name} is not installed") from None
+def wayback_client(config: AgencyConfig) -> WaybackClient:
+    return WaybackClient(config.wayback.base_url, user_agent=config.politeness.user_agent)
 
 
 @contextmanager

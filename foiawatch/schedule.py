@@ -27,7 +27,8 @@ from apscheduler.triggers.base import BaseTrigger
 
 from .alerts.store import open_private, private_path
 from .config import AgencyConfig
-from .pipeline import STEPS, RunInProgress, Step, cron_trigger, run_pipeline
+from .config import cron_trigger
+from .pipeline import STEPS, RunInProgress, Step, run_pipeline
 
 log = logging.getLogger(__name__)
 

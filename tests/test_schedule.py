@@ -18,7 +18,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from foiawatch.alerts.store import open_private
 from foiawatch.config import AgencyConfig, find_config
-from foiawatch.pipeline import RunContext, cron_trigger
+from foiawatch.config import cron_trigger
+from foiawatch.pipeline import RunContext
 from foiawatch.schedule import serve, start_scheduler
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,13 +15,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from ..cli import config_dir_option, data_dir_option, load_agency
 from ..config import AgencyConfig
-from ..diff.baseline import run_baseline
 from ..diff.commands import _open as open_archive
+from ..pipeline import wayback_baseline, wayback_client
 from .bundle import write_bundle
-from .probe import probe_never_listed
 from .recover import recover as recover_documents
-from .wayback import BlockedSite, RateLimited, WaybackClient, WaybackUnavailable
-from .wayback_sync import sync_captures
+from .wayback import BlockedSite, RateLimited, WaybackUnavailable
 
 quiet_option = click.option("--quiet", is_flag=True, help="No progress display; print only the summary.")
 
@@ -40,16 +38,16 @@ def wayback(agency: str, data_dir: Path, config_dir: Path | None, quiet: bool) -
     """
     config = load_agency(agency, config_dir)
     archive = open_archive(data_dir)
-    with _progress(quiet) as progress, _wayback_errors(config), _client(config) as client:
+    with _progress(quiet) as progress, _wayback_errors(config), wayback_client(config) as client:
         listing = progress.add_task("CDX listing (captures)", total=None)
-        sync = sync_captures(archive, config, client, progress=lambda rows: progress.update(listing, completed=rows))
-        if sync.skipped:
-            click.echo(f"Skipped: {sync.skipped}.")
-            return
         probing = progress.add_task("checking captured URLs never listed", total=None)
-        probes = probe_never_listed(archive, config,
-                                    progress=lambda done, total: progress.update(probing, completed=done, total=total))
-    result = run_baseline(archive, config.id, config.wayback.prefix)
+        outcome = wayback_baseline(
+            archive, config, client, on_listing=lambda rows: progress.update(listing, completed=rows),
+            on_probe=lambda done, total: progress.update(probing, completed=done, total=total))
+    sync, probes, result = outcome.sync, outcome.probes, outcome.baseline
+    if result is None:
+        click.echo(f"Skipped: {sync.skipped}.")
+        return
     click.echo(f"CDX requests: {sync.cdx_requests}")
     click.echo(f"Captures: {sync.captures} of documents listed ({sync.new} new); "
                f"{sync.urls} document URL(s) captured in all.")
@@ -83,7 +81,7 @@ def recover(agency: str, data_dir: Path, config_dir: Path | None, event_id: int 
     """
     config = load_agency(agency, config_dir)
     archive = open_archive(data_dir)
-    with _progress(quiet) as progress, _wayback_errors(config), _client(config) as client:
+    with _progress(quiet) as progress, _wayback_errors(config), wayback_client(config) as client:
         task = progress.add_task("recovering from the Wayback Machine", total=None)
         try:
             stats = recover_documents(archive, config, client, event_id,
@@ -122,10 +120,6 @@ def bundle(agency: str, data_dir: Path, config_dir: Path | None, section: str, o
                f"{result.withheld} withheld from the public archive (private bundle).")
     if result.pdf_path:
         click.echo(f"{result.pdf_path}: merged PDF, one bookmark per document.")
-
-
-def _client(config: AgencyConfig) -> WaybackClient:
-    return WaybackClient(config.wayback.base_url, user_agent=config.politeness.user_agent)
 
 
 @contextmanager
