@@ -80,11 +80,13 @@ def summary(runs: list[FaultRunResult], crashes: list[CrashResult], seconds: flo
             f"Crash points:      {len(crashes)} ({', '.join(f'{n} {p}' for p, n in sorted(phases.items()))}; "
             f"{sum(c.killed for c in crashes)} killed, {sum(not c.killed for c in crashes)} finished first)",
             f"  integrity_check: {sum(c.integrity == 'ok' for c in crashes)} ok of {len(crashes)}",
-            f"  lost events:     {sum(len(c.lost_events) for c in crashes)}, duplicated events: "
-            f"{sum(len(c.duplicated_events) for c in crashes)}, crawls left running: "
+            f"  lost:            {sum(len(c.lost) for c in crashes)}, duplicated: "
+            f"{sum(len(c.duplicated) for c in crashes)} (events; recovered copies for recovery), crawls left running: "
             f"{sum(c.left_running for c in crashes)}, next run not complete: "
             f"{sum(c.final_status != 'complete' for c in crashes)}, missing/corrupt files: "
             f"{sum(len(c.fixity_problems) for c in crashes)}",
+            f"  recovered copies left unextracted/unscreened by the next recovery: "
+            f"{sum(c.unscreened for c in crashes)} (withheld meanwhile; not counted as a failure)",
         ]
     failed = [r.seed for r in runs if not r.ok], [c.seed for c in crashes if not c.ok]
     lines.append(f"Failed:            fault runs {failed[0] or 'none'}, crash points {failed[1] or 'none'}")

@@ -26,7 +26,7 @@ from foiawatch.demo.library import document_bytes
 from foiawatch.demo.pdf import make_pdf
 from foiawatch.demo.site import OUTAGE_NOTICE, DemoSite
 
-CI_FAULT_RUNS = 8
+CI_FAULT_RUNS = 6
 LANES = 2  # harnesses run side by side: the crawls are child processes
 
 

@@ -16,6 +16,7 @@ with exactly the events of an undisturbed run. Tests run a few seeds, ``bench/fa
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import random
 import shutil
@@ -35,12 +36,19 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..archive import Archive
 from ..archive.fixity import CORRUPT, MISSING, ORPHAN, audit
-from ..config import AgencyConfig
+from ..archive.pii import ensure_schema as ensure_pii_schema
+from ..config import AgencyConfig, config_to_dict, parse_config
 from ..crawler import CrawlProcessError, crawl
+from ..crawler.probe import probe_never_listed
+from ..crawler.recover import recover
+from ..crawler.wayback import WaybackClient
+from ..crawler.wayback_sync import sync_captures
+from ..diff.baseline import run_baseline
 from ..diff.engine import run_diff
-from .library import Document, LibraryState, preset
+from .library import Document, LibraryState, document_bytes, preset
 from .scenario import demo_agency
 from .site import LIBRARY_PATH, OUTAGE_NOTICE, REDIRECT_PREFIX, DemoSite
+from .wayback_standin import StandinCapture, WaybackStandin
 
 FAULT_KINDS = ("500", "502", "503", "timeout", "reset", "truncate", "drip", "content_type", "redirect_loop",
                "unavailable")
@@ -285,10 +293,11 @@ def _strip_loop(target: str) -> tuple[str, int]:
 
 # --- driving foiawatch through faults ----------------------------------------------------------------------------
 
-# The scenario a crash point replays: the first crawl, the takedown, the crawl that confirms the removals.
+# The scenario crawl and diff crash points replay: the first crawl, the takedown, the crawl confirming the removals.
 CRASH_STEPS = ("v1", "v2_takedown", "v2_takedown")
-CRASH_PHASES = ("crawl", "diff")
-_DIFF_TICK = 50  # SQLite VM instructions between two ticks of the diff's kill counter
+CRASH_PHASES = ("crawl", "diff", "recovery")
+CAPTURED_AT = "20161201120000"  # when the Wayback stand-in captured the library as first published
+_TICK = 50  # SQLite VM instructions between two ticks of a child's kill counter
 
 
 @dataclass
@@ -313,24 +322,31 @@ class FaultRunResult:
 
 @dataclass
 class CrashResult:
-    """One seeded crash point: where the kill landed and what the next run found."""
+    """One seeded crash point: where the kill landed and what the next run found.
+
+    ``lost`` and ``duplicated`` compare the outcome with the undisturbed run: events (kind, url, section, title)
+    after a crawl or diff kill, recovered copies (url, sha256) after a recovery kill.
+    """
 
     seed: int
-    phase: str  # crawl or diff
-    step: int  # index into CRASH_STEPS
-    at: int  # progress events (crawl) or SQLite ticks (diff) before the kill
+    phase: str  # one of CRASH_PHASES
+    step: int  # index into CRASH_STEPS (0 for recovery, which runs after the takedown)
+    at: int  # progress events (crawl) or SQLite ticks (diff, recovery) before the kill
     killed: bool  # False when the process finished before the kill point
     integrity: str = ""
-    lost_events: list[tuple] = field(default_factory=list)
-    duplicated_events: list[tuple] = field(default_factory=list)
+    lost: list[tuple] = field(default_factory=list)
+    duplicated: list[tuple] = field(default_factory=list)
     left_running: int = 0  # crawls still "running" after the next run
-    final_status: str = ""
+    final_status: str = ""  # of the next run: a crawl's status, or "complete" for a recovery that got everything
     fixity_problems: list[str] = field(default_factory=list)  # missing or corrupt files (orphans are not)
+    # Recovered copies whose text was not extracted and screened by the next recovery. Not a failure: unscreened
+    # bytes stay withheld, and the next crawl extracts them; counted so that it shows.
+    unscreened: int = 0
 
     @property
     def ok(self) -> bool:
-        return (self.integrity == "ok" and not self.lost_events and not self.duplicated_events
-                and not self.left_running and self.final_status == "complete" and not self.fixity_problems)
+        return (self.integrity == "ok" and not self.lost and not self.duplicated and not self.left_running
+                and self.final_status == "complete" and not self.fixity_problems)
 
 
 @dataclass
@@ -343,24 +359,45 @@ class _Reference:
     events: Counter
 
 
+@dataclass
+class _RecoveryReference:
+    """An undisturbed recovery of a library emptied before monitoring began."""
+
+    snapshot: Path  # the archive just before recovery: crawled after the takedown, Wayback baseline taken
+    ticks: int
+    recoveries: Counter
+
+
 class FaultHarness:
-    """The demo library behind a FaultProxy, with an undisturbed reference run to start runs from and compare
-    them with. One harness runs one seed at a time; run harnesses side by side for parallel runs."""
+    """The demo library behind a FaultProxy, and a Wayback stand-in holding the library as first published, with
+    undisturbed reference runs to start runs from and compare them with. One harness runs one seed at a time; run
+    harnesses side by side for parallel runs."""
 
     def __init__(self, workdir: Path, *, timeout: float = 0.5):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.site = DemoSite().start()
         self.proxy = FaultProxy(self.site.url).start()
-        self.config = demo_agency(self.proxy.url + LIBRARY_PATH)
+        self.standin = WaybackStandin(self._captures()).start()
+        self.config = demo_agency(self.proxy.url + LIBRARY_PATH, self.standin.url)
+        self.config_path = self.workdir / "agency.json"
+        self.config_path.write_text(json.dumps(config_to_dict(self.config)))
         # Under faults, a short timeout keeps hung requests cheap; two retries are what a deployment would use.
         # Without faults, the normal timeout: a slow machine must not look like a faulty network.
         self.fault_config = replace(self.config, politeness=replace(self.config.politeness, timeout=timeout,
                                                                     retries=2))
         self.hang = timeout * 2.5
         self._reference: _Reference | None = None
+        self._recovery_reference: _RecoveryReference | None = None
+
+    def _captures(self) -> list[StandinCapture]:
+        """Every document of the library as first published, captured at its served URL through the proxy."""
+        return [StandinCapture(self.proxy.url + served.path, CAPTURED_AT, 200, served.document.content_type,
+                               document_bytes(served.document, served.text))
+                for served in self.site.library.view(preset("v1")).files.values()]
 
     def close(self) -> None:
+        self.standin.stop()
         self.proxy.stop()
         self.site.stop()
 
@@ -370,7 +407,7 @@ class FaultHarness:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # the reference run ---------------------------------------------------------------------------------------
+    # the reference runs --------------------------------------------------------------------------------------
 
     @property
     def reference(self) -> _Reference:
@@ -381,8 +418,7 @@ class FaultHarness:
     def _run_reference(self) -> _Reference:
         self.proxy.set_plan(None)
         data = self.workdir / "reference"
-        shutil.rmtree(data, ignore_errors=True)
-        data.mkdir()
+        _copy_archive(None, data)
         snapshots, crawl_events, diff_ticks = [], [], []
         for step, state in enumerate(CRASH_STEPS):
             snapshot = self.workdir / f"reference-before-{step}"
@@ -390,13 +426,44 @@ class FaultHarness:
             snapshots.append(snapshot)
             self.site.set_state(state)
             events: list[dict] = []
-            result = crawl(self.config, data, on_event=events.append)
-            if result.status != "complete":
-                raise RuntimeError(f"the reference crawl of {state} was {result.status}: {result.reason}")
+            self._complete_crawl(data, on_event=events.append)
             crawl_events.append(len(events))
             with Archive(data) as archive:
                 diff_ticks.append(_count_ticks(archive, lambda: self._diff(archive)))
         return _Reference(snapshots, crawl_events, diff_ticks, _events(data))
+
+    @property
+    def recovery_reference(self) -> _RecoveryReference:
+        if self._recovery_reference is None:
+            self._recovery_reference = self._run_recovery_reference()
+        return self._recovery_reference
+
+    def _run_recovery_reference(self) -> _RecoveryReference:
+        """The 2017 library first crawled after its takedown: the Wayback baseline finds the Secure Communities
+        documents removed before monitoring, and recovery fetches them from their captures."""
+        self.proxy.set_plan(None)
+        data = self.workdir / "recovery-reference"
+        _copy_archive(None, data)
+        self.site.set_state("v2_takedown")
+        self._complete_crawl(data)
+        with Archive(data) as archive, _wayback_client(self.standin.url) as client:
+            self._diff(archive)
+            sync_captures(archive, self.config, client)
+            probe_never_listed(archive, self.config)
+            run_baseline(archive, self.config.id, self.config.wayback.prefix)
+        snapshot = self.workdir / "recovery-before"
+        _copy_archive(data, snapshot)
+        with Archive(data) as archive, _wayback_client(self.standin.url) as client:
+            ticks = _count_ticks(archive, lambda: recover(archive, self.config, client))
+        recoveries = _recoveries(data)
+        if not recoveries:
+            raise RuntimeError("the reference recovery recovered nothing")
+        return _RecoveryReference(snapshot, ticks, recoveries)
+
+    def _complete_crawl(self, data: Path, **options: Any) -> None:
+        result = crawl(self.config, data, **options)
+        if result.status != "complete":
+            raise RuntimeError(f"a reference crawl was {result.status}: {result.reason}")
 
     # fault runs ----------------------------------------------------------------------------------------------
 
@@ -424,9 +491,7 @@ class FaultHarness:
             urls, sections = _removed(data)
             result.false_removals = sorted((urls - expected_urls) | (sections - expected_sections))
             result.missed_removals = sorted(expected_urls - urls)
-            with Archive(data) as archive:
-                result.fixity_problems = [f"{p.kind} {p.path}: {p.detail}" for p in audit(archive).problems
-                                          if p.kind in (MISSING, CORRUPT, ORPHAN)]
+            result.fixity_problems = _fixity_problems(data, (MISSING, CORRUPT, ORPHAN))
         finally:
             self.proxy.set_plan(None)
             shutil.rmtree(data, ignore_errors=True)
@@ -470,46 +535,69 @@ class FaultHarness:
     # crash points --------------------------------------------------------------------------------------------
 
     def crash_point(self, seed: int) -> CrashResult:
-        """Replay CRASH_STEPS from a reference snapshot, SIGKILL the crawl or diff of one step at a seeded point,
-        carry on as the scheduler would, and compare the outcome with the undisturbed run."""
-        reference = self.reference
+        """SIGKILL a crawl, a diff or a recovery at a seeded point, carry on as the scheduler would, and compare
+        the outcome with the undisturbed run."""
         rng = random.Random(seed)
-        phase, step = rng.choice(CRASH_PHASES), rng.randrange(len(CRASH_STEPS))
+        phase = rng.choice(CRASH_PHASES)
+        data = self.workdir / f"crash-{seed}"
+        self.proxy.set_plan(None)
+        try:
+            if phase == "recovery":
+                return self._recovery_crash(seed, rng, data)
+            return self._scenario_crash(seed, phase, rng, data)
+        finally:
+            shutil.rmtree(data, ignore_errors=True)
+
+    def _scenario_crash(self, seed: int, phase: str, rng: random.Random, data: Path) -> CrashResult:
+        """Replay CRASH_STEPS from the snapshot before a seeded step, killing that step's crawl or diff."""
+        reference = self.reference
+        step = rng.randrange(len(CRASH_STEPS))
         if phase == "crawl":
             at = rng.randint(1, reference.crawl_events[step] - 1)
         else:
             at = rng.randint(1, reference.diff_ticks[step])
         result = CrashResult(seed, phase, step, at, killed=False)
-        data = self.workdir / f"crash-{seed}"
         _copy_archive(reference.snapshots[step], data)
-        self.proxy.set_plan(None)
-        try:
-            for index in range(step, len(CRASH_STEPS)):
-                self.site.set_state(CRASH_STEPS[index])
-                if index == step and phase == "crawl":
-                    result.killed = _crawl_killed(self.config, data, at, rng.uniform(0, 0.03))
-                    self._diff_in(data)  # what the scheduler does next; it waits while the crawl shows running
-                result.final_status = crawl(self.config, data).status
-                if index == step and phase == "diff":
-                    result.killed = _diff_killed(data, self.config, at)
-                self._diff_in(data)
-            self._check_crash(data, result)
-        finally:
-            shutil.rmtree(data, ignore_errors=True)
+        for index in range(step, len(CRASH_STEPS)):
+            self.site.set_state(CRASH_STEPS[index])
+            if index == step and phase == "crawl":
+                result.killed = _crawl_killed(self.config, data, at, rng.uniform(0, 0.03))
+                self._diff_in(data)  # what the scheduler does next; it waits while the crawl shows running
+            result.final_status = crawl(self.config, data).status
+            if index == step and phase == "diff":
+                result.killed = _killed_child("_diff_until_tick", data, self.config_path, at)
+            self._diff_in(data)
+        self._check_database(data, result)
+        result.lost, result.duplicated = _compare(reference.events, _events(data))
         return result
 
-    def _check_crash(self, data: Path, result: CrashResult) -> None:
+    def _recovery_crash(self, seed: int, rng: random.Random, data: Path) -> CrashResult:
+        """Kill a recovery at a seeded point, then recover again."""
+        reference = self.recovery_reference
+        result = CrashResult(seed, "recovery", 0, rng.randint(1, reference.ticks), killed=False)
+        _copy_archive(reference.snapshot, data)
+        result.killed = _killed_child("_recover_until_tick", data, self.config_path, result.at)
+        with Archive(data) as archive, _wayback_client(self.standin.url) as client:
+            stats = recover(archive, self.config, client)
+        problems = stats.errors + stats.unrecoverable
+        result.final_status = "complete" if not problems else f"incomplete: {problems[0]}"
+        self._check_database(data, result)
+        result.lost, result.duplicated = _compare(reference.recoveries, _recoveries(data))
+        with Archive(data) as archive:
+            ensure_pii_schema(archive.db)
+            result.unscreened = archive.db.execute(
+                "select count(*) from recoveries r left join texts t on t.sha256 = r.sha256 where r.status = 'ok' "
+                "and (t.sha256 is null or (t.status = 'ok' and r.sha256 not in (select sha256 from pii_screens)))"
+            ).fetchone()[0]
+        return result
+
+    def _check_database(self, data: Path, result: CrashResult) -> None:
         with sqlite3.connect(data / "archive.db") as connection:
             result.integrity = connection.execute("pragma integrity_check").fetchone()[0]
             result.left_running = connection.execute(
                 "select count(*) from crawls where status = 'running'").fetchone()[0]
         connection.close()
-        got, expected = _events(data), self.reference.events
-        result.lost_events = sorted((expected - got).elements())
-        result.duplicated_events = sorted((got - expected).elements())
-        with Archive(data) as archive:
-            result.fixity_problems = [f"{p.kind} {p.path}: {p.detail}" for p in audit(archive).problems
-                                      if p.kind in (MISSING, CORRUPT)]
+        result.fixity_problems = _fixity_problems(data, (MISSING, CORRUPT))
 
     # helpers -------------------------------------------------------------------------------------------------
 
@@ -526,9 +614,18 @@ class FaultHarness:
         return status
 
 
-def _copy_archive(source: Path, target: Path) -> None:
+def _copy_archive(source: Path | None, target: Path) -> None:
+    """Make ``target`` a copy of the archive at ``source`` (None: an empty directory)."""
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(source, target)
+    if source is None:
+        target.mkdir(parents=True)
+    else:
+        shutil.copytree(source, target)
+
+
+def _wayback_client(base_url: str) -> WaybackClient:
+    """A client for the local stand-in, without the real service's pacing."""
+    return WaybackClient(base_url, cdx_per_minute=6000, playback_per_second=500, retries=1, retry_backoff=0.1)
 
 
 def _events(data: Path) -> Counter:
@@ -537,6 +634,17 @@ def _events(data: Path) -> Counter:
         if "events" not in archive.db.table_names():
             return Counter()
         return Counter(archive.db.execute("select kind, url, section, title from events").fetchall())
+
+
+def _recoveries(data: Path) -> Counter:
+    """The recovered copies of an archive: (url, sha256) of each recovery that stored bytes."""
+    with Archive(data) as archive:
+        return Counter(archive.db.execute("select url, sha256 from recoveries where status = 'ok'").fetchall())
+
+
+def _compare(expected: Counter, got: Counter) -> tuple[list[tuple], list[tuple]]:
+    """What is missing from ``got``, and what it has too many of."""
+    return sorted((expected - got).elements()), sorted((got - expected).elements())
 
 
 def _removed(data: Path) -> tuple[set[str], set[str]]:
@@ -550,19 +658,24 @@ def _removed(data: Path) -> tuple[set[str], set[str]]:
             {section for kind, _, section in rows if kind == "section_removed"})
 
 
+def _fixity_problems(data: Path, kinds: tuple[str, ...]) -> list[str]:
+    with Archive(data) as archive:
+        return [f"{p.kind} {p.path}: {p.detail}" for p in audit(archive).problems if p.kind in kinds]
+
+
 def _crawl_killed(config: AgencyConfig, data: Path, after_events: int, delay: float) -> bool:
     """Run a crawl and SIGKILL its process ``delay`` seconds after its ``after_events``-th progress event;
     True if it died (False: it finished first)."""
     seen = 0
     crawl_id: int | None = None
-    stop = threading.Event()
+    pause = threading.Event()
 
     def on_event(event: dict[str, Any]) -> None:
         nonlocal seen, crawl_id
         seen += 1
         crawl_id = event.get("crawl_id", crawl_id)
         if seen == after_events and crawl_id is not None:
-            stop.wait(delay)
+            pause.wait(delay)
             with sqlite3.connect(data / "archive.db", timeout=30) as connection:
                 (pid,) = connection.execute("select pid from crawls where id = ?", [crawl_id]).fetchone()
             connection.close()
@@ -575,7 +688,7 @@ def _crawl_killed(config: AgencyConfig, data: Path, after_events: int, delay: fl
     return False
 
 
-def _count_ticks(archive: Archive, work: Callable[[], None]) -> int:
+def _count_ticks(archive: Archive, work: Callable[[], object]) -> int:
     ticks = 0
 
     def tick() -> int:
@@ -583,7 +696,7 @@ def _count_ticks(archive: Archive, work: Callable[[], None]) -> int:
         ticks += 1
         return 0
 
-    archive.db.conn.set_progress_handler(tick, _DIFF_TICK)
+    archive.db.conn.set_progress_handler(tick, _TICK)
     try:
         work()
     finally:
@@ -591,22 +704,21 @@ def _count_ticks(archive: Archive, work: Callable[[], None]) -> int:
     return ticks
 
 
-def _diff_killed(data: Path, config: AgencyConfig, ticks: int) -> bool:
-    """Run the diff in a child process that SIGKILLs itself at its ``ticks``-th SQLite tick; True if it died."""
+def _killed_child(function: str, data: Path, config_path: Path, ticks: int) -> bool:
+    """Run ``function(data_dir, config_path, ticks)`` of this module in a child process that SIGKILLs itself at its
+    ``ticks``-th SQLite tick; True if it died (False: it finished first)."""
     child = subprocess.run(
-        [sys.executable, "-c", "import sys; from foiawatch.demo.faults import _diff_until_tick; "
-         "_diff_until_tick(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))",
-         str(data), config.id, str(config.removal_confirmations), str(ticks)],
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", f"import sys; from foiawatch.demo.faults import {function}; "
+         f"{function}(sys.argv[1], sys.argv[2], int(sys.argv[3]))", str(data), str(config_path), str(ticks)],
+        capture_output=True, text=True, timeout=300,
     )
     if child.returncode not in (0, -signal.SIGKILL):
-        raise RuntimeError(f"the diff child failed (exit code {child.returncode}): {child.stderr[-2000:]}")
+        raise RuntimeError(f"{function} failed (exit code {child.returncode}): {child.stderr[-2000:]}")
     return child.returncode == -signal.SIGKILL
 
 
-def _diff_until_tick(data_dir: str, agency_id: str, confirmations: int, ticks: int) -> None:
-    """Child process: the diff, killed by a SIGKILL it sends itself inside SQLite, wherever that falls."""
-    archive = Archive(data_dir)
+def _until_tick(archive: Archive, ticks: int) -> None:
+    """Make this process SIGKILL itself inside SQLite at its ``ticks``-th tick, wherever that falls."""
     count = 0
 
     def tick() -> int:
@@ -616,5 +728,25 @@ def _diff_until_tick(data_dir: str, agency_id: str, confirmations: int, ticks: i
             os.kill(os.getpid(), signal.SIGKILL)
         return 0
 
-    archive.db.conn.set_progress_handler(tick, _DIFF_TICK)
-    run_diff(archive, agency_id, confirmations=confirmations)
+    archive.db.conn.set_progress_handler(tick, _TICK)
+
+
+def _load_config(config_path: str) -> AgencyConfig:
+    return parse_config(json.loads(Path(config_path).read_text()), source=config_path)
+
+
+def _diff_until_tick(data_dir: str, config_path: str, ticks: int) -> None:
+    """Child process: the diff, until it kills itself."""
+    config = _load_config(config_path)
+    archive = Archive(data_dir)
+    _until_tick(archive, ticks)
+    run_diff(archive, config.id, confirmations=config.removal_confirmations)
+
+
+def _recover_until_tick(data_dir: str, config_path: str, ticks: int) -> None:
+    """Child process: a recovery from the Wayback stand-in, until it kills itself."""
+    config = _load_config(config_path)
+    archive = Archive(data_dir)
+    _until_tick(archive, ticks)
+    with _wayback_client(config.wayback.base_url) as client:
+        recover(archive, config, client)
