@@ -17,9 +17,12 @@ from .config import AgencyConfig, ConfigError, bundled_config_dir, find_config, 
 from .crawler import CrawlProcessError
 from .crawler import crawl as run_crawl
 from .demo.library import PRESETS
-from .demo.scenario import StepResult, demo_agency, run_ice_scenario
+from .demo.scenario import StepResult, demo_agency, run_ice_scenario, wayback_captures
 from .demo.site import DemoSite, serve_forever
+from .demo.wayback_standin import WaybackStandin
+from .crawler.recover import recover as recover_documents
 from .diff.report import list_events, render_report
+from .pipeline import publish_archive, wayback_baseline, wayback_client
 from .progress import CrawlProgress, print_crawl_summary
 
 DATA_DIR_HELP = "Archive directory (database, blobs, WARCs). Default: $FOIAWATCH_DATA or ./foiawatch-data."
@@ -124,17 +127,21 @@ DEMO_MARKER = ".foiawatch-demo"
 @cli.command()
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("foiawatch-demo"),
               show_default=True, help="Where the demo archive goes; emptied at the start of every demo run.")
-def demo(data_dir: Path) -> None:
-    """Replay the 2017 ICE FOIA-library takedown on the bundled demo library, offline.
+@click.option("--port", default=8001, show_default=True, type=int, help="Port of the public archive site.")
+@click.option("--serve/--no-serve", default=True, show_default=True,
+              help="Serve the public archive when done (Ctrl-C to stop), or just build it.")
+def demo(data_dir: Path, port: int, serve: bool) -> None:
+    """Replay the 2017 ICE FOIA-library takedown on the bundled demo library, offline, and publish the archive.
 
-    Starts the demo library on 127.0.0.1, crawls it as it is, as it goes dark, and as it comes back without the
-    three Secure Communities sections, then prints what foiawatch concluded.
+    Starts the demo library and a Wayback Machine stand-in on 127.0.0.1; crawls the library as it is, as it goes
+    dark, and as it comes back without the three Secure Communities sections; recovers from the Wayback stand-in
+    what the agency removed before monitoring began; publishes the archive and serves it at a local URL.
     """
     console = Console()
     _reset_demo_dir(data_dir)
-    with DemoSite() as site:
-        config = demo_agency(site.library_url)
-        console.print(f"Demo library serving at {site.library_url}\n")
+    with DemoSite() as site, WaybackStandin(wayback_captures(site)) as standin:
+        config = demo_agency(site.library_url, standin.url)
+        console.print(f"Demo library at {site.library_url}; Wayback Machine stand-in at {standin.url}\n")
 
         def show(step: StepResult) -> None:
             found = ", ".join(f"{count} {kind}" for kind, count in sorted(step.events.items())) or "no new events"
@@ -143,9 +150,22 @@ def demo(data_dir: Path) -> None:
                           soft_wrap=True)
 
         run_ice_scenario(site, config, data_dir, on_step=show)
+        with Archive(data_dir) as archive, wayback_client(config) as client:
+            outcome = wayback_baseline(archive, config, client)
+            recovered = recover_documents(archive, config, client)
+        console.print(f"[bold]Wayback baseline[/]: {outcome.sync.captures} captures listed in "
+                      f"{outcome.sync.cdx_requests} CDX requests; {outcome.baseline.created} documents removed "
+                      f"before monitoring; {recovered.recovered} recovered with provenance", soft_wrap=True)
+    published = publish_archive(data_dir)
     with Archive(data_dir) as archive:
         click.echo("\n" + render_report(list_events(archive.db, agency=config.id)))
-    console.print(f"\nThe archive is in {data_dir}/. Explore it with `foiawatch events --data-dir {data_dir}`.")
+    console.print(f"Public archive built: {published.files} files downloadable, {published.withheld} withheld by "
+                  "the PII screen.", soft_wrap=True)
+    if serve:
+        ctx = click.get_current_context()
+        ctx.invoke(serve_command, data_dir=data_dir, host="127.0.0.1", port=port)
+    else:
+        console.print(f"Serve it with `foiawatch serve --data-dir {data_dir}`.")
 
 
 def _reset_demo_dir(data_dir: Path) -> None:
@@ -175,10 +195,10 @@ from .archive.commands import export, verify  # noqa: E402
 cli.add_command(verify)
 cli.add_command(export)
 
-from .publish.commands import publish, serve  # noqa: E402
+from .publish.commands import publish, serve as serve_command  # noqa: E402
 
 cli.add_command(publish)
-cli.add_command(serve)
+cli.add_command(serve_command)
 
 from .alerts.commands import confirm, run_once, schedule, status, subscribe, subscriptions, unsubscribe  # noqa: E402
 

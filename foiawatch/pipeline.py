@@ -40,7 +40,7 @@ from .crawler.wayback import WaybackClient
 from .crawler.wayback_sync import SyncStats, sync_captures
 from .diff import run_diff
 from .diff.baseline import BaselineResult, run_baseline
-from .publish.build import build_public
+from .publish.build import PublishStats, build_public
 
 log = logging.getLogger(__name__)
 
@@ -147,11 +147,15 @@ def recover_step(context: RunContext) -> str:
 
 
 def publish_step(context: RunContext) -> str:
-    """Screen new blobs for personal data, then rebuild the public database: nothing unscreened is published."""
-    with Archive(context.data_dir) as archive:
-        screen_pending(archive)
-    stats = build_public(context.data_dir)
+    stats = publish_archive(context.data_dir)
     return f"{stats.path.name}: {stats.files} file(s) published, {stats.withheld} withheld"
+
+
+def publish_archive(data_dir: str | Path) -> PublishStats:
+    """Screen new blobs for personal data, then rebuild the public database: nothing unscreened is published."""
+    with Archive(data_dir) as archive:
+        screen_pending(archive)
+    return build_public(data_dir)
 
 
 def alerts_step(context: RunContext) -> str:

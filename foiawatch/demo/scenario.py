@@ -2,6 +2,8 @@
 
 Crawl the full library; the library goes dark ("temporarily unavailable while it undergoes review"); it comes back
 without the three Secure Communities sections and with their explanatory paragraph deleted; crawl again to confirm.
+Meanwhile the Wayback Machine (a local stand-in) holds captures of the library as first published, and of a pilot
+programme's records the agency had removed before monitoring began.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from ..archive import Archive
 from ..config import AgencyConfig, find_config
 from ..crawler import CrawlResult, crawl
 from ..diff.engine import run_diff
+from .library import document_bytes, preset
+from .pdf import make_pdf
+from .wayback_standin import StandinCapture
 
 # (state preset, what a person should read while it runs)
 ICE_STEPS: tuple[tuple[str, str], ...] = (
@@ -21,6 +26,16 @@ ICE_STEPS: tuple[tuple[str, str], ...] = (
     ("outage", "the library goes dark 'while it undergoes review'"),
     ("v2_takedown", "the library is back, without the Secure Communities sections"),
     ("v2_takedown", "a second look confirms the removals"),
+)
+CAPTURED_AT = ("20150301120000", "20161201120000")  # when the stand-in "captured" the library as first published
+PILOT_SECTION = "secure-communities-pilot"
+PILOT_RECORDS = (  # (file name, title, text): gone before monitoring began; only the Wayback Machine kept them
+    ("SC_Pilot_Jurisdictions_2008.pdf", "Secure Communities pilot jurisdictions, 2008",
+     "The pilot began in October 2008 in Harris County, Texas, and expanded to fourteen jurisdictions."),
+    ("SC_Pilot_Evaluation_2009.pdf", "Evaluation of the Secure Communities pilot, 2009",
+     "This evaluation reviews interoperability between IDENT and IAFIS during the first year of the pilot."),
+    ("SC_Pilot_Stakeholder_Letter.pdf", "Letter to pilot stakeholders",
+     "This letter explains to participating jurisdictions that fingerprints are shared automatically."),
 )
 
 
@@ -43,17 +58,31 @@ def demo_agency(library_url: str, wayback_url: str | None = None) -> AgencyConfi
     return config
 
 
+def wayback_captures(site) -> list[StandinCapture]:
+    """What the Wayback Machine holds of the demo site: two captures of every document the library first served,
+    and one of each pilot record (whose URLs the live site answers with 404)."""
+    captures = []
+    for path, served in site.library.view(preset("v1")).files.items():
+        body = document_bytes(served.document, served.text)
+        captures += [StandinCapture(site.url + path, stamp, 200, served.document.content_type, body)
+                     for stamp in CAPTURED_AT]
+    for filename, title, text in PILOT_RECORDS:
+        captures.append(StandinCapture(f"{site.url}/doclib/foia/{PILOT_SECTION}/{filename}", CAPTURED_AT[0], 200,
+                                       "application/pdf", make_pdf(title, [text])))
+    return captures
+
+
 def run_ice_scenario(
     site, config: AgencyConfig, data_dir: Path, on_step: Callable[[StepResult], None] | None = None
 ) -> list[StepResult]:
     """Crawl and diff the demo site through the ICE steps; returns each step's crawl and new events."""
     results = []
-    for preset, description in ICE_STEPS:
-        site.set_state(preset)
+    for state, description in ICE_STEPS:
+        site.set_state(state)
         result = crawl(config, data_dir)
         with Archive(data_dir) as archive:
             diffed = run_diff(archive, config.id, confirmations=config.removal_confirmations)
-        step = StepResult(preset, description, result, dict(diffed.created))
+        step = StepResult(state, description, result, dict(diffed.created))
         results.append(step)
         if on_step:
             on_step(step)

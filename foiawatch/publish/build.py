@@ -147,14 +147,16 @@ DERIVED = (
         "url": ("TEXT", "e.url"),
         "first_seen": ("TEXT", "first_seen.started_at"),
         "last_listed": ("TEXT", "last_listed.started_at"),
-        "wayback": ("TEXT", "'https://web.archive.org/web/*/' || e.url"),
+        # The agency's configured Wayback Machine, so a mirror or a local stand-in links to itself.
+        "wayback": ("TEXT", "coalesce(json_extract(a.config, '$.wayback.base_url'), 'https://web.archive.org') "
+                            "|| '/web/*/' || e.url"),
         "recovered_copy": ("TEXT", "coalesce(d.download, {recovered})"),
         "copy_from": ("TEXT", "case when d.download is not null then 'crawl' when {recovered} is not null "
                               "then 'wayback' end"),
         "withheld": ("TEXT", "case when coalesce(d.download, {recovered}) is null "
                              "then coalesce(d.withheld, {recovered_withheld}) end"),
         "document_id": ("INTEGER REFERENCES documents(id)", "e.document_id"),
-    }, "events e left join documents d on d.id = e.document_id "
+    }, "events e left join documents d on d.id = e.document_id left join archive.agencies a on a.id = e.agency_id "
        "left join crawls first_seen on first_seen.id = d.first_seen_crawl "
        "left join crawls last_listed on last_listed.id = d.last_listed_crawl "
        f"where e.kind in ({_kinds(DOCUMENT_REMOVALS)})", "e.detected_at desc, e.id desc",

@@ -1,0 +1,29 @@
+"""The README's first command: `foiawatch demo` replays the ICE story offline and publishes the archive."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from foiawatch.archive import Archive
+from foiawatch.cli import cli
+from foiawatch.publish import default_public_db
+
+
+def test_demo_replays_the_ice_takedown_and_publishes(tmp_path):
+    data_dir = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", "--data-dir", str(data_dir), "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "20 removed, 3 section_removed, 3 removed_before_monitoring, 1 page_text_removed, 1 outage, " \
+           "1 outage_ended" in result.output
+    assert "3 recovered with provenance" in result.output
+    assert default_public_db(data_dir).is_file()
+    with Archive(data_dir) as archive:
+        statuses = [row["status"] for row in archive.crawls("demo")]
+    assert statuses == ["complete", "outage", "complete", "complete"]
+
+
+def test_demo_refuses_to_empty_a_directory_it_did_not_create(tmp_path):
+    (tmp_path / "precious.txt").write_text("not a demo archive")
+    result = CliRunner().invoke(cli, ["demo", "--data-dir", str(tmp_path), "--no-serve"])
+    assert result.exit_code != 0 and "is not a demo archive" in result.output
+    assert (tmp_path / "precious.txt").exists()
