@@ -5,9 +5,10 @@ demo library, with the summary the issue asks for.
 
 A fault run crawls a seeded takedown of the demo library (the 2017 sections, or a few documents beside an unlisted
 and an edited one; sometimes after an outage) through a proxy injecting seeded faults into 5-40 % of the requests,
-then without faults until the removals are confirmed. A crash point SIGKILLs the crawl or the diff of one step of
-the 2017 takedown at a seeded point, carries on, and compares the events with an undisturbed run. The tests run
-the same harness (``foiawatch.demo.faults``) with a few seeds. Exits 1 if any run or crash point failed.
+then without faults until the removals are confirmed. A crash point SIGKILLs, at a seeded point, the crawl or the
+diff of one step of the 2017 takedown, the alerts run after it, or a Wayback recovery; carries on; and compares the
+outcome with an undisturbed run. The tests run the same harness (``foiawatch.demo.faults``) with a few seeds.
+Exits 1 if any run or crash point failed.
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ def run_lanes(harnesses: list[FaultHarness], seeds: list[int], work: Callable[[F
 
 
 def show_run(result: FaultRunResult) -> str:
-    verdict = "ok" if result.ok else f"FAILED {result.false_removals or ''}{result.missed_removals or ''}" \
-                                     f"{result.fixity_problems or ''}"
+    problems = {"false removals": result.false_removals, "false unlisted": result.false_unlisted,
+                "missed removals": result.missed_removals, "fixity": result.fixity_problems}
+    verdict = "ok" if result.ok else "FAILED " + "; ".join(f"{k}: {v}" for k, v in problems.items() if v)
     return (f"fault run {result.seed}: {result.scenario}, rate {result.rate:.2f}, {sum(result.faults.values())} "
             f"faults, crawls {'/'.join(result.statuses)} + {result.clean_crawls} clean: {verdict}")
 
@@ -69,7 +71,10 @@ def summary(runs: list[FaultRunResult], crashes: list[CrashResult], seconds: flo
             f"faults ({', '.join(f'{n} {s}' for s, n in statuses.most_common())}), "
             f"{sum(r.clean_crawls for r in runs)} crawls after",
             f"Faults injected:   {sum(faults.values())} ({', '.join(f'{k} {n}' for k, n in sorted(faults.items()))})",
-            f"False removals:    {sum(len(r.false_removals) for r in runs)}",
+            f"False removals:    {sum(len(r.false_removals) for r in runs)} (removed or section_removed events "
+            f"not called for), in {sum(bool(r.false_removals) for r in runs)} run(s)",
+            f"False unlisted:    {sum(len(r.false_unlisted) for r in runs)}, in "
+            f"{sum(bool(r.false_unlisted) for r in runs)} run(s)",
             f"Corrupt blobs:     {sum(len(r.fixity_problems) for r in runs)} (fixity audit problems of any kind)",
             f"Missed removals:   {sum(len(r.missed_removals) for r in runs)} "
             f"of {sum(r.expected_removals for r in runs)} real removals",
@@ -81,10 +86,12 @@ def summary(runs: list[FaultRunResult], crashes: list[CrashResult], seconds: flo
             f"{sum(c.killed for c in crashes)} killed, {sum(not c.killed for c in crashes)} finished first)",
             f"  integrity_check: {sum(c.integrity == 'ok' for c in crashes)} ok of {len(crashes)}",
             f"  lost:            {sum(len(c.lost) for c in crashes)}, duplicated: "
-            f"{sum(len(c.duplicated) for c in crashes)} (events; recovered copies for recovery), crawls left running: "
+            f"{sum(len(c.duplicated) for c in crashes)} (events, alerts or recovered copies), crawls left running: "
             f"{sum(c.left_running for c in crashes)}, next run not complete: "
             f"{sum(c.final_status != 'complete' for c in crashes)}, missing/corrupt files: "
             f"{sum(len(c.fixity_problems) for c in crashes)}",
+            f"  digests resent under the same Idempotency-Key: {sum(c.resent for c in crashes)} (at-least-once; "
+            "not a failure)",
             f"  recovered copies left unextracted/unscreened by the next recovery: "
             f"{sum(c.unscreened for c in crashes)} (withheld meanwhile; not counted as a failure)",
         ]

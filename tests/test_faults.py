@@ -21,10 +21,13 @@ import requests
 from foiawatch.archive import Archive
 from foiawatch.archive.pii import screen_pending
 from foiawatch.archive.text import ExtractorPool, extract_pending
+from foiawatch.crawler import crawl
 from foiawatch.demo.faults import FAULT_KINDS, FaultHarness, FaultPlan, FaultProxy
 from foiawatch.demo.library import document_bytes
 from foiawatch.demo.pdf import make_pdf
 from foiawatch.demo.site import OUTAGE_NOTICE, DemoSite
+
+from .conftest import demo_config
 
 CI_FAULT_RUNS = 6
 LANES = 2  # harnesses run side by side: the crawls are child processes
@@ -146,6 +149,22 @@ def test_without_faults_the_proxy_is_transparent(site):
         assert not proxy.injected
 
 
+@pytest.mark.xfail(strict=True, reason="crawler bug found by the fault runs: Scrapy's duplicate filter drops the "
+                   "second hop of a listing page's redirect loop without calling the errback, so the page is never "
+                   "recorded and the crawl is called complete without it (false unlisted and section_removed); "
+                   "remove this marker once the crawler counts requested-but-unrecorded pages as failed")
+def test_a_listing_page_caught_in_a_redirect_loop_keeps_the_crawl_from_being_complete(site, tmp_path):
+    looping = "/foia/library/collection?page=1"
+    with FaultProxy(site.url, FaultPlan(seed=0, rate=1.0, kinds=("redirect_loop",), only=frozenset({looping}))) \
+            as proxy:
+        result = crawl(demo_config(proxy.url), tmp_path)
+        assert [(f.target, f.kind) for f in proxy.injected] == [(looping, "redirect_loop")]
+    with Archive(tmp_path) as archive:
+        pages = {row[0] for row in archive.db.execute("select url from listing_pages")}
+    assert proxy.url + looping in pages, "every listing page asked for is recorded, answered or not"
+    assert result.status == "incomplete"
+
+
 # Seeded fault runs --------------------------------------------------------------------------------------------
 
 
@@ -176,6 +195,7 @@ def test_seeded_fault_runs_raise_no_false_removal_and_miss_none(harnesses):
     assert sum(r.expected_removals for r in results) > 0
     for result in results:
         assert result.false_removals == [], result
+        assert result.false_unlisted == [], result
         assert result.missed_removals == [], result
         assert result.fixity_problems == [], result
 

@@ -3,8 +3,10 @@ and repairs a recovered blob from its Wayback capture (issue 7, part 1)."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import shutil
+import zlib
 from pathlib import Path
 
 import pytest
@@ -108,13 +110,42 @@ def test_missing_corrupt_and_orphaned_blobs_fail_the_audit(archive_dir):
     assert (audit["ok"], audit["missing"], audit["corrupt"], audit["orphaned"]) == (0, 1, 1, 2)
 
 
-def test_a_changed_warc_record_is_corrupt(archive_dir):
+def gzip_members(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each gzip member: each WARC record is one."""
+    spans, start = [], 0
+    while start < len(data):
+        decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        decompressor.decompress(data[start:])
+        end = len(data) - len(decompressor.unused_data)
+        spans.append((start, end))
+        start = end
+    return spans
+
+
+def test_a_changed_byte_in_a_warc_is_corrupt(archive_dir):
     warc = warc_of(archive_dir)
     assert check_warc(warc).damage is None
-    flip_byte(warc, warc.stat().st_size // 2)
+    start, end = gzip_members(warc.read_bytes())[40]
+    flip_byte(warc, (start + end) // 2)  # inside the compressed record
     result = verify(archive_dir, "--json")
     assert result.exit_code == 1
     assert '"corrupt": 1' in result.output and str(warc.relative_to(archive_dir)) in result.output
+    assert f"gzip member at offset {start}" in result.output
+
+
+def test_a_rewritten_warc_record_fails_its_digest(archive_dir):
+    """A record recompressed with a changed payload is valid gzip: only its WARC digests can tell."""
+    warc = warc_of(archive_dir)
+    data = warc.read_bytes()
+    for start, end in gzip_members(data):
+        record = gzip.decompress(data[start:end])
+        if b"WARC-Type: response" in record and b"%PDF" in record:
+            forged = gzip.compress(record.replace(b"%PDF-1.", b"%PDF-2.", 1))
+            warc.write_bytes(data[:start] + forged + data[end:])
+            break
+    check = check_warc(warc)
+    assert not check.truncated and "digest failed" in check.damage
+    assert verify(archive_dir).exit_code == 1
 
 
 def test_a_cut_warc_is_corrupt_for_a_finished_crawl_and_truncated_for_an_interrupted_one(archive_dir):

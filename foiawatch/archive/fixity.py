@@ -1,8 +1,9 @@
 """Fixity audit: do the bytes on disk still match what the archive recorded?
 
 An archive is evidence only while its files are intact. Disks rot, copies go wrong, people tidy up folders. So
-the audit re-hashes every blob against its sha256 name and row, re-checks every WARC record against its
-``WARC-Block-Digest`` / ``WARC-Payload-Digest``, and lists files the database does not know (orphans). Each audit
+the audit re-hashes every blob against its sha256 name and row, re-checks every WARC's gzip members against their
+CRC-32 and every WARC record against its ``WARC-Block-Digest`` / ``WARC-Payload-Digest``, and lists files the
+database does not know (orphans). Each audit
 is recorded (``fixity_audits``, ``fixity_problems``) so that "when was this last checked, and was it clean" has an
 answer.
 
@@ -173,44 +174,49 @@ class WarcCheck:
 
 
 def check_warc(path: Path) -> WarcCheck:
-    """Read every record of a (gzipped, one record per member) WARC and check its digests."""
-    records, next_offset = 0, 0
+    """Check a gzipped WARC twice: every gzip member against its CRC-32 and length (a changed byte anywhere in the
+    compressed data or its trailer), then every record against its WARC digests (what the record claims)."""
+    members, damage = _gzip_damage(path)
+    if damage:
+        return WarcCheck(members, *damage)
+    records = 0
     with open(path, "rb") as handle:
         iterator = ArchiveIterator(handle, check_digests=True)
-        try:
-            for record in iterator:
-                offset = iterator.get_record_offset()
-                stream = record.content_stream()
-                while stream.read(_READ):
-                    pass
-                checker = record.digest_checker
-                digested = record.rec_headers.get_header("WARC-Block-Digest") or \
-                    record.rec_headers.get_header("WARC-Payload-Digest")
-                if checker.passed is False:
-                    return WarcCheck(records, f"record at offset {offset}: {'; '.join(checker.problems)}")
-                if digested and checker.passed is None:  # the record ended before its declared length
-                    return _damage_at(path, offset, records, f"record at offset {offset} is cut short")
-                records += 1
-                next_offset = offset + iterator.get_record_length()
-        except Exception as error:  # noqa: BLE001 - warcio raises several types for unreadable bytes
-            return _damage_at(path, next_offset, records, f"unreadable from offset {next_offset}: {error}")
+        for record in iterator:
+            stream = record.content_stream()
+            while stream.read(_READ):
+                pass
+            if record.digest_checker.passed is False:
+                problems = "; ".join(record.digest_checker.problems)
+                return WarcCheck(records, f"record at offset {iterator.get_record_offset()}: {problems}")
+            records += 1
     return WarcCheck(records)
 
 
-def _damage_at(path: Path, offset: int, records: int, detail: str) -> WarcCheck:
-    """Damage starting at ``offset`` is a truncation when the gzip member there runs to the end of the file
-    without ending: the writer died inside its last record."""
+def _gzip_damage(path: Path) -> tuple[int, tuple[str, bool] | None]:
+    """Walk the gzip members: how many are whole, and the first damage as (detail, truncated). A member that runs
+    to the end of the file without ending is a truncation: the writer died inside its last record."""
+    members, offset, member_start, fed = 0, 0, 0, False
     decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
     with open(path, "rb") as handle:
-        handle.seek(offset)
-        try:
-            while chunk := handle.read(_READ):
-                decompressor.decompress(chunk)
-                if decompressor.eof:
-                    return WarcCheck(records, detail)
-        except zlib.error:
-            return WarcCheck(records, detail)
-    return WarcCheck(records, detail, truncated=True)
+        while chunk := handle.read(_READ):
+            while chunk:
+                try:
+                    decompressor.decompress(chunk)
+                except zlib.error as error:
+                    return members, (f"gzip member at offset {member_start}: {error}", False)
+                fed = True
+                if not decompressor.eof:
+                    offset += len(chunk)
+                    break
+                used = len(chunk) - len(decompressor.unused_data)
+                offset += used
+                chunk = decompressor.unused_data
+                members, member_start, fed = members + 1, offset, False
+                decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    if fed:
+        return members, (f"the record at offset {member_start} is cut short", True)
+    return members, None
 
 
 def _check_warcs(archive: Archive, result: Audit) -> Iterator[Problem]:

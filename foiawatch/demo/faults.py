@@ -28,12 +28,18 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from ..alerts import notify
+from ..alerts.notify import run_alerts
+from ..alerts.settings import AlertSettings
+from ..alerts.store import open_private
+from ..alerts.subscriptions import WEBHOOK, subscribe
 from ..archive import Archive
 from ..archive.fixity import CORRUPT, MISSING, ORPHAN, audit
 from ..archive.pii import ensure_schema as ensure_pii_schema
@@ -45,6 +51,7 @@ from ..crawler.wayback import WaybackClient
 from ..crawler.wayback_sync import sync_captures
 from ..diff.baseline import run_baseline
 from ..diff.engine import run_diff
+from ..diff.schema import REMOVED, SECTION_REMOVED, UNLISTED
 from .library import Document, LibraryState, document_bytes, preset
 from .scenario import demo_agency
 from .site import LIBRARY_PATH, OUTAGE_NOTICE, REDIRECT_PREFIX, DemoSite
@@ -77,6 +84,7 @@ class FaultPlan:
     rate: float = 0.2  # share of requests that get a fault
     kinds: tuple[str, ...] = FAULT_KINDS
     hang: float = 2.5
+    only: frozenset[str] = frozenset()  # if given, only these targets (path and query) can get a fault
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.kinds) - set(FAULT_KINDS))
@@ -84,6 +92,8 @@ class FaultPlan:
             raise ValueError(f"unknown fault {unknown[0]!r}; known: {', '.join(FAULT_KINDS)}")
 
     def decide(self, method: str, target: str, attempt: int) -> Fault | None:
+        if self.only and target not in self.only:
+            return None
         rng = random.Random(f"{self.seed}|{method}|{target}|{attempt}")
         if rng.random() >= self.rate:
             return None
@@ -295,9 +305,13 @@ def _strip_loop(target: str) -> tuple[str, int]:
 
 # The scenario crawl and diff crash points replay: the first crawl, the takedown, the crawl confirming the removals.
 CRASH_STEPS = ("v1", "v2_takedown", "v2_takedown")
-CRASH_PHASES = ("crawl", "diff", "recovery")
+CRASH_PHASES = ("crawl", "diff", "recovery", "delivery")
 CAPTURED_AT = "20161201120000"  # when the Wayback stand-in captured the library as first published
+SUBSCRIBERS = 3  # webhooks subscribed to the takedown's alerts
 _TICK = 50  # SQLite VM instructions between two ticks of a child's kill counter
+_ALERTS_CODE = str(Path(notify.__file__).parent)
+# Webhooks on loopback (the receiver is local), retries due at once.
+_ALERT_SETTINGS = AlertSettings(allow_private_webhooks=True, retry_base=0.0, timeout=10.0)
 
 
 @dataclass
@@ -311,13 +325,14 @@ class FaultRunResult:
     statuses: list[str] = field(default_factory=list)  # of the crawls under faults
     clean_crawls: int = 0  # crawls after the faults stopped, until every removal was found
     expected_removals: int = 0
-    false_removals: list[str] = field(default_factory=list)
+    false_removals: list[str] = field(default_factory=list)  # URLs (removed) and headings (section_removed)
+    false_unlisted: list[str] = field(default_factory=list)  # documents still listed, called unlisted
     missed_removals: list[str] = field(default_factory=list)
     fixity_problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.false_removals or self.missed_removals or self.fixity_problems)
+        return not (self.false_removals or self.false_unlisted or self.missed_removals or self.fixity_problems)
 
 
 @dataclass
@@ -325,13 +340,14 @@ class CrashResult:
     """One seeded crash point: where the kill landed and what the next run found.
 
     ``lost`` and ``duplicated`` compare the outcome with the undisturbed run: events (kind, url, section, title)
-    after a crawl or diff kill, recovered copies (url, sha256) after a recovery kill.
+    after a crawl or diff kill, recovered copies (url, sha256) after a recovery kill, alerts (webhook, event id)
+    after a delivery kill; an alert is duplicated when it reached its webhook in two different messages.
     """
 
     seed: int
     phase: str  # one of CRASH_PHASES
-    step: int  # index into CRASH_STEPS (0 for recovery, which runs after the takedown)
-    at: int  # progress events (crawl) or SQLite ticks (diff, recovery) before the kill
+    step: int  # index into CRASH_STEPS (0 for recovery and delivery, which run after the takedown)
+    at: int  # progress events (crawl), SQLite ticks (diff, recovery) or lines of alerts code (delivery) before the kill
     killed: bool  # False when the process finished before the kill point
     integrity: str = ""
     lost: list[tuple] = field(default_factory=list)
@@ -342,6 +358,9 @@ class CrashResult:
     # Recovered copies whose text was not extracted and screened by the next recovery. Not a failure: unscreened
     # bytes stay withheld, and the next crawl extracts them; counted so that it shows.
     unscreened: int = 0
+    # Digests posted again under the same Idempotency-Key after a kill mid-send: at-least-once, which receivers
+    # deduplicate by key. Not a failure.
+    resent: int = 0
 
     @property
     def ok(self) -> bool:
@@ -357,6 +376,16 @@ class _Reference:
     crawl_events: list[int]
     diff_ticks: list[int]
     events: Counter
+    final: Path  # the archive after the last step (webhooks subscribed after the first), alerts not yet run
+
+
+@dataclass
+class _DeliveryReference:
+    """An undisturbed alerts run after the takedown, to webhooks subscribed before it."""
+
+    snapshot: Path  # the archive (and private database) just before the alerts run
+    lines: int
+    alerts: Counter
 
 
 @dataclass
@@ -379,6 +408,7 @@ class FaultHarness:
         self.site = DemoSite().start()
         self.proxy = FaultProxy(self.site.url).start()
         self.standin = WaybackStandin(self._captures()).start()
+        self.receiver = _WebhookReceiver()
         self.config = demo_agency(self.proxy.url + LIBRARY_PATH, self.standin.url)
         self.config_path = self.workdir / "agency.json"
         self.config_path.write_text(json.dumps(config_to_dict(self.config)))
@@ -389,6 +419,7 @@ class FaultHarness:
         self.hang = timeout * 2.5
         self._reference: _Reference | None = None
         self._recovery_reference: _RecoveryReference | None = None
+        self._delivery_reference: _DeliveryReference | None = None
 
     def _captures(self) -> list[StandinCapture]:
         """Every document of the library as first published, captured at its served URL through the proxy."""
@@ -397,6 +428,7 @@ class FaultHarness:
                 for served in self.site.library.view(preset("v1")).files.values()]
 
     def close(self) -> None:
+        self.receiver.stop()
         self.standin.stop()
         self.proxy.stop()
         self.site.stop()
@@ -421,6 +453,8 @@ class FaultHarness:
         _copy_archive(None, data)
         snapshots, crawl_events, diff_ticks = [], [], []
         for step, state in enumerate(CRASH_STEPS):
+            if step == 1:
+                self._subscribe(data)
             snapshot = self.workdir / f"reference-before-{step}"
             _copy_archive(data, snapshot)
             snapshots.append(snapshot)
@@ -430,7 +464,16 @@ class FaultHarness:
             crawl_events.append(len(events))
             with Archive(data) as archive:
                 diff_ticks.append(_count_ticks(archive, lambda: self._diff(archive)))
-        return _Reference(snapshots, crawl_events, diff_ticks, _events(data))
+        return _Reference(snapshots, crawl_events, diff_ticks, _events(data), data)
+
+    def _subscribe(self, data: Path) -> None:
+        private = open_private(data)
+        try:
+            for number in range(SUBSCRIBERS):
+                subscribe(private, WEBHOOK, f"{self.receiver.url}/hook/{number}", latest_event_id=0,
+                          allow_private_webhooks=True)
+        finally:
+            private.close()
 
     @property
     def recovery_reference(self) -> _RecoveryReference:
@@ -460,6 +503,32 @@ class FaultHarness:
             raise RuntimeError("the reference recovery recovered nothing")
         return _RecoveryReference(snapshot, ticks, recoveries)
 
+    @property
+    def delivery_reference(self) -> _DeliveryReference:
+        if self._delivery_reference is None:
+            self._delivery_reference = self._run_delivery_reference()
+        return self._delivery_reference
+
+    def _run_delivery_reference(self) -> _DeliveryReference:
+        """The alerts run after the reference run: its webhooks get the takedown's removals."""
+        snapshot = self.reference.final
+        data = self.workdir / "delivery-reference"
+        _copy_archive(snapshot, data)
+        self.receiver.take()
+        lines = 0
+
+        def count() -> None:
+            nonlocal lines
+            lines += 1
+
+        with _traced_lines(_ALERTS_CODE, count):
+            run_alerts(data, _ALERT_SETTINGS)
+        alerts, _ = _alerts(self.receiver.take())
+        if len(alerts) != SUBSCRIBERS * sum(self.reference.events[e] for e in self.reference.events
+                                            if e[0] in ("removed", "section_removed")):
+            raise RuntimeError(f"the reference alerts run delivered {len(alerts)} alert(s)")
+        return _DeliveryReference(snapshot, lines, alerts)
+
     def _complete_crawl(self, data: Path, **options: Any) -> None:
         result = crawl(self.config, data, **options)
         if result.status != "complete":
@@ -482,15 +551,17 @@ class FaultHarness:
                 result.statuses.append(self._crawl_and_diff(data, self.fault_config))
             result.faults = Counter(fault.kind for fault in self.proxy.injected[before:])
             self.proxy.set_plan(None)
-            expected_urls, expected_sections = self._removals(states[-1])
-            result.expected_removals = len(expected_urls)
+            expected = self._expected_alarms(states[-1])
+            result.expected_removals = len(expected[REMOVED])
             while result.clean_crawls < self.config.removal_confirmations and \
-                    not expected_urls <= _removed(data)[0]:
+                    not expected[REMOVED] <= _alarms(data)[REMOVED]:
                 self._crawl_and_diff(data, self.config)
                 result.clean_crawls += 1
-            urls, sections = _removed(data)
-            result.false_removals = sorted((urls - expected_urls) | (sections - expected_sections))
-            result.missed_removals = sorted(expected_urls - urls)
+            found = _alarms(data)
+            result.false_removals = sorted((found[REMOVED] - expected[REMOVED])
+                                           | (found[SECTION_REMOVED] - expected[SECTION_REMOVED]))
+            result.false_unlisted = sorted(found[UNLISTED] - expected[UNLISTED])
+            result.missed_removals = sorted(expected[REMOVED] - found[REMOVED])
             result.fixity_problems = _fixity_problems(data, (MISSING, CORRUPT, ORPHAN))
         finally:
             self.proxy.set_plan(None)
@@ -518,13 +589,16 @@ class FaultHarness:
             name = "outage, " + name
         return name, [*before, final, final]
 
-    def _removals(self, state: LibraryState) -> tuple[set[str], set[str]]:
-        """The URLs (as listed in the first crawl) of documents no longer served, and the sections gone."""
+    def _expected_alarms(self, state: LibraryState) -> dict[str, set[str]]:
+        """What a state calls for: the documents no longer served (removed), the sections gone, the documents
+        served but no longer linked (unlisted). Documents by the URL the first crawl listed them under."""
         view = self.site.library.view(state)
         served = {served.document.id for served in view.files.values()}
-        gone = {self._listed_url(d) for d in self.site.library.documents() if d.id not in served}
-        sections = {s.title for s in self.site.library.sections if s.slug in state.removed_sections}
-        return gone, sections
+        return {
+            REMOVED: {self._listed_url(d) for d in self.site.library.documents() if d.id not in served},
+            SECTION_REMOVED: {s.title for s in self.site.library.sections if s.slug in state.removed_sections},
+            UNLISTED: {self._listed_url(d.document) for d in view.files.values() if not d.listed},
+        }
 
     def _listed_url(self, document: Document) -> str:
         """A document's identity: the URL the listing links it by (absolute and relative links resolve to its
@@ -544,6 +618,8 @@ class FaultHarness:
         try:
             if phase == "recovery":
                 return self._recovery_crash(seed, rng, data)
+            if phase == "delivery":
+                return self._delivery_crash(seed, rng, data)
             return self._scenario_crash(seed, phase, rng, data)
         finally:
             shutil.rmtree(data, ignore_errors=True)
@@ -591,9 +667,35 @@ class FaultHarness:
             ).fetchone()[0]
         return result
 
+    def _delivery_crash(self, seed: int, rng: random.Random, data: Path) -> CrashResult:
+        """Kill an alerts run at a seeded line of the alerts code, then run alerts again."""
+        reference = self.delivery_reference
+        result = CrashResult(seed, "delivery", 0, rng.randint(1, reference.lines), killed=False)
+        _copy_archive(reference.snapshot, data)
+        self.receiver.take()
+        result.killed = _killed_child("_alerts_until_line", data, result.at)
+        run_alerts(data, _ALERT_SETTINGS)
+        private = open_private(data)
+        try:
+            unsent = private.execute("select count(*) from messages where status != 'sent'").fetchone()[0]
+        finally:
+            private.close()
+        result.final_status = "complete" if not unsent else f"incomplete: {unsent} message(s) not sent"
+        self._check_database(data, result)
+        alerts, result.resent = _alerts(self.receiver.take())
+        result.lost, result.duplicated = _compare(reference.alerts, alerts)
+        return result
+
     def _check_database(self, data: Path, result: CrashResult) -> None:
+        """``pragma integrity_check`` of the archive and the private database; crawls left running."""
+        checks = []
+        for name in ("archive.db", "private.db"):
+            if (data / name).exists():
+                with sqlite3.connect(data / name) as connection:
+                    checks.append(connection.execute("pragma integrity_check").fetchone()[0])
+                connection.close()
+        result.integrity = next((check for check in checks if check != "ok"), "ok")
         with sqlite3.connect(data / "archive.db") as connection:
-            result.integrity = connection.execute("pragma integrity_check").fetchone()[0]
             result.left_running = connection.execute(
                 "select count(*) from crawls where status = 'running'").fetchone()[0]
         connection.close()
@@ -642,20 +744,34 @@ def _recoveries(data: Path) -> Counter:
         return Counter(archive.db.execute("select url, sha256 from recoveries where status = 'ok'").fetchall())
 
 
+def _alerts(posts: list[tuple[str, str, tuple[int, ...]]]) -> tuple[Counter, int]:
+    """From webhook posts (path, Idempotency-Key, event ids): for each (path, event id), the number of distinct
+    messages it came in; and how many posts repeated a message already received."""
+    keys: dict[tuple[str, int], set[str]] = {}
+    seen: set[tuple[str, str]] = set()
+    resent = 0
+    for path, key, event_ids in posts:
+        resent += (path, key) in seen
+        seen.add((path, key))
+        for event_id in event_ids:
+            keys.setdefault((path, event_id), set()).add(key)
+    return Counter({alert: len(messages) for alert, messages in keys.items()}), resent
+
+
 def _compare(expected: Counter, got: Counter) -> tuple[list[tuple], list[tuple]]:
     """What is missing from ``got``, and what it has too many of."""
     return sorted((expected - got).elements()), sorted((got - expected).elements())
 
 
-def _removed(data: Path) -> tuple[set[str], set[str]]:
-    """URLs with a ``removed`` event, and sections with a ``section_removed`` event."""
+def _alarms(data: Path) -> dict[str, set[str]]:
+    """What the archive's removed, section_removed and unlisted events name: URLs, or section headings."""
+    found: dict[str, set[str]] = {REMOVED: set(), SECTION_REMOVED: set(), UNLISTED: set()}
     with Archive(data) as archive:
-        if "events" not in archive.db.table_names():
-            return set(), set()
-        rows = archive.db.execute(
-            "select kind, url, section from events where kind in ('removed', 'section_removed')").fetchall()
-    return ({url for kind, url, _ in rows if kind == "removed"},
-            {section for kind, _, section in rows if kind == "section_removed"})
+        if "events" in archive.db.table_names():
+            for kind, url, section in archive.db.execute(
+                    "select kind, url, section from events where kind in (?, ?, ?)", list(found)):
+                found[kind].add(section if kind == SECTION_REMOVED else url)
+    return found
 
 
 def _fixity_problems(data: Path, kinds: tuple[str, ...]) -> list[str]:
@@ -704,17 +820,85 @@ def _count_ticks(archive: Archive, work: Callable[[], object]) -> int:
     return ticks
 
 
-def _killed_child(function: str, data: Path, config_path: Path, ticks: int) -> bool:
-    """Run ``function(data_dir, config_path, ticks)`` of this module in a child process that SIGKILLs itself at its
-    ``ticks``-th SQLite tick; True if it died (False: it finished first)."""
+def _killed_child(function: str, data: Path, *args: Any) -> bool:
+    """Run ``function(data_dir, *args)`` of this module in a child process that kills itself at a point the
+    arguments name; True if it died (False: it finished first)."""
     child = subprocess.run(
-        [sys.executable, "-c", f"import sys; from foiawatch.demo.faults import {function}; "
-         f"{function}(sys.argv[1], sys.argv[2], int(sys.argv[3]))", str(data), str(config_path), str(ticks)],
+        [sys.executable, "-c", f"import json, sys; from foiawatch.demo.faults import {function}; "
+         f"{function}(*json.loads(sys.argv[1]))", json.dumps([str(data), *[str(a) if isinstance(a, Path) else a
+                                                                            for a in args]])],
         capture_output=True, text=True, timeout=300,
     )
     if child.returncode not in (0, -signal.SIGKILL):
         raise RuntimeError(f"{function} failed (exit code {child.returncode}): {child.stderr[-2000:]}")
     return child.returncode == -signal.SIGKILL
+
+
+@contextmanager
+def _traced_lines(directory: str, on_line: Callable[[], None]) -> Iterator[None]:
+    """Call ``on_line`` before each line this thread runs of the code under ``directory``."""
+    def local(frame: Any, event: str, arg: Any) -> Any:
+        if event == "line":
+            on_line()
+        return local
+
+    sys.settrace(lambda frame, event, arg: local if frame.f_code.co_filename.startswith(directory) else None)
+    try:
+        yield
+    finally:
+        sys.settrace(None)
+
+
+def _alerts_until_line(data_dir: str, lines: int) -> None:
+    """Child process: an alerts run, SIGKILLed before its ``lines``-th line of alerts code, wherever that falls
+    (between two SQL statements, or with a webhook request half sent)."""
+    count = 0
+
+    def line() -> None:
+        nonlocal count
+        count += 1
+        if count >= lines:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    with _traced_lines(_ALERTS_CODE, line):
+        run_alerts(data_dir, _ALERT_SETTINGS)
+
+
+class _WebhookReceiver:
+    """Records each digest POSTed to it as (path, Idempotency-Key, event ids), and answers 200."""
+
+    def __init__(self) -> None:
+        self._posts: list[tuple[str, str, tuple[int, ...]]] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with receiver._lock:
+                    receiver._posts.append((self.path, self.headers["Idempotency-Key"],
+                                            tuple(event["id"] for event in body["events"])))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Quiet."""
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True).start()
+
+    def take(self) -> list[tuple[str, str, tuple[int, ...]]]:
+        """The posts received since the last call."""
+        with self._lock:
+            posts, self._posts = self._posts, []
+        return posts
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def _until_tick(archive: Archive, ticks: int) -> None:
