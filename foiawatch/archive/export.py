@@ -43,6 +43,8 @@ class ExportError(Exception):
 
 @dataclass
 class BagResult:
+    """What a bag holds: counts for the report, and its payload manifest."""
+
     directory: Path
     blobs: int = 0  # blob files in the bag
     withheld: int = 0  # blobs left out: withheld by the PII screen or not screened yet
@@ -58,8 +60,21 @@ def export_bag(archive: Archive, agency_id: str, directory: Path, *, include_wit
     screen_pending(archive)  # withholding decisions must be current before any bytes leave
     staging = directory.with_name(directory.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
-    result = BagResult(directory)
-    data = staging / "data"
+    try:
+        result = _write_bag(archive, agency_id, staging, include_withheld)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # a half-made bag is worse than none
+        raise
+    if directory.exists():
+        directory.rmdir()
+    os.replace(staging, directory)
+    result.directory = directory
+    return result
+
+
+def _write_bag(archive: Archive, agency_id: str, bag: Path, include_withheld: bool) -> BagResult:
+    result = BagResult(bag)
+    data = bag / "data"
     data.mkdir(parents=True)
     provenance = list(_provenance(archive, agency_id))
     placed: dict[str, str] = {}
@@ -81,10 +96,7 @@ def export_bag(archive: Archive, agency_id: str, directory: Path, *, include_wit
         crawls.append(crawl)
     _write_csv(data, "provenance.csv", PROVENANCE_COLUMNS, provenance, result)
     _write_csv(data, "crawls.csv", CRAWL_COLUMNS, crawls, result)
-    _write_tag_files(archive, agency_id, staging, result)
-    if directory.exists():
-        directory.rmdir()
-    os.replace(staging, directory)
+    _write_tag_files(archive, agency_id, bag, result)
     return result
 
 
