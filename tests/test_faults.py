@@ -149,10 +149,6 @@ def test_without_faults_the_proxy_is_transparent(site):
         assert not proxy.injected
 
 
-@pytest.mark.xfail(strict=True, reason="crawler bug found by the fault runs: Scrapy's duplicate filter drops the "
-                   "second hop of a listing page's redirect loop without calling the errback, so the page is never "
-                   "recorded and the crawl is called complete without it (false unlisted and section_removed); "
-                   "remove this marker once the crawler counts requested-but-unrecorded pages as failed")
 def test_a_listing_page_caught_in_a_redirect_loop_keeps_the_crawl_from_being_complete(site, tmp_path):
     looping = "/foia/library/collection?page=1"
     with FaultProxy(site.url, FaultPlan(seed=0, rate=1.0, kinds=("redirect_loop",), only=frozenset({looping}))) \

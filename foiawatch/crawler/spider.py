@@ -75,7 +75,9 @@ class LibrarySpider(scrapy.Spider):
             url,
             callback=self.parse_listing_page,
             errback=self.listing_failed,
-            dont_filter=is_root,
+            # We de-duplicate pages ourselves; Scrapy's filter would silently drop a redirect back to a page
+            # already asked for (a redirect loop), leaving a page neither answered nor failed.
+            dont_filter=True,
             meta={LISTING: {"page_number": page_number, "is_root": is_root},
                   "handle_httpstatus_list": SEEN_STATUSES},
         )
@@ -234,6 +236,10 @@ class LibrarySpider(scrapy.Spider):
         if self.probed:
             return
         self.probed = True
+        for url in sorted(self.pages_requested - {page.url for page in self.recorder.pages}):
+            # Asked for, never answered (dropped on the way): a page we cannot vouch for is a failed page.
+            self.recorder.page(url, final_url=None, http_status=None, page_number=None, is_root=url in self.roots,
+                               error="requested but never answered")
         status, _ = self.recorder.decide_status()
         if status != "complete":
             return
