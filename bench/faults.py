@@ -92,8 +92,7 @@ def summary(runs: list[FaultRunResult], crashes: list[CrashResult], seconds: flo
             f"{sum(len(c.fixity_problems) for c in crashes)}",
             f"  digests resent under the same Idempotency-Key: {sum(c.resent for c in crashes)} (at-least-once; "
             "not a failure)",
-            f"  recovered copies left unextracted/unscreened by the next recovery: "
-            f"{sum(c.unscreened for c in crashes)} (withheld meanwhile; not counted as a failure)",
+            f"  recovered copies the next recovery left unextracted or unscreened: {sum(c.unscreened for c in crashes)}",
         ]
     failed = [r.seed for r in runs if not r.ok], [c.seed for c in crashes if not c.ok]
     lines.append(f"Failed:            fault runs {failed[0] or 'none'}, crash points {failed[1] or 'none'}")

@@ -53,6 +53,14 @@ def cli() -> None:
     """Watch government FOIA libraries: archive every document, detect takedowns, recover what was removed."""
 
 
+def open_archive(data_dir: Path) -> Archive:
+    """The archive in ``data_dir``, or a clear error when there is none yet (rather than creating an empty one)."""
+    if not (data_dir / "archive.db").is_file():
+        raise click.ClickException(
+            f"no archive in {data_dir}; run `foiawatch crawl AGENCY --data-dir {data_dir}` first")
+    return Archive(data_dir)
+
+
 def load_agency(agency: str, config_dir: Path | None) -> AgencyConfig:
     try:
         return find_config(agency, config_dir)

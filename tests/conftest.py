@@ -1,7 +1,12 @@
-"""Shared fixtures: the demo library served on 127.0.0.1, configs pointed at it, and a tiny static server."""
+"""Shared fixtures: the demo library served on 127.0.0.1, configs pointed at it, a tiny static server, and the
+local SMTP server and webhook receiver that alerts are delivered to."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+import json
+import socket
 import threading
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -9,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from foiawatch.config import AgencyConfig, find_config
 from foiawatch.demo.site import DemoSite
@@ -66,3 +72,94 @@ class StaticSite:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+PUBLIC_URL = "http://127.0.0.1:8001"
+SUBSCRIBER = "watcher@example.org"
+OPERATOR = "operator@example.org"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Mailbox:
+    """A real SMTP server on 127.0.0.1 keeping what it accepts; ``refuse`` makes it answer 451 to DATA."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
+        self.refused = 0
+        self.refuse = False
+        self.controller: Controller | None = None
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's hook name)
+        if self.refuse:
+            self.refused += 1
+            return "451 4.3.0 Try again later"
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.received.append((list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+    def start(self) -> Mailbox:
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        return [message for recipients, message in self.received if address in recipients]
+
+
+class WebhookReceiver:
+    """Records every POST; answers the statuses in ``answers`` first, then 200."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[dict[str, str], dict]] = []
+        self.answers: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = receiver.answers.pop(0) if receiver.answers else 200
+                if status == 200:
+                    receiver.posts.append((dict(self.headers), json.loads(body)))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/foiawatch"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    hook = WebhookReceiver()
+    yield hook
+    hook.close()

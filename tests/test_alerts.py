@@ -27,7 +27,7 @@ from foiawatch.archive import Archive
 from foiawatch.cli import cli
 from foiawatch.diff import ensure_schema
 
-from .test_alerts_e2e import OPERATOR, PUBLIC_URL, SUBSCRIBER, Mailbox, WebhookReceiver, mailbox, receiver  # noqa: F401
+from .conftest import OPERATOR, PUBLIC_URL, SUBSCRIBER, Mailbox
 
 AGENCY = "ice"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from typing import Iterator
 
 import pytest
 
+from .conftest import free_port
 from .test_publish import SEARCH_PHRASE, SEARCH_TITLE, IceScenario, ice_scenario
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -53,17 +53,11 @@ def chromium() -> str:
     return str(CHROMIUM)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, IceScenario]]:
     """``foiawatch serve`` on the published ICE scenario."""
     scenario = ice_scenario(tmp_path_factory)
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     with open(log, "wb") as output:
         server = subprocess.Popen(

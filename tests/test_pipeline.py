@@ -18,7 +18,7 @@ from foiawatch.config import bundled_config_dir, find_config
 from foiawatch.crawler.wayback import RateLimited
 from foiawatch.pipeline import RunContext, RunInProgress, alerts_step, run_pipeline, wayback_due_at
 
-from .test_alerts_e2e import OPERATOR, Mailbox, mailbox  # noqa: F401
+from .conftest import OPERATOR
 
 
 def demo_toml(site_url: str, directory) -> str:

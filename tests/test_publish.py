@@ -205,6 +205,16 @@ def test_withheld_document_keeps_its_metadata(ice, public):
     assert reasons == {"high-risk PII: ssn", "withheld by a reviewer", "no text to screen (unsupported)"}
 
 
+def test_a_document_page_says_where_it_was_and_why_its_copy_is_withheld(ice, public):
+    (document,) = public.rows("/public/documents", title=WITHHELD_TITLE)
+    assert document["wayback"] == "https://web.archive.org/web/*/" + document["url"]
+    page = public.get(f"/public/documents/{document['id']}").text
+    assert "Listed under “Secure Communities”" in page
+    assert f'<a href="{document["wayback"]}" rel="nofollow noreferrer">Wayback Machine captures</a>' in page
+    assert "The archived copy is withheld</strong>: high-risk PII: ssn" in page
+    assert "/-/files/" not in page and "foiawatch-download" not in page
+
+
 def test_takedowns_by_section_outages_changes_and_timeline(ice, public):
     by_section = {r["section"]: r for r in public.rows("/public/takedowns_by_section")}
     for section in set(ice.taken_down.values()):

@@ -14,7 +14,7 @@ import click
 
 from ..archive import Archive
 from ..archive.store import COMPLETE
-from ..cli import config_dir_option, data_dir_option, load_agency
+from ..cli import config_dir_option, data_dir_option, load_agency, open_archive
 from ..diff.schema import EVENT_KINDS
 from ..pipeline import FAILED, RunInProgress, run_pipeline
 from ..schedule import serve
@@ -173,11 +173,9 @@ def status(data_dir: Path, as_json: bool) -> None:
 
 def status_report(data_dir: Path) -> dict:
     """The facts ``foiawatch status`` prints."""
-    if not (data_dir / "archive.db").is_file():
-        raise click.ClickException(f"no archive in {data_dir}")
-    private = open_private(data_dir)
-    try:
-        with Archive(data_dir) as archive:
+    with open_archive(data_dir) as archive:
+        private = open_private(data_dir)
+        try:
             db = archive.db
             has_events = "events" in db.table_names()
             queued = queued_deliveries(private, "agency")
@@ -190,10 +188,10 @@ def status_report(data_dir: Path) -> dict:
                                  "last_event": event,
                                  "failed_runs": failed_streak(private, agency_id)[0],
                                  "queued_deliveries": queued.get(agency_id, 0)})
-        messages = dict(private.execute("select status, count(*) from messages group by status").fetchall())
-        return {"agencies": agencies, "conditions": active_conditions(private), "messages": messages}
-    finally:
-        private.close()
+            messages = dict(private.execute("select status, count(*) from messages group by status").fetchall())
+            return {"agencies": agencies, "conditions": active_conditions(private), "messages": messages}
+        finally:
+            private.close()
 
 
 def _pick(row: dict | None, *keys: str) -> dict | None:

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import click
 
-from ..cli import config_dir_option, data_dir_option, load_agency
+from ..cli import config_dir_option, data_dir_option, load_agency, open_archive
 from .export import ExportError, export_bag, export_warcs
 from .fixity import FAILURES, TRUNCATED, Audit, WaybackRepair, audit
-from .store import Archive
 
 
 @click.command()
@@ -28,7 +27,7 @@ def verify(data_dir: Path, repair: bool, as_json: bool) -> None:
     Reports missing, corrupt and orphaned files and records the audit in the archive. Exits 1 if any problem is
     left (a truncated last record in the WARC of an interrupted crawl is reported but is not a problem).
     """
-    archive = _open(data_dir)
+    archive = open_archive(data_dir)
     repairer = WaybackRepair(archive) if repair else None
     try:
         result = audit(archive, repair=repairer)
@@ -56,7 +55,7 @@ def export(agency: str, data_dir: Path, config_dir: Path | None, bag_dir: Path |
     if not bag_dir and not warc_dir:
         raise click.UsageError("say where to export: --bagit DIR and/or --warc DIR")
     config = load_agency(agency, config_dir)
-    archive = _open(data_dir)
+    archive = open_archive(data_dir)
     try:
         if bag_dir:
             bag = export_bag(archive, config.id, bag_dir, include_withheld=include_withheld)
@@ -83,8 +82,3 @@ def _report(result: Audit) -> str:
     lines.append(f"{verdict}: {counts}, {result.repaired} repaired.")
     return "\n".join(lines)
 
-
-def _open(data_dir: Path) -> Archive:
-    if not (data_dir / "archive.db").is_file():
-        raise click.ClickException(f"no archive in {data_dir}")
-    return Archive(data_dir)

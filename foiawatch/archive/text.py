@@ -290,6 +290,8 @@ def extract_pending(archive: Archive, *, workers: int = DEFAULT_WORKERS, timeout
     stats, total = ExtractionStats(), len(pending)
     if progress:
         progress(0, total)
+    if not pending:
+        return stats
     jobs = ((sha256, archive.blobs.path(sha256), mimetype) for sha256, mimetype in pending)
     batch: list[dict[str, Any]] = []
     flushed = time.monotonic()

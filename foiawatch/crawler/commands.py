@@ -13,9 +13,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from ..cli import config_dir_option, data_dir_option, load_agency
+from ..cli import config_dir_option, data_dir_option, load_agency, open_archive
 from ..config import AgencyConfig
-from ..diff.commands import _open as open_archive
 from ..pipeline import wayback_baseline, wayback_client
 from .bundle import write_bundle
 from .recover import recover as recover_documents

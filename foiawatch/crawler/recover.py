@@ -82,9 +82,10 @@ def recover(archive: Archive, config: AgencyConfig, client: WaybackClient, event
                 progress(done, len(missing))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    if stats.new_blobs:
-        extract_pending(archive)
-        screen_pending(archive)
+    # Always, not only after new bytes: a recovery killed between storing a copy and screening it leaves it unscreened
+    # (so withheld), and this run finishes the job.
+    extract_pending(archive)
+    screen_pending(archive)
     return stats
 
 

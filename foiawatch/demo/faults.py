@@ -355,8 +355,7 @@ class CrashResult:
     left_running: int = 0  # crawls still "running" after the next run
     final_status: str = ""  # of the next run: a crawl's status, or "complete" for a recovery that got everything
     fixity_problems: list[str] = field(default_factory=list)  # missing or corrupt files (orphans are not)
-    # Recovered copies whose text was not extracted and screened by the next recovery. Not a failure: unscreened
-    # bytes stay withheld, and the next crawl extracts them; counted so that it shows.
+    # Recovered copies whose text the next recovery left unextracted or unscreened (they would stay withheld).
     unscreened: int = 0
     # Digests posted again under the same Idempotency-Key after a kill mid-send: at-least-once, which receivers
     # deduplicate by key. Not a failure.
@@ -365,7 +364,7 @@ class CrashResult:
     @property
     def ok(self) -> bool:
         return (self.integrity == "ok" and not self.lost and not self.duplicated and not self.left_running
-                and self.final_status == "complete" and not self.fixity_problems)
+                and self.final_status == "complete" and not self.fixity_problems and not self.unscreened)
 
 
 @dataclass

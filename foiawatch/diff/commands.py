@@ -14,8 +14,7 @@ from pathlib import Path
 
 import click
 
-from ..archive import Archive
-from ..cli import config_dir_option, data_dir_option, load_agency
+from ..cli import config_dir_option, data_dir_option, load_agency, open_archive
 from .engine import DiffResult, run_diff
 from .report import events_json, list_events, render_report
 from .schema import EVENT_KINDS
@@ -38,7 +37,7 @@ def diff(agency: str, data_dir: Path, config_dir: Path | None, since: int | None
     the agency's removal_confirmations consecutive complete crawls.
     """
     config = load_agency(agency, config_dir)
-    archive = _open(data_dir)
+    archive = open_archive(data_dir)
     result = run_diff(archive, config.id, confirmations=config.removal_confirmations, rebuild=rebuild)
     if since is None and result.crawls:
         since = result.crawls[0]
@@ -62,15 +61,10 @@ def diff(agency: str, data_dir: Path, config_dir: Path | None, since: int | None
 def events(data_dir: Path, agency: str | None, kinds: tuple[str, ...], section: str | None, since: str | None,
            limit: int, as_json: bool) -> None:
     """List recorded events, filtered, grouped by kind and section."""
-    found = list_events(_open(data_dir).db, agency, kinds, section,
+    found = list_events(open_archive(data_dir).db, agency, kinds, section,
                         int(since) if since and since.isdigit() else since, limit)
     click.echo(events_json(found) if as_json else render_report(found))
 
-
-def _open(data_dir: Path) -> Archive:
-    if not (data_dir / "archive.db").is_file():
-        raise click.ClickException(f"no archive in {data_dir}; run `foiawatch crawl AGENCY --data-dir {data_dir}`")
-    return Archive(data_dir)
 
 
 def _headline(result: DiffResult) -> str:

@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 import sqlite_utils
 
 from ..archive.store import Paths
+from ..crawler.wayback import DEFAULT_BASE_URL
 from ..diff.schema import PAGE_TEXT_REMOVED, REMOVED, REMOVED_BEFORE_MONITORING, SECTION_REMOVED
 
 PUBLIC_DB_NAME = "public"  # the database's name in Datasette URLs: /public/...
@@ -57,6 +58,13 @@ class Table:
 _PUBLISHED_COPY = f"case when src.sha256 in (select sha256 from main.blobs) then '{FILES_ROUTE}' || src.sha256 end"
 
 # In dependency order: computed columns read tables copied before them.
+def _wayback_captures(agency: str, url: str) -> str:
+    """SQL for the page listing a URL's captures in the agency's configured Wayback Machine, so a mirror or a local
+    stand-in links to itself."""
+    return (f"coalesce(json_extract({agency}.config, '$.wayback.base_url'), '{DEFAULT_BASE_URL}') "
+            f"|| '/web/*/' || {url}")
+
+
 TABLES = (
     Table("agencies", ("id", "name", "library_urls", "created_at")),  # not config: contacts, user agents
     Table("crawls", ("id", "agency_id", "started_at", "finished_at", "status", "status_reason", "pages_ok",
@@ -77,6 +85,8 @@ TABLES = (
     Table("documents", ("id", "agency_id", "url", "title", "section", "first_seen_crawl", "last_listed_crawl",
                         "sha256", "mimetype"),
           computed={"download": ("TEXT", _PUBLISHED_COPY),
+                    "wayback": ("TEXT", "(select " + _wayback_captures("a", "src.url")
+                                + " from archive.agencies a where a.id = src.agency_id)"),
                     "withheld": ("TEXT", "(select reason from main.withholdings w where w.sha256 = src.sha256)"),
                     "text_id": ("INTEGER", "(select rowid from main.texts t where t.sha256 = src.sha256)")}),
     Table("sightings", ("id", "crawl_id", "document_id", "listed", "listing_page", "section", "link_text",
@@ -147,9 +157,7 @@ DERIVED = (
         "url": ("TEXT", "e.url"),
         "first_seen": ("TEXT", "first_seen.started_at"),
         "last_listed": ("TEXT", "last_listed.started_at"),
-        # The agency's configured Wayback Machine, so a mirror or a local stand-in links to itself.
-        "wayback": ("TEXT", "coalesce(json_extract(a.config, '$.wayback.base_url'), 'https://web.archive.org') "
-                            "|| '/web/*/' || e.url"),
+        "wayback": ("TEXT", _wayback_captures("a", "e.url")),
         "recovered_copy": ("TEXT", "coalesce(d.download, {recovered})"),
         "copy_from": ("TEXT", "case when d.download is not null then 'crawl' when {recovered} is not null "
                               "then 'wayback' end"),
