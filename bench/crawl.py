@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/crawl.py [--documents 10000] [--concurrency 16]
 
-Prints first-crawl wall time and docs/s, re-crawl wall time and its 304 share, the crawl process's peak RSS, and
-wget's time on the same site. Targets (issue 2): first crawl <= 2x wget, re-crawl <= 0.2x first crawl, RSS <= 300 MB.
+Prints first-crawl wall time and docs/s, re-crawl wall time and its 304 share, the crawl process's peak RSS,
+wget's time on the same site, and the floor Scrapy itself sets: the same document URLs fetched by a bare Scrapy
+spider whose callback does nothing (no parsing, storing, WARC or database), at the same concurrency. Targets (issue 2): first crawl <= 2x wget, re-crawl <= 0.2x first crawl, RSS <= 300 MB.
 The crawl figures are for fetching and archiving; text extraction, which wget does not do, is timed separately.
 """
 
@@ -91,6 +92,38 @@ def run_wget(url: str, target: Path) -> float | None:
     return time.perf_counter() - started
 
 
+def run_bare_scrapy(urls: list[str], concurrency: int, work: Path) -> float:
+    """Seconds a do-nothing Scrapy spider takes to GET ``urls``, in its own process (a reactor runs once)."""
+    url_file = work / "urls.txt"
+    url_file.write_text("\n".join(urls))
+    started = time.perf_counter()
+    subprocess.run([sys.executable, __file__, "--bare-scrapy", str(url_file), "--concurrency", str(concurrency)],
+                   check=True)
+    return time.perf_counter() - started
+
+
+def bare_scrapy(url_file: Path, concurrency: int) -> None:
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    urls = url_file.read_text().split()
+
+    class BareSpider(scrapy.Spider):
+        name = "bare"
+
+        async def start(self):
+            for url in urls:
+                yield scrapy.Request(url, callback=self.parse, dont_filter=True)
+
+        def parse(self, response):
+            pass
+
+    process = CrawlerProcess({"CONCURRENT_REQUESTS": concurrency, "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+                              "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False})
+    process.crawl(BareSpider)
+    process.start()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--documents", type=int, default=10_000)
@@ -99,7 +132,11 @@ def main() -> None:
                         help="pad each PDF to about this size (real releases, mostly scans, weigh 100 KB-5 MB)")
     parser.add_argument("--latency", type=float, default=0.0,
                         help="seconds the demo server waits before each answer (loopback has none; agencies do)")
+    parser.add_argument("--bare-scrapy", type=Path, help=argparse.SUPPRESS)  # the child of run_bare_scrapy
     args = parser.parse_args()
+    if args.bare_scrapy:
+        bare_scrapy(args.bare_scrapy, args.concurrency)
+        return
 
     print(f"building a synthetic library of {args.documents} documents ...", flush=True)
     library = DemoLibrary.synthetic(args.documents, padding=args.document_kb * 1024)
@@ -116,6 +153,9 @@ def main() -> None:
         first = run_crawl(config_path, data_dir)
         second = run_crawl(config_path, data_dir)
         wget_seconds = run_wget(site.library_url, work / "wget")
+        origin = site.library_url.split("/", 3)[:3]
+        bare_seconds = run_bare_scrapy(["/".join(origin) + d.path for d in library.documents()],
+                                       args.concurrency, work)
         with Archive(data_dir) as archive:
             blob_bytes = sum(row[0] for row in archive.db.execute("select size from blobs"))
 
@@ -136,6 +176,12 @@ def main() -> None:
     else:
         print(f"wget --mirror               {wget_seconds:.1f} s  first crawl / wget = "
               f"{first['crawl_seconds'] / wget_seconds:.2f} (target <= 2)")
+
+
+    print(f"bare Scrapy, same documents {bare_seconds:.1f} s  first crawl / bare Scrapy = "
+          f"{first['crawl_seconds'] / bare_seconds:.2f}, re-crawl / bare Scrapy = "
+          f"{second['crawl_seconds'] / bare_seconds:.2f}" + (
+              f", bare Scrapy / wget = {bare_seconds / wget_seconds:.2f}" if wget_seconds else ""))
 
 
 if __name__ == "__main__":
