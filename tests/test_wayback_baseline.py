@@ -25,7 +25,8 @@ from foiawatch.crawler import crawl
 from foiawatch.crawler.probe import probe_never_listed
 from foiawatch.crawler.wayback import WaybackClient, cdx_digest
 from foiawatch.crawler.wayback_sync import sync_captures
-from foiawatch.demo.library import SECURE_COMMUNITIES_SECTIONS, document_bytes, preset
+from foiawatch.demo.library import SECURE_COMMUNITIES_SECTIONS
+from foiawatch.demo.scenario import CAPTURED_AT, first_library_captures
 from foiawatch.demo.site import DemoSite
 from foiawatch.demo.wayback_standin import StandinCapture, WaybackStandin
 from foiawatch.diff.baseline import run_baseline
@@ -34,7 +35,7 @@ from .conftest import StaticSite, demo_config
 
 DEMO_TOML = Path(__file__).parents[1] / "foiawatch" / "agencies" / "demo.toml"
 FAST = dict(cdx_per_minute=60_000, playback_per_second=1000, min_backoff=0.05, retry_backoff=0.01)
-OLD, LATER, LATEST = "20150301120000", "20161201120000", "20170301120000"
+(OLD, LATER), LATEST = CAPTURED_AT, "20170301120000"
 PDF = "application/pdf"
 
 
@@ -62,12 +63,10 @@ def crawl_once(tmp_path: Path) -> None:
 
 
 def v1_captures(site: DemoSite) -> dict[str, list[StandinCapture]]:
-    """Two good captures of every document the v1 library served, by URL: what Wayback saw before monitoring."""
-    captures = {}
-    for path, served in site.library.view(preset("v1")).files.items():
-        body = document_bytes(served.document, served.text)
-        url = site.url + path
-        captures[url] = [StandinCapture(url, stamp, 200, served.document.content_type, body) for stamp in (OLD, LATER)]
+    """The demo library's captures of every document it first served (at OLD and LATER), by URL."""
+    captures: dict[str, list[StandinCapture]] = {}
+    for capture in first_library_captures(site):
+        captures.setdefault(capture.url, []).append(capture)
     return captures
 
 

@@ -58,14 +58,20 @@ def demo_agency(library_url: str, wayback_url: str | None = None) -> AgencyConfi
     return config
 
 
-def wayback_captures(site) -> list[StandinCapture]:
-    """What the Wayback Machine holds of the demo site: two captures of every document the library first served,
-    and one of each pilot record (whose URLs the live site answers with 404)."""
+def first_library_captures(site) -> list[StandinCapture]:
+    """A capture, at each of ``CAPTURED_AT``, of every document the demo library first served."""
     captures = []
     for path, served in site.library.view(preset("v1")).files.items():
         body = document_bytes(served.document, served.text)
         captures += [StandinCapture(site.url + path, stamp, 200, served.document.content_type, body)
                      for stamp in CAPTURED_AT]
+    return captures
+
+
+def wayback_captures(site) -> list[StandinCapture]:
+    """What the Wayback Machine holds of the demo site: the library as first served, and one capture of each pilot
+    record (whose URLs the live site answers with 404)."""
+    captures = first_library_captures(site)
     for filename, title, text in PILOT_RECORDS:
         captures.append(StandinCapture(f"{site.url}/doclib/foia/{PILOT_SECTION}/{filename}", CAPTURED_AT[0], 200,
                                        "application/pdf", make_pdf(title, [text])))
