@@ -24,7 +24,7 @@ from foiawatch.archive.text import ExtractorPool, extract_pending
 from foiawatch.crawler import crawl
 from foiawatch.demo.faults import FAULT_KINDS, FaultHarness, FaultPlan, FaultProxy
 from foiawatch.demo.library import document_bytes
-from foiawatch.demo.pdf import make_pdf
+from foiawatch.demo.pdf import assemble_pdf, make_pdf
 from foiawatch.demo.site import OUTAGE_NOTICE, DemoSite
 
 from .conftest import demo_config
@@ -199,19 +199,6 @@ def test_seeded_fault_runs_raise_no_false_removal_and_miss_none(harnesses):
 # Hostile and broken documents (what tests/test_text_extraction.py does not already cover) ----------------------
 
 
-def _pdf(objects: list[bytes]) -> bytes:
-    """A PDF from object bodies (object 1 is the catalog), with a correct xref table."""
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
 def _stream(content: bytes) -> bytes:
     return b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"
 
@@ -232,7 +219,7 @@ def test_five_thousand_pages_extract_in_bounded_time_and_memory(tmp_path):
                FONT, _stream(b"BT /F1 12 Tf 72 700 Td (One page of a very long report) Tj ET")]
     objects += [_page(2, 4, 3)] * pages
     path = tmp_path / "long.pdf"
-    path.write_bytes(_pdf(objects))
+    path.write_bytes(assemble_pdf(objects))
     with ExtractorPool(workers=1, timeout=60, memory_limit=512 << 20) as pool:
         extraction = pool.extract(path)
     assert (extraction.status, extraction.pages, extraction.error) == ("ok", pages, None)
@@ -252,8 +239,8 @@ def test_deeply_nested_objects_fail_or_recover_with_a_reason(tmp_path):
              for i in range(depth)]
     tree += [_page(depth + 1, depth + 3, depth + 4),
              _stream(b"BT /F1 12 Tf 72 700 Td (At the bottom) Tj ET"), FONT]
-    (tmp_path / "nested.pdf").write_bytes(_pdf(nested))
-    (tmp_path / "tree.pdf").write_bytes(_pdf(tree))
+    (tmp_path / "nested.pdf").write_bytes(assemble_pdf(nested))
+    (tmp_path / "tree.pdf").write_bytes(assemble_pdf(tree))
     with ExtractorPool(workers=2, timeout=20) as pool:
         started = time.monotonic()
         results = dict(pool.map([("nested", tmp_path / "nested.pdf", None), ("tree", tmp_path / "tree.pdf", None)]))

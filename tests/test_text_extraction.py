@@ -18,7 +18,7 @@ import pytest
 
 from foiawatch.archive.store import Archive
 from foiawatch.archive.text import ExtractorPool, extract_file, extract_pending
-from foiawatch.demo.pdf import make_pdf, make_xlsx
+from foiawatch.demo.pdf import assemble_pdf, make_pdf, make_xlsx
 
 SHARED = Path(__file__).parents[1].parent / "shared"
 CORPUS = SHARED / "corpus" / "pdfs"
@@ -176,19 +176,6 @@ def test_character_cap_truncates_with_a_warning(tmp_path):
 # Hostile PDFs, built by hand -------------------------------------------------------------------------------
 
 
-def _pdf(objects: list[bytes]) -> bytes:
-    """A PDF from object bodies (object 1 is the catalog), with a correct xref table."""
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
 def _stream(dictionary: bytes, content: bytes) -> bytes:
     return b"<< " + dictionary + b" /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"
 
@@ -234,7 +221,7 @@ def test_decompression_bomb_fails_with_bounded_memory(tmp_path):
     # 2 KB of text operators, then 300 MB of spaces: about 300 KB on disk.
     content = _deflate([b"BT /F1 12 Tf 72 700 Td (bomb) Tj ET "] + [b" " * (1 << 20)] * 300)
     bomb = tmp_path / "bomb.pdf"
-    bomb.write_bytes(_pdf(_one_page(_stream(b"/Filter /FlateDecode", content))))
+    bomb.write_bytes(assemble_pdf(_one_page(_stream(b"/Filter /FlateDecode", content))))
     assert bomb.stat().st_size < 1 << 20
     limit = 512 << 20
     others = set(_worker_pids())
@@ -250,7 +237,7 @@ def test_memory_cap_kills_a_greedy_file_and_the_worker_is_replaced(tmp_path):
     # One 60-million-character string: under pypdf's stream limits, far over a 256 MiB address space.
     content = _deflate([b"BT /F1 12 Tf 72 700 Td ("] + [b"A" * (1 << 20)] * 60 + [b") Tj ET"])
     greedy = tmp_path / "greedy.pdf"
-    greedy.write_bytes(_pdf(_one_page(_stream(b"/Filter /FlateDecode", content))))
+    greedy.write_bytes(assemble_pdf(_one_page(_stream(b"/Filter /FlateDecode", content))))
     with ExtractorPool(workers=1, memory_limit=256 << 20) as capped:
         extraction = capped.extract(greedy)
         assert extraction.status == "failed"
@@ -267,7 +254,7 @@ def _endless_pdf(depth: int = 9, fanout: int = 10) -> bytes:
         content = b"BT /F1 12 Tf 72 700 Td (loop) Tj ET" if last else b" ".join([b"/X Do"] * fanout)
         objects.append(_stream(b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << "
                                + resources + b" >>", content))
-    return _pdf(objects)
+    return assemble_pdf(objects)
 
 
 def test_endless_pdf_times_out_and_the_pool_keeps_working(tmp_path):

@@ -54,6 +54,7 @@ from ..diff.engine import run_diff
 from ..diff.schema import REMOVED, SECTION_REMOVED, UNLISTED
 from .library import Document, LibraryState, document_bytes, preset
 from .scenario import demo_agency
+from .serving import BackgroundServer
 from .site import LIBRARY_PATH, OUTAGE_NOTICE, REDIRECT_PREFIX, DemoSite
 from .wayback_standin import StandinCapture, WaybackStandin
 
@@ -113,23 +114,23 @@ class InjectedFault:
     kind: str
 
 
-class FaultProxy:
+class FaultProxy(BackgroundServer):
     """A reverse proxy to ``upstream`` (e.g. a DemoSite's url) that injects the faults of its current plan.
 
     The Host header is passed on unchanged, so the demo site builds its links and redirects to the proxy.
     """
 
+    thread_name = "fault-proxy"
+
     def __init__(self, upstream: str, plan: FaultPlan | None = None, host: str = "127.0.0.1", port: int = 0):
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
         self._attempts: Counter[tuple[str, str]] = Counter()
         self._injected: list[InjectedFault] = []
         self.plan = plan
-        self._server = _ProxyServer((host, port), _ProxyHandler)
+        super().__init__(_ProxyServer((host, port), _ProxyHandler))
         self._server.proxy = self
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -156,28 +157,6 @@ class FaultProxy:
             if fault:
                 self._injected.append(InjectedFault(method, target, attempt, fault.kind))
         return fault
-
-    def wait(self, seconds: float) -> None:
-        """Sleep in a request thread, waking when the proxy stops."""
-        self._stopping.wait(seconds)
-
-    def start(self) -> FaultProxy:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fault-proxy", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread:
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class _ProxyServer(ThreadingHTTPServer):

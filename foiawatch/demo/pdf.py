@@ -73,6 +73,12 @@ def make_pdf(title: str, paragraphs: list[str], padding: int = 0) -> bytes:
     if padding:
         noise = random.Random(title).randbytes(padding)
         objects.append(b"<< /Length %d >>\nstream\n" % len(noise) + noise + b"\nendstream")
+    return assemble_pdf(objects, info=5)
+
+
+def assemble_pdf(objects: list[bytes], info: int | None = None) -> bytes:
+    """A PDF file from object bodies (object 1 is the catalog; ``info`` numbers the document-info object), with a
+    correct cross-reference table. Tests build hostile PDFs with it too."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -81,7 +87,8 @@ def make_pdf(title: str, paragraphs: list[str], padding: int = 0) -> bytes:
     xref_at = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref_at)
+    info_entry = b" /Info %d 0 R" % info if info else b""
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, info_entry, xref_at)
     return bytes(out)
 
 

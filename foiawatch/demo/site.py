@@ -35,6 +35,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .library import DemoLibrary, LibraryState, LibraryView, Section, ServedDocument, document_bytes
 from .library import preset as preset_state
+from .serving import BackgroundServer
 
 LIBRARY_PATH = "/foia/library"
 COLLECTION_PATH = "/foia/library/collection"
@@ -53,8 +54,10 @@ class RequestRecord:
     headers: Mapping[str, str]  # request headers, names lower-cased
 
 
-class DemoSite:
+class DemoSite(BackgroundServer):
     """A threaded HTTP server for a `DemoLibrary`; bound on construction, serving after `start()` or `with`."""
+
+    thread_name = "demo-site"
 
     def __init__(
         self,
@@ -69,10 +72,8 @@ class DemoSite:
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
         self._edit_times: dict[tuple[int, str], dt.datetime] = {}
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self.set_state(state)
-        self._server = _Server((host, port), _Handler)
+        super().__init__(_Server((host, port), _Handler))
         self._server.site = self
 
     @property
@@ -126,28 +127,6 @@ class DemoSite:
     def record(self, entry: RequestRecord) -> None:
         with self._lock:
             self._requests.append(entry)
-
-    def wait(self, seconds: float) -> None:
-        """Sleep in a request thread, waking early when the site stops (so "timeout" faults never block shutdown)."""
-        self._stopping.wait(seconds)
-
-    def start(self) -> DemoSite:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="demo-site", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread:
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()
-
-    def __enter__(self) -> DemoSite:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def serve_forever(
