@@ -8,6 +8,7 @@ import email.policy
 import json
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from foiawatch.config import AgencyConfig, find_config
+from foiawatch.demo.faults import FaultHarness
 from foiawatch.demo.site import DemoSite
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -163,3 +165,28 @@ def receiver() -> Iterator[WebhookReceiver]:
     hook = WebhookReceiver()
     yield hook
     hook.close()
+
+
+# Fault harnesses (tests/test_faults.py, tests/test_crash_safety.py) -------------------------------------------
+
+FAULT_LANES = 2  # harnesses run side by side, one per CI core: the crawls are child processes
+
+
+@pytest.fixture(scope="module")
+def harnesses(tmp_path_factory) -> Iterator[list[FaultHarness]]:
+    """Fault harnesses, their undisturbed reference runs done, for seeds to be spread over."""
+    lanes = [FaultHarness(tmp_path_factory.mktemp(f"lane{n}")) for n in range(FAULT_LANES)]
+    with ThreadPoolExecutor(FAULT_LANES) as pool:
+        list(pool.map(lambda harness: harness.reference, lanes))
+    yield lanes
+    for harness in lanes:
+        harness.close()
+
+
+def run_seeds(harnesses: list[FaultHarness], seeds: list[int], work):
+    """Run ``work(harness, seed)`` for each seed, spreading the seeds over the harnesses."""
+    def lane(index):
+        return [work(harnesses[index], seed) for seed in seeds[index::len(harnesses)]]
+
+    with ThreadPoolExecutor(len(harnesses)) as pool:
+        return [result for results in pool.map(lane, range(len(harnesses))) for result in results]

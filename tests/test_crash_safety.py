@@ -8,24 +8,11 @@ CI runs a few seeds; ``bench/faults.py`` runs fifty and more with the same harne
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
-import pytest
-
 from foiawatch.demo.faults import CRASH_PHASES, CRASH_STEPS, SUBSCRIBERS, FaultHarness
 
+from .conftest import run_seeds
+
 CI_CRASH_POINTS = 6
-LANES = 2
-
-
-@pytest.fixture(scope="module")
-def harnesses(tmp_path_factory):
-    lanes = [FaultHarness(tmp_path_factory.mktemp(f"crash-lane{n}")) for n in range(LANES)]
-    with ThreadPoolExecutor(LANES) as pool:
-        list(pool.map(lambda harness: harness.reference, lanes))
-    yield lanes
-    for harness in lanes:
-        harness.close()
 
 
 def test_the_reference_runs_are_the_takedown_its_alerts_and_a_recovery(harnesses):
@@ -39,13 +26,7 @@ def test_the_reference_runs_are_the_takedown_its_alerts_and_a_recovery(harnesses
 
 
 def test_seeded_kills_of_crawl_diff_recovery_and_delivery_lose_and_duplicate_nothing(harnesses):
-    seeds = list(range(CI_CRASH_POINTS))
-
-    def lane(index):
-        return [harnesses[index].crash_point(seed) for seed in seeds[index::LANES]]
-
-    with ThreadPoolExecutor(LANES) as pool:
-        results = [result for results in pool.map(lane, range(LANES)) for result in results]
+    results = run_seeds(harnesses, list(range(CI_CRASH_POINTS)), FaultHarness.crash_point)
 
     assert {r.phase for r in results} == set(CRASH_PHASES)
     assert sum(r.killed for r in results) >= CI_CRASH_POINTS // 2, "most kills must land before the end"

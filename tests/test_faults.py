@@ -12,7 +12,6 @@ import http.client
 import socket
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -27,10 +26,9 @@ from foiawatch.demo.library import document_bytes
 from foiawatch.demo.pdf import assemble_pdf, make_pdf
 from foiawatch.demo.site import OUTAGE_NOTICE, DemoSite
 
-from .conftest import demo_config
+from .conftest import demo_config, run_seeds
 
 CI_FAULT_RUNS = 6
-LANES = 2  # harnesses run side by side: the crawls are child processes
 
 
 # The proxy ----------------------------------------------------------------------------------------------------
@@ -162,25 +160,6 @@ def test_a_listing_page_caught_in_a_redirect_loop_keeps_the_crawl_from_being_com
 
 
 # Seeded fault runs --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def harnesses(tmp_path_factory):
-    lanes = [FaultHarness(tmp_path_factory.mktemp(f"lane{n}")) for n in range(LANES)]
-    with ThreadPoolExecutor(LANES) as pool:
-        list(pool.map(lambda harness: harness.reference, lanes))
-    yield lanes
-    for harness in lanes:
-        harness.close()
-
-
-def run_seeds(harnesses, seeds, work):
-    """Run ``work(harness, seed)`` for each seed, spreading the seeds over the harnesses."""
-    def lane(index):
-        return [work(harnesses[index], seed) for seed in seeds[index::len(harnesses)]]
-
-    with ThreadPoolExecutor(len(harnesses)) as pool:
-        return [result for results in pool.map(lane, range(len(harnesses))) for result in results]
 
 
 def test_seeded_fault_runs_raise_no_false_removal_and_miss_none(harnesses):
