@@ -20,28 +20,38 @@ from warcio.warcwriter import WARCWriter
 from .. import __version__
 
 GZIP_LEVEL = 1
+STORED = 0  # deflate's "stored" blocks: still one valid gzip member per record, at the cost of a copy
+_SAMPLE_BYTES = 16 * 1024
+_WORTH_COMPRESSING = 0.9  # a payload whose sample does not shrink below this share is stored
 
 
 class _GzipMembers:
-    """Compresses each WARC record as its own gzip member, like warcio, but at a fast level: warcio's fixed
-    level 9 spends most of a crawl's CPU squeezing PDFs that are compressed already."""
+    """Compresses each WARC record as its own gzip member, like warcio, but not at warcio's fixed level 9, which
+    spends most of a crawl's CPU squeezing PDFs that are compressed already: ``level`` applies to the next member."""
 
     def __init__(self, handle: BinaryIO):
         self._handle = handle
-        self._compressor = self._new()
-
-    @staticmethod
-    def _new():
-        return zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        self._compressor = None
+        self.level = GZIP_LEVEL
 
     def write(self, data: bytes) -> None:
+        if self._compressor is None:
+            self._compressor = zlib.compressobj(self.level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
         self._handle.write(self._compressor.compress(data))
 
     def flush(self) -> None:
         """warcio flushes once at the end of every record: close the member there."""
-        self._handle.write(self._compressor.flush())
+        if self._compressor is not None:
+            self._handle.write(self._compressor.flush())
+            self._compressor = None
         self._handle.flush()
-        self._compressor = self._new()
+
+
+def _level_for(sample: bytes) -> int:
+    """Compress a payload only if its first bytes shrink: scanned PDFs, ZIPs and XLSX files hardly do."""
+    if not sample:
+        return GZIP_LEVEL
+    return GZIP_LEVEL if len(zlib.compress(sample, GZIP_LEVEL)) < _WORTH_COMPRESSING * len(sample) else STORED
 
 
 class CrawlWarc:
@@ -49,7 +59,8 @@ class CrawlWarc:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._handle: BinaryIO = open(path, "ab")
-        self._writer = WARCWriter(_GzipMembers(self._handle), gzip=False)
+        self._members = _GzipMembers(self._handle)
+        self._writer = WARCWriter(self._members, gzip=False)
         record = self._writer.create_warcinfo_record(path.name, {"software": f"foiawatch/{__version__}", **info})
         self._write(record)
 
@@ -73,18 +84,16 @@ class CrawlWarc:
         request = self._writer.create_warc_record(url, "request", payload=io.BytesIO(b""), length=0,
                                                   http_headers=request_http)
         response_http = StatusAndHeaders(f"{status} {_reason(status)}", list(response_headers), protocol=protocol)
-        if body_path is not None:
-            with open(body_path, "rb") as payload:
-                response = self._writer.create_warc_record(
-                    url, "response", payload=payload, length=body_path.stat().st_size, http_headers=response_http
-                )
+        with open(body_path, "rb") if body_path is not None else io.BytesIO(body or b"") as payload:
+            self._members.level = _level_for(payload.read(_SAMPLE_BYTES))
+            payload.seek(0)
+            length = body_path.stat().st_size if body_path is not None else len(body or b"")
+            response = self._writer.create_warc_record(url, "response", payload=payload, length=length,
+                                                      http_headers=response_http)
+            try:
                 self._write(response)
-        else:
-            data = body or b""
-            response = self._writer.create_warc_record(
-                url, "response", payload=io.BytesIO(data), length=len(data), http_headers=response_http
-            )
-            self._write(response)
+            finally:
+                self._members.level = GZIP_LEVEL
         request.rec_headers.add_header("WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID"))
         self._write(request)
 

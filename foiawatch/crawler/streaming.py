@@ -63,7 +63,8 @@ class _DiskResponseReader(http11._ResponseReader):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         directory = self._request.meta.get(STREAM_META)
-        if directory:
+        # A 304 has no body: no file for it (a re-crawl is mostly 304s, and creating files costs the reactor).
+        if directory and self._txresponse.code != 304:
             self._bodybuf = _DiskBuffer(Path(directory), self._request.meta)  # type: ignore[assignment]
 
 
