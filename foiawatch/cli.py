@@ -162,8 +162,9 @@ def demo(data_dir: Path, port: int, serve: bool) -> None:
             outcome = wayback_baseline(archive, config, client)
             recovered = recover_documents(archive, config, client)
         console.print(f"[bold]Wayback baseline[/]: {outcome.sync.captures} captures listed in "
-                      f"{outcome.sync.cdx_requests} CDX requests; {outcome.baseline.created} documents removed "
-                      f"before monitoring; {recovered.recovered} recovered with provenance", soft_wrap=True)
+                      f"{outcome.sync.cdx_requests + outcome.listings.cdx_requests} CDX requests; "
+                      f"{outcome.listings.read} archived listing pages read; {outcome.baseline.created} documents "
+                      f"removed before monitoring; {recovered.recovered} recovered with provenance", soft_wrap=True)
     published = publish_archive(data_dir)
     with Archive(data_dir) as archive:
         click.echo("\n" + render_report(list_events(archive.db, agency=config.id)))

@@ -37,6 +37,7 @@ from .crawler import crawl
 from .crawler.probe import ProbeStats, probe_never_listed
 from .crawler.recover import recover
 from .crawler.wayback import WaybackClient
+from .crawler.wayback_listings import ListingStats, read_archived_listings
 from .crawler.wayback_sync import SyncStats, sync_captures
 from .diff import run_diff
 from .diff.baseline import BaselineResult, run_baseline
@@ -122,18 +123,22 @@ def wayback_step(context: RunContext) -> str:
 @dataclass
 class BaselineOutcome:
     sync: SyncStats
+    listings: ListingStats | None = None
     probes: ProbeStats | None = None
     baseline: BaselineResult | None = None  # None when there was nothing to list
 
 
 def wayback_baseline(archive: Archive, config: AgencyConfig, client: WaybackClient, *,
                      on_listing: Callable[[int], None] | None = None,
+                     on_pages: Callable[[int, int], None] | None = None,
                      on_probe: Callable[[int, int], None] | None = None) -> BaselineOutcome:
-    """List every capture under the prefix, probe the captured URLs no crawl ever listed, then let diff/ conclude
+    """List every capture under the prefix, read the library's archived listing pages (what removed documents were
+    called, and where they were listed), probe the captured URLs no crawl ever listed, then let diff/ conclude
     which were removed before monitoring began. The crawler fetches; diff decides."""
     outcome = BaselineOutcome(sync_captures(archive, config, client, progress=on_listing))
     if outcome.sync.skipped:
         return outcome
+    outcome.listings = read_archived_listings(archive, config, client, progress=on_pages)
     outcome.probes = probe_never_listed(archive, config, progress=on_probe)
     outcome.baseline = run_baseline(archive, config.id, config.wayback.prefix)
     return outcome

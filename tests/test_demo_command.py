@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from click.testing import CliRunner
 
 from foiawatch.archive import Archive
 from foiawatch.cli import cli
+from foiawatch.demo.scenario import PILOT_RECORDS
 from foiawatch.publish import default_public_db
 
 
@@ -16,7 +19,13 @@ def test_demo_replays_the_ice_takedown_and_publishes(tmp_path):
     assert "20 removed, 3 section_removed, 3 removed_before_monitoring, 1 page_text_removed, 1 outage, " \
            "1 outage_ended" in result.output
     assert "3 recovered with provenance" in result.output
-    assert default_public_db(data_dir).is_file()
+    assert "Secure Communities pilot\n" in result.output, "pilot records are filed as the archived library listed them"
+    public = sqlite3.connect(default_public_db(data_dir))
+    titles = {title for (title,) in public.execute(
+        "select title from removed_documents where kind = 'removed_before_monitoring'")}
+    assert titles == {title for _, title, _ in PILOT_RECORDS}
+    assert public.execute("select count(*) from archived_links where section = 'Secure Communities pilot'"
+                          ).fetchone()[0] == len(PILOT_RECORDS)
     with Archive(data_dir) as archive:
         statuses = [row["status"] for row in archive.crawls("demo")]
     assert statuses == ["complete", "outage", "complete", "complete"]

@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +27,10 @@ from foiawatch.crawler.probe import probe_never_listed
 from foiawatch.crawler.wayback import WaybackClient, cdx_digest
 from foiawatch.crawler.wayback_sync import sync_captures
 from foiawatch.demo.library import SECURE_COMMUNITIES_SECTIONS
-from foiawatch.demo.scenario import CAPTURED_AT, first_library_captures
+from foiawatch.crawler.wayback_listings import read_archived_listings
+from foiawatch.demo.scenario import (CAPTURED_AT, PILOT_RECORDS, PILOT_SECTION, PILOT_SECTION_TITLE,
+                                     archived_listing_pages, demo_agency, first_library_captures,
+                                     wayback_captures)
 from foiawatch.demo.site import DemoSite
 from foiawatch.demo.wayback_standin import StandinCapture, WaybackStandin
 from foiawatch.diff.baseline import run_baseline
@@ -89,7 +93,8 @@ def test_baseline_of_2000_captured_documents_takes_few_cdx_requests(tmp_path):
 
     print(f"\nbaseline of {len(live) + len(old)} captured documents: {cdx_requests} CDX requests")
     assert cdx_requests <= 10
-    assert f"CDX requests: {cdx_requests}" in output
+    counts = re.search(r"CDX requests: (\d+) for documents, (\d+) for listing pages", output)
+    assert counts and int(counts[1]) + int(counts[2]) == cdx_requests, output
     with Archive(tmp_path / "data") as archive:
         assert archive.db.execute("select count(distinct url) from captures").fetchone()[0] == 2000
     flagged = {e["url"] for e in events(tmp_path, "removed_before_monitoring")}
@@ -241,3 +246,63 @@ def test_bundle_of_an_unknown_section_names_the_known_ones(demo_site, tmp_path):
                                       "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "b")])
     assert result.exit_code == 1
     assert "no document under section 'Nope'" in result.output and "'Secure Communities'" in result.output
+
+
+def test_documents_removed_before_monitoring_are_named_as_the_archived_library_listed_them(tmp_path):
+    with DemoSite(state="v1") as site:
+        captures = wayback_captures(site)
+        pages = [c for c in captures if c.mimetype == "text/html"]
+        (root,) = [c for c in pages if c.url == site.library_url]
+        # A later capture of the root whose bytes do not match its digest: recorded as unreadable, never parsed.
+        damaged = StandinCapture(root.url, LATEST, 200, "text/html", root.body.replace(b"pilot", b"PILOT"),
+                                 digest=cdx_digest(root.body + b"\n"))
+        with WaybackStandin(captures + [damaged]) as standin:
+            write_config(tmp_path / "configs", site.url, standin.url)
+            crawl_once(tmp_path)
+            first = run("wayback", tmp_path, "--quiet")
+            read_before = standin.requests["playback"]
+            second = run("wayback", tmp_path, "--quiet")
+            assert standin.requests["playback"] == read_before, "an archived page version is read once"
+
+    assert f"{len(pages) + 1} version(s) captured, {len(pages) + 1} read now" in first
+    assert "1 unreadable" in first and "0 read now" in second
+    flagged = {e["url"]: e for e in events(tmp_path, "removed_before_monitoring")}
+    expected = {f"{site.url}/doclib/foia/{PILOT_SECTION}/{filename}": title for filename, title, _ in PILOT_RECORDS}
+    assert {url: e["title"] for url, e in flagged.items()} == expected
+    assert {e["section"] for e in flagged.values()} == {PILOT_SECTION_TITLE}
+    for event in flagged.values():
+        listed = json.loads(event["evidence"])["archived_listing"]
+        assert (listed["page"], listed["timestamp"]) == (site.library_url, CAPTURED_AT[0])
+        assert f"listed under “{PILOT_SECTION_TITLE}” as archived on 2015-03-01" in event["summary"]
+    with Archive(tmp_path / "data") as archive:
+        (status,) = archive.db.execute("select status from listing_captures where timestamp = ?", [LATEST]).fetchone()
+    assert status.startswith("body of") and "CDX says" in status
+
+
+def test_archived_listing_pages_are_read_newest_first_a_few_per_run(tmp_path):
+    with DemoSite(state="v1") as site:
+        pages = archived_listing_pages(site)
+        # Versions with the same bytes fold into one (collapse by digest); these differ.
+        later = [replace(c, timestamp=LATEST, body=c.body + b"<!-- recaptured -->") for c in pages]
+        config = demo_agency(site.library_url)
+        with WaybackStandin(pages + later) as standin, Archive(tmp_path / "data") as archive, \
+                WaybackClient(standin.url, **FAST) as client:
+            archive.register_agency(config.id, config.name, list(config.library_urls), "{}")
+            runs = [read_archived_listings(archive, config, client, limit=len(pages)) for _ in range(3)]
+            read = archive.db.execute("select timestamp from listing_captures order by id").fetchall()
+
+    assert [(r.versions, r.read, r.left) for r in runs] == [
+        (2 * len(pages), len(pages), len(pages)), (2 * len(pages), len(pages), 0), (2 * len(pages), 0, 0)]
+    assert [t for (t,) in read] == [LATEST] * len(pages) + [CAPTURED_AT[0]] * len(pages)
+
+
+def test_listing_pages_the_archive_refuses_to_list_do_not_stop_the_baseline(tmp_path):
+    with DemoSite(state="v1") as site:
+        config = demo_agency(site.library_url)
+        with WaybackStandin(archived_listing_pages(site), blocked=[site.library_url]) as standin, \
+                Archive(tmp_path / "data") as archive, WaybackClient(standin.url, **FAST) as client:
+            archive.register_agency(config.id, config.name, list(config.library_urls), "{}")
+            stats = read_archived_listings(archive, config, client)
+
+    assert (stats.versions, stats.read) == (0, 0)
+    assert len(stats.blocked) == 1 and "Blocked Site Error" in stats.blocked[0]

@@ -3,7 +3,9 @@
 ``captures`` are CDX rows of document URLs under the agency's Wayback prefix; ``wayback_probes`` are live checks of
 captured URLs we never saw listed (the facts the baseline decides "removed before monitoring" from); ``recoveries``
 record every capture recovery tried, the rejected ones too, so bytes that failed their CDX digest are never
-mistaken for evidence and never fetched twice. All three are metadata and may be public.
+mistaken for evidence and never fetched twice; ``listing_captures`` are the archived versions of the library's
+listing pages we read, and ``archived_links`` the document links they held (titles and sections as the library
+gave them). All are metadata and may be public.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ OUTAGE_PAGE = "outage"  # answered with the library's outage notice: says nothin
 
 # Recovery statuses.
 RECOVERED, REJECTED = "ok", "rejected"
+# Status of an archived listing page that was read (otherwise: why it could not be).
+LISTING_READ = "read"
 
 _DDL = """
 create table if not exists captures (
@@ -67,6 +71,29 @@ create table if not exists recoveries (
     retrieved_at text not null
 );
 create unique index if not exists recoveries_capture on recoveries (agency_id, url, capture_timestamp, capture_digest);
+
+create table if not exists listing_captures (
+    id integer primary key,
+    agency_id text not null references agencies(id),
+    url text not null,                                -- canonical URL of the listing page as captured
+    timestamp text not null,
+    digest text not null,
+    raw_url text not null,
+    status text not null,                             -- read, or why it could not be
+    links integer not null,                           -- document links found
+    read_at text not null
+);
+create unique index if not exists listing_captures_identity on listing_captures (agency_id, url, timestamp);
+
+create table if not exists archived_links (
+    listing_capture_id integer not null references listing_captures(id),
+    agency_id text not null references agencies(id),
+    url text not null,                                -- canonical document URL
+    title text,
+    section text,
+    link_text text
+);
+create index if not exists archived_links_agency_url on archived_links (agency_id, url);
 """
 
 

@@ -39,17 +39,23 @@ def wayback(agency: str, data_dir: Path, config_dir: Path | None, quiet: bool) -
     archive = open_archive(data_dir)
     with _progress(quiet) as progress, _wayback_errors(config), wayback_client(config) as client:
         listing = progress.add_task("CDX listing (captures)", total=None)
+        pages = progress.add_task("reading archived listing pages", total=None)
         probing = progress.add_task("checking captured URLs never listed", total=None)
         outcome = wayback_baseline(
             archive, config, client, on_listing=lambda rows: progress.update(listing, completed=rows),
+            on_pages=lambda done, total: progress.update(pages, completed=done, total=total),
             on_probe=lambda done, total: progress.update(probing, completed=done, total=total))
-    sync, probes, result = outcome.sync, outcome.probes, outcome.baseline
+    sync, listings, probes, result = outcome.sync, outcome.listings, outcome.probes, outcome.baseline
     if result is None:
         click.echo(f"Skipped: {sync.skipped}.")
         return
-    click.echo(f"CDX requests: {sync.cdx_requests}")
+    click.echo(f"CDX requests: {sync.cdx_requests} for documents, {listings.cdx_requests} for listing pages")
     click.echo(f"Captures: {sync.captures} of documents listed ({sync.new} new); "
                f"{sync.urls} document URL(s) captured in all.")
+    left = f"; {listings.left} older version(s) left for later runs" if listings.left else ""
+    left += "".join(f"; not listed: {reason}" for reason in listings.blocked)
+    click.echo(f"Archived listing pages: {listings.versions} version(s) captured, {listings.read} read now "
+               f"({listings.links} document links, {listings.unreadable} unreadable){left}.")
     if probes.skipped:
         click.echo(f"Probes skipped: {probes.skipped}.")
     else:

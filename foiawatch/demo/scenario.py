@@ -11,13 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
+
+import requests
 
 from ..archive import Archive
 from ..config import AgencyConfig, find_config
 from ..crawler import CrawlResult, crawl
+from ..crawler.parse import parse_listing
 from ..diff.engine import run_diff
-from .library import document_bytes, preset
+from .library import Document, Section, document_bytes, preset
 from .pdf import make_pdf
+from .site import DemoSite
 from .wayback_standin import StandinCapture
 
 # (state preset, what a person should read while it runs)
@@ -29,6 +34,7 @@ ICE_STEPS: tuple[tuple[str, str], ...] = (
 )
 CAPTURED_AT = ("20150301120000", "20161201120000")  # when the stand-in "captured" the library as first published
 PILOT_SECTION = "secure-communities-pilot"
+PILOT_SECTION_TITLE = "Secure Communities pilot"
 PILOT_RECORDS = (  # (file name, title, text): gone before monitoring began; only the Wayback Machine kept them
     ("SC_Pilot_Jurisdictions_2008.pdf", "Secure Communities pilot jurisdictions, 2008",
      "The pilot began in October 2008 in Harris County, Texas, and expanded to fourteen jurisdictions."),
@@ -68,10 +74,32 @@ def first_library_captures(site) -> list[StandinCapture]:
     return captures
 
 
+def archived_listing_pages(site) -> list[StandinCapture]:
+    """The library's listing pages as the Wayback Machine captured them when the pilot section was still listed:
+    rendered by a second demo site serving the first library plus that section, under the live site's address."""
+    pilot = Section(PILOT_SECTION, PILOT_SECTION_TITLE, "list", "Records of the 2008-2009 pilot.", tuple(
+        Document(9000 + n, PILOT_SECTION, title, filename, "2009-06-30", title, text)
+        for n, (filename, title, text) in enumerate(PILOT_RECORDS)))
+    library = replace(site.library, sections=(*site.library.sections, pilot))
+    config = demo_agency(site.library_url)
+    captures, queue = [], [site.library_url]
+    with DemoSite(library, state="v1") as then, requests.Session() as session:
+        while queue:
+            url = queue.pop(0)
+            if any(capture.url == url for capture in captures):
+                continue
+            answer = session.get(then.url + url[len(site.url):], headers={"Host": urlsplit(site.url).netloc})
+            captures.append(StandinCapture(url, CAPTURED_AT[0], 200, "text/html", answer.content))
+            parsed = parse_listing(answer.content, url, config)
+            queue += [page for page in parsed.next_pages + parsed.follow_pages if page.startswith(site.url)]
+    return captures
+
+
 def wayback_captures(site) -> list[StandinCapture]:
-    """What the Wayback Machine holds of the demo site: the library as first served, and one capture of each pilot
-    record (whose URLs the live site answers with 404)."""
-    captures = first_library_captures(site)
+    """What the Wayback Machine holds of the demo site: the library as first served, its listing pages when the
+    pilot section was still listed, and one capture of each pilot record (whose URLs the live site answers with
+    404)."""
+    captures = first_library_captures(site) + archived_listing_pages(site)
     for filename, title, text in PILOT_RECORDS:
         captures.append(StandinCapture(f"{site.url}/doclib/foia/{PILOT_SECTION}/{filename}", CAPTURED_AT[0], 200,
                                        "application/pdf", make_pdf(title, [text])))

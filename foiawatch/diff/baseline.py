@@ -75,8 +75,9 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
 def run_baseline(archive_or_db: Any, agency_id: str, prefix: str = "") -> BaselineResult:
     """Record a ``removed_before_monitoring`` event for every captured URL never listed and probed gone.
 
-    ``prefix`` is the agency's Wayback prefix: a document's section is taken to be the folder it was filed in under
-    it, the only grouping the Wayback Machine knows. Re-running records nothing twice.
+    A document's title and section are those of the newest archived listing page we read that links it; failing
+    that, its file name and the folder it was filed in under ``prefix`` (the agency's Wayback prefix). Re-running
+    records nothing twice.
     """
     db: sqlite_utils.Database = getattr(archive_or_db, "db", archive_or_db)
     ensure_schema(db)
@@ -154,24 +155,38 @@ def _folder(url: str, prefix: str) -> str | None:
 def _event(db: sqlite_utils.Database, agency_id: str, crawl_id: int, row: dict[str, Any],
            prefix: str) -> dict[str, Any]:
     url = row["url"]
-    title = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or url
+    listed = _archived_listing(db, agency_id, url)
+    title = (listed and (listed["title"] or listed["link_text"])) or unquote(urlsplit(url).path.rsplit("/", 1)[-1]) \
+        or url
+    section = listed["section"] if listed and listed["section"] else _folder(url, prefix)
     held = list(db.query(
         "select timestamp, original, mimetype, status, digest, length, raw_url from captures"
         " where agency_id = ? and url = ? order by timestamp",
         [agency_id, url],
     ))
     probe = {key: row[key] for key in ("probed_at", "outcome", "http_status", "final_url", "error")}
-    summary = (f"“{title}” was captured by the Wayback Machine ({row['captures']} capture(s), "
+    where = f" (listed under “{section}” as archived on {_day(listed['timestamp'])})" if listed else ""
+    summary = (f"“{title}”{where} was captured by the Wayback Machine ({row['captures']} capture(s), "
                f"{_day(row['first_capture'])} to {_day(row['last_capture'])}) but never listed in our crawls, "
                f"and the library now answers {_answer(probe)}.")
     evidence = {"captures_count": len(held), "captures": held[:EVIDENCE_LIST_LIMIT], "probe": probe,
-                "last_complete_crawl": crawl_id}
+                "last_complete_crawl": crawl_id, "archived_listing": listed}
     return {
         "agency_id": agency_id, "kind": REMOVED_BEFORE_MONITORING, "crawl_id": crawl_id, "url": url,
-        "title": title, "section": _folder(url, prefix), "detected_at": row["probed_at"],
+        "title": title, "section": section, "detected_at": row["probed_at"],
         "summary": summary, "evidence": json.dumps(evidence, sort_keys=True),
         "dedupe_key": f"{REMOVED_BEFORE_MONITORING}:{agency_id}:{url}",
     }
+
+
+def _archived_listing(db: sqlite_utils.Database, agency_id: str, url: str) -> dict[str, Any] | None:
+    """How the newest archived listing page we read that links ``url`` listed it, if any did."""
+    return next(db.query(
+        "select l.title, l.section, l.link_text, c.url as page, c.timestamp, c.raw_url from archived_links l"
+        " join listing_captures c on c.id = l.listing_capture_id where l.agency_id = ? and l.url = ?"
+        " order by c.timestamp desc limit 1",
+        [agency_id, url],
+    ), None)
 
 
 def _day(timestamp: str) -> str:

@@ -102,6 +102,8 @@ TABLES = (
     Table("captures", _ALL, optional=True),
     Table("wayback_probes", _ALL, optional=True),
     Table("recoveries", _ALL, optional=True),
+    Table("listing_captures", _ALL, optional=True),
+    Table("archived_links", _ALL, optional=True),
 )
 # Indexes for canned queries and facets, on top of the archive's own indexes (copied where they fit).
 _INDEXES = (
