@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -10,6 +12,15 @@ from rich.table import Table
 
 from .config import AgencyConfig
 from .crawler import CrawlResult
+
+
+@contextmanager
+def progress_bars(quiet: bool = False) -> Iterator[Progress]:
+    """Progress bars on stderr for long commands (stdout stays clean for reports and --json), gone when done."""
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=Console(stderr=True), disable=quiet, transient=True)
+    with progress:
+        yield progress
 
 
 class CrawlProgress:

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from foiawatch.archive import Archive
 from foiawatch.archive.captures import ensure_schema as ensure_capture_schema
-from foiawatch.archive.fixity import check_warc
+from foiawatch.archive.fixity import audit, check_warc
 from foiawatch.archive.store import utcnow
 from foiawatch.cli import cli
 from foiawatch.crawler import crawl
@@ -236,3 +236,12 @@ def test_repair_refuses_a_capture_that_no_longer_matches(archive_dir):
     assert result.exit_code == 1
     assert not path.exists(), "bytes that do not hash to the blob's name must never be put in its place"
     assert "not repaired: capture 20170301000000" in result.output
+
+
+def test_audit_reports_progress_over_every_blob_and_warc(archive_dir):
+    calls = []
+    with Archive(archive_dir) as archive:
+        result = audit(archive, progress=lambda kind, done, total: calls.append((kind, done, total)))
+    for kind, checked in (("blobs", result.blobs), ("warcs", result.warcs)):
+        assert checked > 0
+        assert [(done, total) for k, done, total in calls if k == kind] == [(n, checked) for n in range(checked)]

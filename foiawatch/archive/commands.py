@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from ..cli import config_dir_option, data_dir_option, load_agency, open_archive
+from ..progress import progress_bars
 from .export import ExportError, export_bag, export_warcs
 from .fixity import FAILURES, TRUNCATED, Audit, WaybackRepair, audit
 
@@ -30,7 +31,11 @@ def verify(data_dir: Path, repair: bool, as_json: bool) -> None:
     archive = open_archive(data_dir)
     repairer = WaybackRepair(archive) if repair else None
     try:
-        result = audit(archive, repair=repairer)
+        with progress_bars() as bars:
+            tasks = {"blobs": bars.add_task("re-hashing blobs", total=None),
+                     "warcs": bars.add_task("checking WARC records", total=None)}
+            result = audit(archive, repair=repairer, progress=lambda kind, done, total: bars.update(
+                tasks[kind], completed=done, total=total))
     finally:
         if repairer:
             repairer.close()

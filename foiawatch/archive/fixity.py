@@ -107,11 +107,16 @@ class Audit:
 Repair = Callable[[str], "str | None"]
 
 
-def audit(archive: Archive, repair: Repair | None = None) -> Audit:
+# Progress of an audit: called with "blobs" or "warcs", files checked so far, and how many there are.
+AuditProgress = Callable[[str, int, int], None]
+
+
+def audit(archive: Archive, repair: Repair | None = None, progress: AuditProgress | None = None) -> Audit:
     """Check every blob and WARC of the archive, try ``repair`` on bad blobs, and record the audit."""
     result = Audit(started_at=utcnow())
-    result.problems += _check_blobs(archive, result)
-    result.problems += _check_warcs(archive, result)
+    report = progress or (lambda kind, done, total: None)
+    result.problems += _check_blobs(archive, result, report)
+    result.problems += _check_warcs(archive, result, report)
     if repair:
         for problem in result.problems:
             if problem.file_type == BLOB and problem.kind in (MISSING, CORRUPT):
@@ -126,9 +131,11 @@ def audit(archive: Archive, repair: Repair | None = None) -> Audit:
 # blobs --------------------------------------------------------------------------------------------------------
 
 
-def _check_blobs(archive: Archive, result: Audit) -> Iterator[Problem]:
+def _check_blobs(archive: Archive, result: Audit, progress: AuditProgress) -> Iterator[Problem]:
     known: set[str] = set()
+    total = archive.db.execute("select count(*) from blobs").fetchone()[0]
     for sha256, size, recorded_path in archive.db.execute("select sha256, size, path from blobs order by sha256"):
+        progress("blobs", result.blobs, total)
         result.blobs += 1
         known.add(sha256)
         try:
@@ -219,9 +226,11 @@ def _gzip_damage(path: Path) -> tuple[int, tuple[str, bool] | None]:
     return members, None
 
 
-def _check_warcs(archive: Archive, result: Audit) -> Iterator[Problem]:
+def _check_warcs(archive: Archive, result: Audit, progress: AuditProgress) -> Iterator[Problem]:
     seen: set[Path] = set()
-    for crawl, path in crawl_warcs(archive):
+    warcs = list(crawl_warcs(archive))
+    for done, (crawl, path) in enumerate(warcs):
+        progress("warcs", done, len(warcs))
         seen.add(path)
         relative = _relative(archive, path)
         if not path.is_file():

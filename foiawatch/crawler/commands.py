@@ -10,12 +10,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ..cli import config_dir_option, data_dir_option, load_agency, open_archive
 from ..config import AgencyConfig
 from ..pipeline import wayback_baseline, wayback_client
+from ..progress import progress_bars
 from .bundle import write_bundle
 from .recover import recover as recover_documents
 from .wayback import BlockedSite, RateLimited, WaybackUnavailable
@@ -37,7 +36,7 @@ def wayback(agency: str, data_dir: Path, config_dir: Path | None, quiet: bool) -
     """
     config = load_agency(agency, config_dir)
     archive = open_archive(data_dir)
-    with _progress(quiet) as progress, _wayback_errors(config), wayback_client(config) as client:
+    with progress_bars(quiet) as progress, _wayback_errors(config), wayback_client(config) as client:
         listing = progress.add_task("CDX listing (captures)", total=None)
         pages = progress.add_task("reading archived listing pages", total=None)
         probing = progress.add_task("checking captured URLs never listed", total=None)
@@ -86,7 +85,7 @@ def recover(agency: str, data_dir: Path, config_dir: Path | None, event_id: int 
     """
     config = load_agency(agency, config_dir)
     archive = open_archive(data_dir)
-    with _progress(quiet) as progress, _wayback_errors(config), wayback_client(config) as client:
+    with progress_bars(quiet) as progress, _wayback_errors(config), wayback_client(config) as client:
         task = progress.add_task("recovering from the Wayback Machine", total=None)
         try:
             stats = recover_documents(archive, config, client, event_id,
@@ -125,14 +124,6 @@ def bundle(agency: str, data_dir: Path, config_dir: Path | None, section: str, o
                f"{result.withheld} withheld from the public archive (private bundle).")
     if result.pdf_path:
         click.echo(f"{result.pdf_path}: merged PDF, one bookmark per document.")
-
-
-@contextmanager
-def _progress(quiet: bool) -> Iterator[Progress]:
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=Console(stderr=True), disable=quiet, transient=True)
-    with progress:
-        yield progress
 
 
 @contextmanager
