@@ -306,3 +306,21 @@ def test_listing_pages_the_archive_refuses_to_list_do_not_stop_the_baseline(tmp_
 
     assert (stats.versions, stats.read) == (0, 0)
     assert len(stats.blocked) == 1 and "Blocked Site Error" in stats.blocked[0]
+
+
+def test_page_versions_from_when_a_never_listed_document_was_captured_are_read_first(tmp_path):
+    with DemoSite(state="v1") as site:
+        pages = archived_listing_pages(site)  # 2015, with the pilot section
+        later = [replace(c, timestamp=stamp, body=c.body + stamp.encode())
+                 for stamp in (LATEST, "20180101120000", "20190101120000") for c in pages]
+        pilot = [c for c in wayback_captures(site) if f"/{PILOT_SECTION}/" in c.url]
+        with WaybackStandin(pages + later + pilot) as standin, Archive(tmp_path / "data") as archive, \
+                WaybackClient(standin.url, **FAST) as client:
+            config = demo_agency(site.library_url, standin.url)
+            archive.register_agency(config.id, config.name, list(config.library_urls), "{}")
+            sync_captures(archive, config, client)
+            stats = read_archived_listings(archive, config, client, limit=len(pages))
+            read = {t for (t,) in archive.db.execute("select timestamp from listing_captures")}
+
+    assert (stats.versions, stats.read, stats.left) == (4 * len(pages), len(pages), 3 * len(pages))
+    assert read == {CAPTURED_AT[0]}, "the versions from when the pilot records were captured, not the newest"

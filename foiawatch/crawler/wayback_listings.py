@@ -3,19 +3,24 @@
 A document removed before monitoring began is known to us only by a captured URL. The library's own archived
 listing pages say what it was called and which section listed it, which is what a journalist needs (and what the
 blogger who recovered ICE's 77 documents read by hand). This module lists the captured versions of the pages under
-each library URL (one paged CDX query per library URL, collapsed by digest), reads those not read before, newest
-first and at most ``limit`` per run, and records every document link they hold in ``archived_links``. It records
-facts only: diff/baseline.py decides what to call a document.
+each library URL (one paged CDX query per library URL, collapsed by digest), reads those not read before, at most
+``limit`` per run, and records every document link they hold in ``archived_links``. It records facts only:
+diff/baseline.py decides what to call a document.
+
+A busy library has thousands of captured page versions, so which to read first matters: for each captured document
+no crawl of ours ever listed, the version of each listing page nearest before the document's last capture (when
+it was still there, and most likely listed) comes first; then the rest, newest first.
 """
 
 from __future__ import annotations
 
 import shutil
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..archive.captures import LISTING_READ, ensure_schema
+from ..archive.captures import LISTING_READ, NEVER_LISTED, ensure_schema
 from ..archive.store import Archive, utcnow
 from ..config import AgencyConfig
 from .parse import parse_listing
@@ -52,7 +57,7 @@ def read_archived_listings(archive: Archive, config: AgencyConfig, client: Wayba
         versions = _unread_versions(archive, config, client, stats)
     finally:
         stats.cdx_requests = client.requests["cdx"] - requests_before
-    chosen = sorted(versions, key=lambda capture: capture.timestamp, reverse=True)[:limit]
+    chosen = _by_priority(archive, config, versions)[:limit]
     stats.left = len(versions) - len(chosen)
     workdir = archive.work_dir("wayback-listings")
     try:
@@ -82,6 +87,24 @@ def _unread_versions(archive: Archive, config: AgencyConfig, client: WaybackClie
             stats.blocked.append(str(blocked))
     stats.versions = len(versions)
     return [capture for key, capture in versions.items() if key not in read]
+
+
+def _by_priority(archive: Archive, config: AgencyConfig, versions: list[Capture]) -> list[Capture]:
+    """Versions likely to name a document never listed in our crawls first (see the module's docstring), then the
+    rest, newest first."""
+    oldest_first = sorted(versions, key=lambda capture: capture.timestamp)
+    by_page: dict[str, list[Capture]] = {}
+    for capture in oldest_first:
+        by_page.setdefault(canonical_url(capture.original) or capture.original, []).append(capture)
+    moments = sorted({row[0] for row in archive.db.execute(
+        f"select last_capture from ({NEVER_LISTED})", {"agency": config.id})}, reverse=True)
+    first: dict[int, Capture] = {}
+    for moment in moments:
+        for page_versions in by_page.values():
+            at = bisect_right(page_versions, moment, key=lambda capture: capture.timestamp)
+            if at:
+                first.setdefault(id(page_versions[at - 1]), page_versions[at - 1])
+    return [*first.values(), *(c for c in reversed(oldest_first) if id(c) not in first)]
 
 
 def _read_one(archive: Archive, config: AgencyConfig, client: WaybackClient, capture: Capture, workdir: Path,
