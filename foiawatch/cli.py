@@ -199,10 +199,11 @@ cli.add_command(wayback)
 cli.add_command(recover)
 cli.add_command(bundle)
 
-from .archive.commands import export, verify  # noqa: E402
+from .archive.commands import export, review, verify  # noqa: E402
 
 cli.add_command(verify)
 cli.add_command(export)
+cli.add_command(review)
 
 from .publish.commands import publish, serve as serve_command  # noqa: E402
 
