@@ -32,7 +32,9 @@ def sniff_mimetype(head: bytes, declared: str | None, url: str = "") -> str:
     """The type the bytes show; falls back to the declared type only for formats without a signature."""
     for signature, mimetype in _SIGNATURES:
         if head.startswith(signature):
-            if mimetype == "application/zip":
+            if mimetype == "application/zip":  # OOXML files are ZIPs too: the name or a matching type tells
+                if declared in _OOXML.values():
+                    return declared
                 extension = url.rsplit(".", 1)[-1].lower() if "." in url.rsplit("/", 1)[-1] else ""
                 return _OOXML.get(extension, mimetype)
             return mimetype

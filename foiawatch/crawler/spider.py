@@ -183,7 +183,7 @@ class LibrarySpider(scrapy.Spider):
             self.recorder.sighting(info["id"], outcome=outcome,
                                    error="an HTML page was served where a document was linked", **common)
             return
-        mimetype = sniff_mimetype(head, common["content_type"], info["url"])
+        mimetype = sniff_mimetype(head, common["content_type"], response.url)  # the final URL names the file
         # Hashing again from disk and fsyncing take milliseconds: do it off the reactor thread.
         try:
             stored = await maybe_deferred_to_future(deferToThread(self.recorder.archive.blobs.put, body.path,
