@@ -59,10 +59,11 @@ def _rows(db: sqlite_utils.Database, condition: str, params: dict[str, Any], lim
         """,
         params,
     ))
+    sources = [_NAMED_BY] + ([_RECOVERED_AS] if db["recoveries"].exists() else [])
     for row in rows:
         row["state"] = WITHHELD if row["withheld"] in (None, 1) else PUBLIC
         row["why"] = _why(row)
-        row.update(_named_by(db, row["sha256"]))
+        row.update(_named_by(db, row["sha256"], sources))
     return rows
 
 
@@ -90,9 +91,9 @@ def _why(row: dict[str, Any]) -> str:
     return "not screened yet"
 
 
-def _named_by(db: sqlite_utils.Database, sha256: str) -> dict[str, Any]:
-    queries = [_NAMED_BY] + ([_RECOVERED_AS] if db["recoveries"].exists() else [])
-    for query in queries:
+def _named_by(db: sqlite_utils.Database, sha256: str, sources: list[str]) -> dict[str, Any]:
+    """The document a blob belongs to, from the first of ``sources`` (queries) that names one."""
+    for query in sources:
         found = db.execute(query, {"sha256": sha256}).fetchone()
         if found:
             return dict(zip(("url", "title", "section", "agency_id"), found))

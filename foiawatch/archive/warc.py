@@ -86,8 +86,8 @@ class CrawlWarc:
         response_http = StatusAndHeaders(f"{status} {_reason(status)}", list(response_headers), protocol=protocol)
         with open(body_path, "rb") if body_path is not None else io.BytesIO(body or b"") as payload:
             self._members.level = _level_for(payload.read(_SAMPLE_BYTES))
+            length = payload.seek(0, io.SEEK_END)
             payload.seek(0)
-            length = body_path.stat().st_size if body_path is not None else len(body or b"")
             response = self._writer.create_warc_record(url, "response", payload=payload, length=length,
                                                       http_headers=response_http)
             try:

@@ -132,11 +132,6 @@ class FaultProxy(BackgroundServer):
         super().__init__(_ProxyServer((host, port), _ProxyHandler))
         self._server.proxy = self
 
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
     def set_plan(self, plan: FaultPlan | None) -> None:
         """Switch plans (None: no faults) and restart the attempt counts, so that a plan replays identically."""
         with self._lock:

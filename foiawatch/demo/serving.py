@@ -21,6 +21,12 @@ class BackgroundServer:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def url(self) -> str:
+        """Base URL without a trailing slash, e.g. http://127.0.0.1:54321."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
     def wait(self, seconds: float) -> None:
         self._stopping.wait(seconds)
 

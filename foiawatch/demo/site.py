@@ -77,12 +77,6 @@ class DemoSite(BackgroundServer):
         self._server.site = self
 
     @property
-    def url(self) -> str:
-        """Base URL without a trailing slash, e.g. http://127.0.0.1:54321."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    @property
     def library_url(self) -> str:
         return self.url + LIBRARY_PATH
 
