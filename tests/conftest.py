@@ -11,7 +11,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -20,9 +19,6 @@ from aiosmtpd.controller import Controller
 from foiawatch.config import AgencyConfig, find_config
 from foiawatch.demo.faults import FaultHarness
 from foiawatch.demo.site import DemoSite
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-
 
 @pytest.fixture
 def demo_site() -> Iterator[DemoSite]:

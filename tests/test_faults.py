@@ -230,10 +230,9 @@ def test_deeply_nested_objects_fail_or_recover_with_a_reason(tmp_path):
     assert tree_result.status == "failed" and "page tree depth" in tree_result.error
 
 
-CORPUS = Path(__file__).parents[1].parent / "shared" / "corpus" / "pdfs"
+CORPUS = Path(__file__).parent / "fixtures" / "pdfs"
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the shared PDF corpus is not checked out at {CORPUS}")
 def test_pii_screen_over_the_corpus_texts(tmp_path):
     archive = Archive(tmp_path / "data")
     leak = make_pdf("Call log", ["Caller Jane Roe, SSN 123-45-6789, asked about her case."])

@@ -16,17 +16,14 @@ from foiawatch.config import AgencyConfig, DocumentRules, bundled_config_dir, lo
 from foiawatch.crawler.parse import classify_response, parse_listing
 from foiawatch.crawler.urls import canonical_url, extension, is_document_url, same_site
 
-REALPAGES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "realpages"
+REALPAGES = Path(__file__).parent / "fixtures" / "realpages"
 EPA_URL = "https://www.epa.gov/hfstudy/epa-published-research-related-hydraulic-fracturing-study"
 HPMS_URL = ("https://highways.dot.gov/safety/data-analysis-tools/rsdp/rsdp-tools/"
             "highway-performance-monitoring-system-hpms")
 
 
 def realpage(name: str) -> bytes:
-    path = REALPAGES / name
-    if not path.exists():
-        pytest.skip(f"real-page fixture {name} not available")
-    return path.read_bytes()
+    return (REALPAGES / name).read_bytes()
 
 
 def recorded(name: str) -> tuple[int, dict[str, str], bytes]:

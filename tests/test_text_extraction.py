@@ -1,4 +1,4 @@
-"""Text extraction: real PDFs from the shared corpus, broken and hostile files built from them, and the archive
+"""Text extraction: real PDFs from the py-pdf sample-files corpus (tests/fixtures/pdfs), broken and hostile files built from them, and the archive
 integration (one ``texts`` row per blob, searchable through FTS)."""
 
 from __future__ import annotations
@@ -20,12 +20,7 @@ from foiawatch.archive.store import Archive
 from foiawatch.archive.text import ExtractorPool, extract_file, extract_pending
 from foiawatch.demo.pdf import assemble_pdf, make_pdf, make_xlsx
 
-SHARED = Path(__file__).parents[1].parent / "shared"
-CORPUS = SHARED / "corpus" / "pdfs"
-
-pytestmark = pytest.mark.skipif(
-    not (CORPUS / "files.json").is_file(), reason=f"the shared PDF corpus is not checked out at {CORPUS}"
-)
+CORPUS = Path(__file__).parent / "fixtures" / "pdfs"
 
 # Phrases visible on each document's first page (see the files themselves; files.json gives no expected text).
 PHRASES = {

@@ -18,12 +18,9 @@ import yaml
 
 from foiawatch.crawler.wayback import BlockedSite, Capture, NotADocument, WaybackClient
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-CASSETTES = SHARED / "fixtures" / "wayback"
-CDX_BODIES = SHARED / "fixtures" / "cdx"
-pytestmark = pytest.mark.skipif(
-    not (CASSETTES.is_dir() and CDX_BODIES.is_dir()), reason="shared/fixtures (recorded Wayback responses) absent"
-)
+FIXTURES = Path(__file__).parent / "fixtures"
+CASSETTES = FIXTURES / "wayback"
+CDX_BODIES = FIXTURES / "cdx"
 
 Reply = tuple[int, list[tuple[str, str]], bytes]
 Responder = Callable[[str, str, list[tuple[str, str]]], "Reply | None"]
@@ -153,8 +150,6 @@ def test_archived_429_is_not_a_document_and_not_a_rate_limit(tmp_path):
 
 
 def _recorded_cdx_bodies() -> list[tuple[str, int]]:
-    if not CDX_BODIES.is_dir():
-        return []
     with open(CDX_BODIES / "PROVENANCE.tsv", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     return [(Path(r["saved_file"]).name, int(r["http_status"] or 200)) for r in rows]

@@ -1,5 +1,5 @@
 """The private database, ``<data-dir>/private.db``: subscribers, what was sent to them, the operator's alert state
-and the history of pipeline runs. It is never published (DESIGN.md: "Public vs private")."""
+and the history of pipeline runs. It is never published (docs/DESIGN.md: "Public vs private")."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from .blobs import BlobStore, StoredBlob
 
 SCHEMA_VERSION = 1
 
-# Crawl statuses (DESIGN.md): only "complete" crawls can remove anything.
+# Crawl statuses (docs/DESIGN.md): only "complete" crawls can remove anything.
 RUNNING, COMPLETE, INCOMPLETE, OUTAGE = "running", "complete", "incomplete", "outage"
 
 

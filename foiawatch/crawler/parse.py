@@ -4,7 +4,7 @@ Pure functions of (bytes, URL, config) so the spider, the demo and the tests rea
 walked once in document order, keeping the current section heading as it goes, so a page with tens of thousands of
 links costs one linear pass rather than a "find the preceding heading" search per link.
 
-``classify_response`` feeds the removal rule (DESIGN.md): only 404/410 and "page not found" pages can mean gone;
+``classify_response`` feeds the removal rule (docs/DESIGN.md): only 404/410 and "page not found" pages can mean gone;
 bot blocks, challenge pages and 5xx never do.
 """
 

@@ -5,7 +5,7 @@ removed before monitoring began or is still served without a link. Only the libr
 URL is checked politely (the agency's delay, timeout, retries, User-Agent and robots.txt): HEAD first, and a GET
 only when HEAD does not settle it, since a 200 may be an HTML "not found" page. Answers that say nothing about the
 document (5xx, timeouts, 401/403/429, a bot challenge, the library's outage notice) are recorded as such and never
-conclude anything; probing is refused altogether unless the agency's last crawl was complete (DESIGN.md rule 1).
+conclude anything; probing is refused altogether unless the agency's last crawl was complete (docs/DESIGN.md rule 1).
 """
 
 from __future__ import annotations

@@ -186,7 +186,7 @@ class CrawlRecorder:
     # status -------------------------------------------------------------------------------------------------
 
     def decide_status(self) -> tuple[str, str]:
-        """complete / incomplete / outage, per DESIGN.md: an outage is one event, never a thousand removals."""
+        """complete / incomplete / outage, per docs/DESIGN.md: an outage is one event, never a thousand removals."""
         pages = self.pages
         if not pages:
             return OUTAGE, "no listing page could be fetched"

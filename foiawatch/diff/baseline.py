@@ -1,6 +1,6 @@
 """The Wayback baseline: documents removed before monitoring began, and the captures that hold removed documents.
 
-DESIGN.md rule 7: a document the Wayback Machine captured under the library prefix, that none of our crawls ever
+docs/DESIGN.md rule 7: a document the Wayback Machine captured under the library prefix, that none of our crawls ever
 listed, and that the library no longer serves, was removed before we started watching. Like the rest of diff/ this
 only reads what the crawler recorded (``captures``, ``wayback_probes``, crawls, documents, sightings) and fetches
 nothing; a URL is concluded gone only from a probe that found it gone (404/410 or a soft 404).

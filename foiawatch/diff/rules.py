@@ -1,4 +1,4 @@
-"""The removal rules of DESIGN.md as pure functions, so each decision can be tested without a database.
+"""The removal rules of docs/DESIGN.md as pure functions, so each decision can be tested without a database.
 
 A false "removed" is the worst bug this project can have, so every rule here errs towards "no conclusion":
 only a complete crawl can count against a document, only a 404/410 or soft 404 counts as gone, and anything
@@ -19,7 +19,7 @@ SERVED_OUTCOMES = frozenset({FETCHED, NOT_MODIFIED, TOO_LARGE})
 # Anything else (blocked, failed, skipped, no probe at all) is no conclusion.
 
 # A listing page that linked at least this many documents in the last complete crawl and links none now is an
-# outage (DESIGN.md rule 2), whatever the crawler concluded. Same threshold as the crawler's own check.
+# outage (docs/DESIGN.md rule 2), whatever the crawler concluded. Same threshold as the crawler's own check.
 EMPTIED_PAGE_MIN_LINKS = 5
 
 

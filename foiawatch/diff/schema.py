@@ -12,7 +12,7 @@ import sqlite_utils
 ADDED, CHANGED, REMOVED, UNLISTED, MOVED, RESTORED = "added", "changed", "removed", "unlisted", "moved", "restored"
 SECTION_REMOVED, PAGE_TEXT_REMOVED = "section_removed", "page_text_removed"
 OUTAGE_STARTED, OUTAGE_ENDED = "outage", "outage_ended"
-# Recorded by Wayback recovery, not by the diff (DESIGN.md rule 7); listed so that reports and filters know it.
+# Recorded by Wayback recovery, not by the diff (docs/DESIGN.md rule 7); listed so that reports and filters know it.
 REMOVED_BEFORE_MONITORING = "removed_before_monitoring"
 
 # Most alarming first: reports list kinds in this order.
