@@ -7,7 +7,7 @@ A fault run crawls a seeded takedown of the demo library (the 2017 sections, or 
 and an edited one; sometimes after an outage) through a proxy injecting seeded faults into 5-40 % of the requests,
 then without faults until the removals are confirmed. A crash point SIGKILLs, at a seeded point, the crawl or the
 diff of one step of the 2017 takedown, the alerts run after it, or a Wayback recovery; carries on; and compares the
-outcome with an undisturbed run. The tests run the same harness (``foiawatch.demo.faults``) with a few seeds.
+outcome with an undisturbed run. The tests run the same harness (``tests/support/faults.py``) with a few seeds.
 Exits 1 if any run or crash point failed.
 """
 
@@ -24,7 +24,7 @@ from typing import Callable, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from foiawatch.demo.faults import CRASH_STEPS, CrashResult, FaultHarness, FaultRunResult  # noqa: E402
+from tests.support.faults import CRASH_STEPS, CrashResult, FaultHarness, FaultRunResult  # noqa: E402
 
 T = TypeVar("T")
 

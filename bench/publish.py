@@ -28,8 +28,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from foiawatch.archive import Archive  # noqa: E402
-from foiawatch.archive.pii import ensure_schema as ensure_pii_schema  # noqa: E402
-from foiawatch.diff.schema import ensure_schema as ensure_diff_schema  # noqa: E402
 from foiawatch.publish import build_public  # noqa: E402
 
 AGENCIES, CRAWLS_PER_AGENCY, SECTIONS = 5, 400, 200
@@ -42,8 +40,6 @@ MIX = {"added": 500, "changed": 200, "removed": 150, "removed_before_monitoring"
 def build_archive(root: Path, events: int) -> None:
     archive = Archive(root)
     db = archive.db
-    ensure_diff_schema(db)
-    ensure_pii_schema(db)
     db.execute("pragma synchronous = off")
     documents = events * MIX["added"] // 1000
     with db.conn:

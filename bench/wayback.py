@@ -19,8 +19,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from foiawatch.crawler.ratelimit import RateLimiter  # noqa: E402
-from foiawatch.crawler.wayback import WaybackClient  # noqa: E402
+from foiawatch.web.ratelimit import RateLimiter  # noqa: E402
+from foiawatch.wayback import WaybackClient  # noqa: E402
 from foiawatch.demo.wayback_standin import StandinCapture, WaybackStandin  # noqa: E402
 
 PREFIX = "www.agency.gov/foia/library/"

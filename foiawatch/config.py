@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import cssselect
 from apscheduler.triggers.cron import CronTrigger
 
+WAYBACK_BASE_URL = "https://web.archive.org"  # the real service; [wayback] base_url points elsewhere
 DEFAULT_USER_AGENT = "foiawatch/0.1 (+https://github.com/foiawatch/foiawatch; public-records monitor)"
 DEFAULT_DOCUMENT_EXTENSIONS = (
     "pdf", "doc", "docx", "xls", "xlsx", "csv", "zip", "txt", "rtf", "ppt", "pptx", "odt", "ods", "xml", "json",
@@ -81,7 +82,7 @@ class OutageRules:
 @dataclass(frozen=True)
 class WaybackSettings:
     prefix: str = ""  # CDX prefix under which the library's documents live, e.g. "www.ice.gov/doclib/foia/"
-    base_url: str = "https://web.archive.org"
+    base_url: str = WAYBACK_BASE_URL
     schedule: str = "0 3 * * 0"
 
 

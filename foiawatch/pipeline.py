@@ -6,46 +6,38 @@ database's ``runs`` table, which is what "failed N times running" and ``foiawatc
 same agency never overlap, whoever starts them (a lock file per agency). A ``stop`` event is honoured between
 steps, so SIGTERM never leaves a step half done.
 
-Steps from other subsystems are imported when they run; a subsystem that is not installed is skipped with a
-log line rather than failing every run.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from .alerts.notify import run_alerts
 from .alerts.settings import AlertSettings
-from .alerts.store import open_private, transaction
-from .archive import Archive
+from .archive import Archive, DataDir
+from .archive.datadir import DataDirLike
 from .archive.pii import screen_pending
-from .archive.store import utcnow
+from .archive.state import Locked, file_lock, last_step_success, open_private, record_run, start_run
+from .archive.vocabulary import RunStatus, StepStatus
 from .config import AgencyConfig, cron_trigger
 from .crawler import crawl
-from .crawler.probe import ProbeStats, probe_never_listed
-from .crawler.recover import recover
-from .crawler.wayback import WaybackClient
-from .crawler.wayback_listings import ListingStats, read_archived_listings
-from .crawler.wayback_sync import SyncStats, sync_captures
-from .diff import run_diff
+from .diff import DiffResult, run_diff
 from .diff.baseline import BaselineResult, run_baseline
 from .publish.build import PublishStats, build_public
+from .wayback import WaybackClient
+from .wayback.baseline import BaselineEvidence, gather_evidence, wayback_client
+from .wayback.recovery import recover
 
 log = logging.getLogger(__name__)
-
-OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 
 
 class SkipStep(Exception):
@@ -59,7 +51,7 @@ class RunInProgress(RuntimeError):
 @dataclass
 class StepResult:
     name: str
-    status: str
+    status: StepStatus
     detail: str = ""
     error: str | None = None
     error_type: str | None = None  # the exception's class name, for conditions such as Wayback rate limiting
@@ -75,7 +67,7 @@ class RunContext:
     """What the steps of one run share."""
 
     config: AgencyConfig
-    data_dir: Path
+    data_dir: DataDir
     settings: AlertSettings
     private: sqlite_utils.Database
     run_id: int
@@ -85,7 +77,7 @@ class RunContext:
 class RunReport:
     agency_id: str
     run_id: int
-    status: str  # ok, failed or stopped
+    status: RunStatus
     steps: list[StepResult] = field(default_factory=list)
 
 
@@ -99,7 +91,7 @@ def crawl_step(context: RunContext) -> str:
 
 def diff_step(context: RunContext) -> str:
     with Archive(context.data_dir) as archive:
-        result = run_diff(archive, context.config.id, confirmations=context.config.removal_confirmations)
+        result = diff_agency(archive, context.config)
     created = ", ".join(f"{n} {kind}" for kind, n in sorted(result.created.items()))
     return f"{result.total} new event(s)" + (f": {created}" if created else "")
 
@@ -120,11 +112,14 @@ def wayback_step(context: RunContext) -> str:
             f"{outcome.baseline.created} removed_before_monitoring event(s)")
 
 
+def diff_agency(archive: Archive, config: AgencyConfig, *, rebuild: bool = False) -> DiffResult:
+    """The diff of an agency's new crawls, by the agency's own rules."""
+    return run_diff(archive, config.id, confirmations=config.removal_confirmations,
+                    failed_page_share=config.outage.failed_page_share, rebuild=rebuild)
+
+
 @dataclass
-class BaselineOutcome:
-    sync: SyncStats
-    listings: ListingStats | None = None
-    probes: ProbeStats | None = None
+class BaselineOutcome(BaselineEvidence):
     baseline: BaselineResult | None = None  # None when there was nothing to list
 
 
@@ -132,15 +127,13 @@ def wayback_baseline(archive: Archive, config: AgencyConfig, client: WaybackClie
                      on_listing: Callable[[int], None] | None = None,
                      on_pages: Callable[[int, int], None] | None = None,
                      on_probe: Callable[[int, int], None] | None = None) -> BaselineOutcome:
-    """List every capture under the prefix, read the library's archived listing pages (what removed documents were
-    called, and where they were listed), probe the captured URLs no crawl ever listed, then let diff/ conclude
-    which were removed before monitoring began. The crawler fetches; diff decides."""
-    outcome = BaselineOutcome(sync_captures(archive, config, client, progress=on_listing))
-    if outcome.sync.skipped:
-        return outcome
-    outcome.listings = read_archived_listings(archive, config, client, progress=on_pages)
-    outcome.probes = probe_never_listed(archive, config, progress=on_probe)
-    outcome.baseline = run_baseline(archive, config.id, config.wayback.prefix)
+    """Gather the Wayback evidence (wayback/ fetches), then let diff/ conclude which documents were removed before
+    monitoring began (diff decides)."""
+    evidence = gather_evidence(archive, config, client, on_listing=on_listing, on_pages=on_pages,
+                               on_probe=on_probe)
+    outcome = BaselineOutcome(evidence.sync, evidence.listings, evidence.probes)
+    if not evidence.sync.skipped:
+        outcome.baseline = run_baseline(archive, config.id, config.wayback.prefix)
     return outcome
 
 
@@ -156,7 +149,7 @@ def publish_step(context: RunContext) -> str:
     return f"{stats.path.name}: {stats.files} file(s) published, {stats.withheld} withheld"
 
 
-def publish_archive(data_dir: str | Path) -> PublishStats:
+def publish_archive(data_dir: DataDirLike) -> PublishStats:
     """Screen new blobs for personal data, then rebuild the public database: nothing unscreened is published."""
     with Archive(data_dir) as archive:
         screen_pending(archive)
@@ -173,31 +166,32 @@ STEPS: tuple[tuple[str, Step], ...] = (
 )
 
 
-def run_pipeline(config: AgencyConfig, data_dir: str | Path, *, settings: AlertSettings | None = None,
+def run_pipeline(config: AgencyConfig, data_dir: DataDirLike, *, settings: AlertSettings | None = None,
                  steps: Sequence[tuple[str, Step]] = STEPS, stop: threading.Event | None = None) -> RunReport:
     """Run the chain once for one agency; raises RunInProgress if another run of it is going on."""
-    data_dir = Path(data_dir)
+    data_dir = DataDir.at(data_dir)
     settings = settings or AlertSettings.from_env()
-    with _agency_lock(data_dir, config.id):
-        private = open_private(data_dir)
+    with ExitStack() as stack:
         try:
-            with transaction(private):
-                run_id = int(private.execute("insert into runs (agency_id, started_at, status) values (?, ?, ?)",
-                                             [config.id, utcnow(), "running"]).lastrowid)
-            context = RunContext(config, data_dir, settings, private, run_id)
-            report = RunReport(config.id, run_id, "running")
-            for name, step in steps:
-                if stop is not None and stop.is_set():
-                    log.info("%s: stopping before %s", config.id, name)
-                    report.status = "stopped"
-                    break
-                report.steps.append(_run_step(context, name, step))
-                _record(private, run_id, report)
-            else:
-                report.status = FAILED if any(s.status == FAILED for s in report.steps) else OK
-            _record(private, run_id, report, finished=True)
-        finally:
-            private.close()
+            stack.enter_context(file_lock(data_dir.agency_lock(config.id), wait=False))
+        except Locked:
+            raise RunInProgress(f"another run of {config.id} is in progress") from None
+        private = open_private(data_dir)
+        stack.callback(private.close)
+        run_id = start_run(private, config.id)
+        context = RunContext(config, data_dir, settings, private, run_id)
+        report = RunReport(config.id, run_id, RunStatus.RUNNING)
+        for name, step in steps:
+            if stop is not None and stop.is_set():
+                log.info("%s: stopping before %s", config.id, name)
+                report.status = RunStatus.STOPPED
+                break
+            report.steps.append(_run_step(context, name, step))
+            _record(private, run_id, report)
+        else:
+            failed = any(s.status == StepStatus.FAILED for s in report.steps)
+            report.status = RunStatus.FAILED if failed else RunStatus.OK
+        _record(private, run_id, report, finished=True)
     log.info("%s: run %d %s", config.id, run_id, report.status)
     return report
 
@@ -205,50 +199,26 @@ def run_pipeline(config: AgencyConfig, data_dir: str | Path, *, settings: AlertS
 def _run_step(context: RunContext, name: str, step: Step) -> StepResult:
     started = time.monotonic()
     try:
-        result = StepResult(name, OK, step(context) or "")
+        result = StepResult(name, StepStatus.OK, step(context) or "")
     except SkipStep as skipped:
-        result = StepResult(name, SKIPPED, str(skipped))
+        result = StepResult(name, StepStatus.SKIPPED, str(skipped))
     except Exception as error:  # a failing step is recorded; the run goes on
         log.exception("%s: step %s failed", context.config.id, name)
-        result = StepResult(name, FAILED, error=f"{type(error).__name__}: {error}", error_type=type(error).__name__)
+        result = StepResult(name, StepStatus.FAILED, error=f"{type(error).__name__}: {error}", error_type=type(error).__name__)
     result.seconds = time.monotonic() - started
     log.info("%s: %s %s %s", context.config.id, name, result.status, result.detail or result.error or "")
     return result
 
 
 def _record(private: sqlite_utils.Database, run_id: int, report: RunReport, finished: bool = False) -> None:
-    steps = json.dumps({s.name: s.as_dict() for s in report.steps})
-    with transaction(private):
-        private.execute("update runs set steps = ?, status = ?, finished_at = ? where id = ?",
-                        [steps, report.status, utcnow() if finished else None, run_id])
+    record_run(private, run_id, report.status, {s.name: s.as_dict() for s in report.steps}, finished=finished)
 
 
 def wayback_due_at(context: RunContext) -> datetime:
     """When the baseline is next due: at once if it never succeeded, else the first time the Wayback schedule
     fires after the last success (times in UTC)."""
-    (last,) = context.private.execute(
-        "select max(started_at) from runs where agency_id = ? and json_extract(steps, '$.wayback.status') = 'ok'",
-        [context.config.id]).fetchone()
+    last = last_step_success(context.private, context.config.id, "wayback")
     if last is None:
         return datetime.min.replace(tzinfo=timezone.utc)
     after = datetime.fromisoformat(last) + timedelta(seconds=1)
     return cron_trigger(context.config.wayback.schedule).get_next_fire_time(None, after)
-
-
-def wayback_client(config: AgencyConfig) -> WaybackClient:
-    return WaybackClient(config.wayback.base_url, user_agent=config.politeness.user_agent)
-
-
-@contextmanager
-def _agency_lock(data_dir: Path, agency_id: str) -> Iterator[None]:
-    path = data_dir / "locks" / f"{agency_id}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunInProgress(f"another run of {agency_id} is in progress") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

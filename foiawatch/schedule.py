@@ -19,15 +19,15 @@ import signal
 import threading
 from collections.abc import Callable, Sequence
 from datetime import timezone
-from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
-from .alerts.store import open_private, private_path
-from .config import AgencyConfig
-from .config import cron_trigger
+from .archive import DataDir
+from .archive.datadir import DataDirLike
+from .archive.state import open_private
+from .config import AgencyConfig, cron_trigger
 from .pipeline import STEPS, RunInProgress, Step, run_pipeline
 
 log = logging.getLogger(__name__)
@@ -48,14 +48,15 @@ def scheduled_run(config: AgencyConfig, data_dir: str, steps: Sequence[tuple[str
         log.warning("%s; this scheduled run is skipped", busy)
 
 
-def start_scheduler(configs: Sequence[AgencyConfig], data_dir: str | Path, *,
+def start_scheduler(configs: Sequence[AgencyConfig], data_dir: DataDirLike, *,
                     trigger_for: Callable[[AgencyConfig], BaseTrigger] = agency_trigger,
                     steps: Sequence[tuple[str, Step]] | None = None) -> BackgroundScheduler:
     """Start a background scheduler running exactly these agencies, resuming the stored schedule."""
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore  # SQLAlchemy: only the scheduler needs it
 
+    data_dir = DataDir.at(data_dir)
     open_private(data_dir).close()  # creates the database and its directory
-    store = SQLAlchemyJobStore(url=f"sqlite:///{private_path(data_dir)}", tablename=JOBS_TABLE,
+    store = SQLAlchemyJobStore(url=f"sqlite:///{data_dir.private_db}", tablename=JOBS_TABLE,
                                engine_options={"connect_args": {"timeout": 30}})
     scheduler = BackgroundScheduler(
         jobstores={"default": store}, executors={"default": ThreadPoolExecutor(max(2, len(configs)))},
@@ -67,7 +68,7 @@ def start_scheduler(configs: Sequence[AgencyConfig], data_dir: str | Path, *,
         if job.id not in wanted:
             job.remove()
     for job_id, config in wanted.items():
-        trigger, args = trigger_for(config), (config, str(Path(data_dir).resolve()), steps)
+        trigger, args = trigger_for(config), (config, str(data_dir), steps)
         job = scheduler.get_job(job_id)
         if job is None:
             scheduler.add_job(scheduled_run, trigger, args=args, id=job_id, name=config.id)
@@ -79,7 +80,7 @@ def start_scheduler(configs: Sequence[AgencyConfig], data_dir: str | Path, *,
     return scheduler
 
 
-def serve(configs: Sequence[AgencyConfig], data_dir: str | Path, *,
+def serve(configs: Sequence[AgencyConfig], data_dir: DataDirLike, *,
           trigger_for: Callable[[AgencyConfig], BaseTrigger] = agency_trigger,
           steps: Sequence[tuple[str, Step]] | None = None) -> None:
     """Run the scheduler in the foreground until SIGTERM or SIGINT; returns once running chains have stopped."""

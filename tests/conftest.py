@@ -17,7 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from foiawatch.config import AgencyConfig, find_config
-from foiawatch.demo.faults import FaultHarness
+from .support.faults import FaultHarness
 from foiawatch.demo.site import DemoSite
 
 @pytest.fixture

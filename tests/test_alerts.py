@@ -13,19 +13,13 @@ from foiawatch.alerts import outbox
 from foiawatch.alerts.notify import run_alerts
 from foiawatch.alerts.safety import RefusedTarget, check_email, check_webhook_url, mask_address, mask_url
 from foiawatch.alerts.settings import AlertSettings, parse_duration
-from foiawatch.alerts.store import open_private
-from foiawatch.alerts.subscriptions import (
-    EMAIL,
-    PENDING,
-    WEBHOOK,
-    SubscriptionError,
-    confirm,
-    subscribe,
-    unsubscribe,
-)
+from foiawatch.archive.state import open_private
+from foiawatch.alerts.subscriptions import SubscriptionError, confirm, subscribe, unsubscribe
 from foiawatch.archive import Archive
+from foiawatch.archive.vocabulary import Channel, MessageStatus, SubscriptionStatus
+
+EMAIL, WEBHOOK, PENDING = Channel.EMAIL, Channel.WEBHOOK, SubscriptionStatus.PENDING
 from foiawatch.cli import cli
-from foiawatch.diff import ensure_schema
 
 from .conftest import OPERATOR, PUBLIC_URL, SUBSCRIBER, Mailbox
 
@@ -40,7 +34,6 @@ class Library:
         self.archive = Archive(data_dir)
         self.archive.register_agency(AGENCY, "U.S. Immigration and Customs Enforcement", ["https://www.ice.gov/foia"],
                                      "{}")
-        ensure_schema(self.archive.db)
         self.count = 0
 
     def event(self, kind: str = "removed", title: str | None = "Detention standards", section: str = "Detention",
@@ -116,7 +109,7 @@ def crash_after_sending(monkeypatch):
     finish = outbox._finish
 
     def crash_when_recording_sent(db, message_id, status, error):
-        if status == outbox.SENT:
+        if status == MessageStatus.SENT:
             raise SystemExit("killed between sending and recording")
         finish(db, message_id, status, error)
 
@@ -369,9 +362,6 @@ def test_links_point_at_the_public_archive_and_the_recovered_copy(library, mailb
     add(library, WEBHOOK, receiver.url)
     event_id = library.event(kind="removed_before_monitoring")
     url = library.archive.db.execute("select url from events where id = ?", [event_id]).fetchone()[0]
-    from foiawatch.archive.captures import ensure_schema as ensure_captures
-
-    ensure_captures(library.archive.db)
     raw = f"https://web.archive.org/web/20170101000000id_/{url}"
     with library.archive.db.conn:
         library.archive.db.execute(

@@ -9,7 +9,7 @@ import cssselect
 import pytest
 
 from foiawatch.config import ConfigError, bundled_config_dir, find_config, load_config
-from foiawatch.crawler.urls import canonical_url, is_document_url
+from foiawatch.web.urls import canonical_url, is_document_url
 
 BUNDLED = sorted(bundled_config_dir().glob("*.toml"))
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}

@@ -8,7 +8,7 @@ CI runs a few seeds; ``bench/faults.py`` runs fifty and more with the same harne
 
 from __future__ import annotations
 
-from foiawatch.demo.faults import CRASH_PHASES, CRASH_STEPS, SUBSCRIBERS, FaultHarness
+from .support.faults import CRASH_PHASES, CRASH_STEPS, SUBSCRIBERS, FaultHarness
 
 from .conftest import run_seeds
 

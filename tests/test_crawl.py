@@ -138,7 +138,7 @@ def test_killed_crawl_leaves_a_sound_archive_and_is_never_complete(tmp_path):
             assert "interrupted" in archive.db["crawls"].get(1)["status_reason"]
             for row in archive.db["blobs"].rows:
                 assert archive.blobs.verify(row["sha256"])
-            assert not any(archive.paths.tmp.rglob("dl-*")), "partial downloads left behind"
+            assert not any(archive.data_dir.tmp.rglob("dl-*")), "partial downloads left behind"
 
 
 def test_unreachable_library_exits_non_zero_with_a_clear_message(tmp_path):
@@ -209,7 +209,7 @@ def test_document_faults_are_recorded_and_store_nothing_partial(demo_site, tmp_p
     with Archive(tmp_path) as archive:
         for blob in archive.db["blobs"].rows:
             assert archive.blobs.verify(blob["sha256"])
-        assert not any(archive.paths.tmp.rglob("dl-*"))
+        assert not any(archive.data_dir.tmp.rglob("dl-*"))
     others = {url: r["outcome"] for url, r in sightings(tmp_path, result.crawl_id).items() if r["id"] != row["id"]}
     assert others and set(others.values()) == {"fetched"}, others
 
@@ -281,7 +281,7 @@ def test_sweeping_tmp_removes_only_dead_processes_work(tmp_path):
     mine = archive.work_dir("wayback")
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    leftover = archive.paths.tmp / f"crawl7-{dead.pid}-abc"
+    leftover = archive.data_dir.tmp / f"crawl7-{dead.pid}-abc"
     leftover.mkdir()
     (leftover / "dl-partial").write_bytes(b"half a PDF")
     archive.sweep_tmp()

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from foiawatch.archive import Archive
 from foiawatch.cli import cli
 from foiawatch.demo.scenario import PILOT_RECORDS
-from foiawatch.publish import default_public_db
+from foiawatch.archive import DataDir
 
 
 def test_demo_replays_the_ice_takedown_and_publishes(tmp_path):
@@ -20,7 +20,7 @@ def test_demo_replays_the_ice_takedown_and_publishes(tmp_path):
            "1 outage_ended" in result.output
     assert "3 recovered with provenance" in result.output
     assert "Secure Communities pilot\n" in result.output, "pilot records are filed as the archived library listed them"
-    public = sqlite3.connect(default_public_db(data_dir))
+    public = sqlite3.connect(DataDir.at(data_dir).public_db)
     titles = {title for (title,) in public.execute(
         "select title from removed_documents where kind = 'removed_before_monitoring'")}
     assert titles == {title for _, title, _ in PILOT_RECORDS}

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from foiawatch.archive import Archive
-from foiawatch.diff import ensure_schema, events_json, list_events, render_report, run_diff
+from foiawatch.diff import events_json, list_events, render_report, run_diff
 
 from .conftest import demo_config
 
@@ -35,7 +35,6 @@ class Library:
         self.archive = Archive(tmp_path / "data")
         self.db = self.archive.db
         self.archive.register_agency(AGENCY, "ICE", [ROOT], "{}")
-        ensure_schema(self.db)  # the crawler reads events to skip documents confirmed removed
         self.content: dict[str, str] = {}
         self.urls: dict[str, str] = {}  # name -> URL, for documents that moved
         self.names: dict[str, str] = {}  # URL -> name
@@ -124,7 +123,7 @@ class Library:
         return crawl_id
 
     def events(self, kind=None):
-        return list_events(self.db, AGENCY, kinds=[kind] if kind else None)
+        return list_events(self.archive, AGENCY, kinds=[kind] if kind else None)
 
     def kinds(self) -> Counter:
         return Counter(e["kind"] for e in self.events())
@@ -466,7 +465,7 @@ def test_running_crawl_holds_back_later_crawls(tmp_path):
 def test_list_events_filters_and_reports(tmp_path):
     library = Library(tmp_path)
     ice_crawls(library, run_between=False)
-    db = library.db
+    db = library.archive
     assert {e["kind"] for e in list_events(db, AGENCY, kinds=["removed", "outage"])} == {"removed", "outage"}
     assert {e["url"] for e in list_events(db, section="Secure Communities", kinds=["removed"])} == {
         url("sc1"), url("sc2")}
@@ -493,8 +492,7 @@ def test_list_events_filters_and_reports(tmp_path):
 def test_diff_and_events_commands(tmp_path):
     from click.testing import CliRunner
 
-    import foiawatch.cli  # noqa: F401  (imported first: the diff commands reuse its options)
-    from foiawatch.diff.commands import diff, events
+    from foiawatch.commands.diff import diff, events
 
     library = Library(tmp_path)
     for step in ice_steps(library):
@@ -545,7 +543,7 @@ def test_ice_scenario_on_the_demo_library(demo_site, tmp_path):
         {}, {"outage": 1}, {"section_removed": 3, "page_text_removed": 1, "outage_ended": 1},
         {"removed": len(taken_down)},
     ]
-    db = Archive(tmp_path).db
+    db = Archive(tmp_path)
     assert {e["title"] for e in list_events(db, kinds=["removed"])} == {d.title for d in taken_down}
     (page_text,) = list_events(db, kinds=["page_text_removed"])
     assert len(page_text["evidence"]["deleted"]) == 1
@@ -567,7 +565,7 @@ def test_document_changes_on_the_demo_library(demo_site, tmp_path):
     assert [dict(c) for c in runs] == [
         {}, {"changed": 1, "moved": 1, "unlisted": 1}, {}, {"removed": 1}, {"outage": 1},
     ]
-    db = Archive(tmp_path).db
+    db = Archive(tmp_path)
     assert [e["url"].endswith(removed) for e in list_events(db, kinds=["removed"])] == [True]
     (outage,) = list_events(db, kinds=["outage"])
     assert outage["evidence"]["blocked"] is True

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from foiawatch.diff.rules import classify_crawl, judge_missing, may_have_moved, page_ok
+from foiawatch.archive.verdict import page_ok
+from foiawatch.diff.rules import classify_crawl, judge_missing, may_have_moved
 from foiawatch.diff.textdiff import MAX_DIFF_CHARS, blocks, text_diff
 
 URL = "https://www.example.org/doclib/foia/a.pdf"

@@ -21,7 +21,7 @@ from foiawatch.archive import Archive
 from foiawatch.archive.pii import screen_pending
 from foiawatch.archive.text import ExtractorPool, extract_pending
 from foiawatch.crawler import crawl
-from foiawatch.demo.faults import FAULT_KINDS, FaultHarness, FaultPlan, FaultProxy
+from .support.faults import FAULT_KINDS, FaultHarness, FaultPlan, FaultProxy
 from foiawatch.demo.library import document_bytes
 from foiawatch.demo.pdf import assemble_pdf, make_pdf
 from foiawatch.demo.site import OUTAGE_NOTICE, DemoSite

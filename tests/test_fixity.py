@@ -13,12 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from foiawatch.archive import Archive
-from foiawatch.archive.captures import ensure_schema as ensure_capture_schema
 from foiawatch.archive.fixity import audit, check_warc
 from foiawatch.archive.store import utcnow
 from foiawatch.cli import cli
 from foiawatch.crawler import crawl
-from foiawatch.crawler.wayback import cdx_digest
+from foiawatch.wayback import cdx_digest
 from foiawatch.demo.pdf import make_pdf
 from foiawatch.demo.site import DemoSite
 from foiawatch.demo.wayback_standin import WaybackStandin
@@ -182,7 +181,6 @@ def test_missing_and_orphaned_warcs(archive_dir):
 def recovered_blob(archive: Archive, body: bytes, raw_url: str, timestamp: str, digest: str) -> str:
     """Store ``body`` as recovery does: a blob from the Wayback Machine with the capture as provenance."""
     stored = archive.blobs.put_bytes(body)
-    ensure_capture_schema(archive.db)
     with archive.db.conn:
         archive.record_blob(stored, "application/pdf", source="wayback")
         archive.db["recoveries"].insert({

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from foiawatch.archive import Archive, schema
+from foiawatch.archive.state import open_private
 from foiawatch.cli import cli
 
 FIXTURE = Path(__file__).parent / "fixtures" / "archive-0.1.0" / "archive.tar.gz"
@@ -72,3 +74,9 @@ def test_an_archive_written_by_0_1_0_opens_migrates_and_keeps_everything(old_arc
     assert subscriptions.exit_code == 0 and subscriptions.output.count("\n") == 2, subscriptions.output
 
     assert snapshot(old_archive) == before
+
+    with Archive(old_archive) as archive:
+        assert schema.ARCHIVE.pending(archive.db) == []
+        roots = archive.db.execute("select count(*), sum(is_root) from listing_pages where page_number = 0").fetchone()
+        assert roots[0] > 0 and roots == (roots[0], roots[0])  # the facts the crawl verdict reads, backfilled
+    assert schema.PRIVATE.pending(open_private(old_archive)) == []

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from foiawatch.config import AgencyConfig, DocumentRules, bundled_config_dir, load_config, parse_config
-from foiawatch.crawler.parse import classify_response, parse_listing
-from foiawatch.crawler.urls import canonical_url, extension, is_document_url, same_site
+from foiawatch.web.parse import classify_response, parse_listing
+from foiawatch.web.urls import canonical_url, extension, is_document_url, same_site
 
 REALPAGES = Path(__file__).parent / "fixtures" / "realpages"
 EPA_URL = "https://www.epa.gov/hfstudy/epa-published-research-related-hydraulic-fracturing-study"

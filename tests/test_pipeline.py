@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 from click.testing import CliRunner
 
 from foiawatch.alerts.settings import AlertSettings
-from foiawatch.alerts.store import open_private
+from foiawatch.archive.state import open_private
 from foiawatch.cli import cli
 from foiawatch.config import bundled_config_dir, find_config
-from foiawatch.crawler.wayback import RateLimited
+from foiawatch.wayback import RateLimited
 from foiawatch.pipeline import RunContext, RunInProgress, alerts_step, run_pipeline, wayback_due_at
 
 from .conftest import OPERATOR

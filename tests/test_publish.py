@@ -390,8 +390,8 @@ def test_download_file_names_are_safe_in_a_header(url, mimetype, name):
 
 
 def test_wayback_recoveries_are_published_when_the_archive_has_them(ice, tmp_path):
-    """Tables of Wayback recovery (archive/captures.py) are copied when present; a document removed before
-    monitoring gets its recovered copy, screened like any other blob."""
+    """Tables of Wayback recovery (archive/schema/wayback.py) are copied; a document removed before monitoring gets
+    its recovered copy, screened like any other blob."""
     data_dir = tmp_path / "data"
     shutil.copytree(ice.data_dir, data_dir)
     gone = {"clean": ("https://www.ice.gov/doclib/foia/secure-communities/SC_Rollout_2009.pdf",
@@ -400,19 +400,18 @@ def test_wayback_recoveries_are_published_when_the_archive_has_them(ice, tmp_pat
                     b"Call log. Caller DOB: 04/12/1961, SSN: 123-45-6789.")}
     with Archive(data_dir) as archive:
         db = archive.db
-        db.execute("create table captures (id integer primary key, agency_id text, url text, timestamp text, "
-                   "digest text)")
-        db.execute("create table recoveries (id integer primary key, agency_id text, url text, "
-                   "capture_timestamp text, status text, sha256 text references blobs(sha256))")
         shas = {}
         for name, (url, body) in gone.items():
             stored = archive.blobs.put_bytes(body)
             archive.record_blob(stored, "text/plain", source="wayback")
             db.execute("insert into texts (sha256, status, text) values (?, 'ok', ?)", [stored.sha256, body.decode()])
-            db.execute("insert into captures (agency_id, url, timestamp, digest) values ('demo', ?, "
-                       "'20150101000000', 'SHA1DIGEST')", [url])
-            db.execute("insert into recoveries (agency_id, url, capture_timestamp, status, sha256) values "
-                       "('demo', ?, '20150101000000', 'ok', ?)", [url, stored.sha256])
+            raw_url = f"https://web.archive.org/web/20150101000000id_/{url}"
+            db.execute("insert into captures (agency_id, urlkey, timestamp, original, url, digest, raw_url, seen_at) "
+                       "values ('demo', ?, '20150101000000', ?, ?, 'SHA1DIGEST', ?, '2030-01-01')",
+                       [url, url, url, raw_url])
+            db.execute("insert into recoveries (agency_id, url, capture_timestamp, original, capture_digest, raw_url, "
+                       "status, sha256, retrieved_at) values ('demo', ?, '20150101000000', ?, 'SHA1DIGEST', ?, 'ok', ?, "
+                       "'2030-01-01')", [url, url, raw_url, stored.sha256])
             db.execute("insert into events (agency_id, kind, url, title, section, detected_at, summary, evidence, "
                        "dedupe_key) values ('demo', 'removed_before_monitoring', ?, ?, 'secure-communities', "
                        "'2030-01-01T00:00:00+00:00', 'Captured, never listed, gone now.', '{}', ?)",

@@ -16,7 +16,7 @@ from foiawatch.demo.library import preset
 from foiawatch.demo.site import DemoSite
 from foiawatch.diff.engine import run_diff
 from foiawatch.pipeline import publish_archive
-from foiawatch.publish import default_public_db
+from foiawatch.archive import DataDir
 
 from .conftest import demo_config
 from .test_publish import WITHHELD_PATH, WITHHELD_SSN, WITHHELD_TEXT, WITHHELD_TITLE
@@ -41,7 +41,7 @@ def review(data_dir, *args: str, code: int = 0) -> str:
 
 
 def published(data_dir, sha256: str) -> bool:
-    public = sqlite3.connect(default_public_db(data_dir))
+    public = sqlite3.connect(DataDir.at(data_dir).public_db)
     try:
         return public.execute("select count(*) from blobs where sha256 = ?", [sha256]).fetchone()[0] == 1
     finally:

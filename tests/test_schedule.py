@@ -16,7 +16,7 @@ from pathlib import Path
 
 from apscheduler.triggers.interval import IntervalTrigger
 
-from foiawatch.alerts.store import open_private
+from foiawatch.archive.state import open_private
 from foiawatch.config import AgencyConfig, find_config
 from foiawatch.config import cron_trigger
 from foiawatch.pipeline import RunContext
@@ -112,13 +112,13 @@ def test_cron_days_of_week_are_read_as_cron_reads_them():
 
 
 def first(context: RunContext) -> str:
-    (context.data_dir / "first-started").touch()
+    (context.data_dir.root / "first-started").touch()
     time.sleep(1.5)
     return "finished"
 
 
 def second(context: RunContext) -> str:
-    (context.data_dir / "second-started").touch()
+    (context.data_dir.root / "second-started").touch()
     return "should not run"
 
 

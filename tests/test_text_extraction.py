@@ -301,7 +301,7 @@ def test_extract_file_runs_one_file_in_isolation(tmp_path):
 
 def _store(archive: Archive, data: bytes, mimetype: str) -> str:
     sha256 = hashlib.sha256(data).hexdigest()
-    source = archive.paths.tmp / f"test-{sha256}"
+    source = archive.data_dir.tmp / f"test-{sha256}"
     source.write_bytes(data)
     archive.store_blob(source, sha256, mimetype, source="test")
     return sha256

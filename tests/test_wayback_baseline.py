@@ -23,11 +23,11 @@ from foiawatch.archive import Archive
 from foiawatch.cli import cli
 from foiawatch.config import find_config
 from foiawatch.crawler import crawl
-from foiawatch.crawler.probe import probe_never_listed
-from foiawatch.crawler.wayback import WaybackClient, cdx_digest
-from foiawatch.crawler.wayback_sync import sync_captures
+from foiawatch.wayback.probes import probe_never_listed
+from foiawatch.wayback import WaybackClient, cdx_digest
+from foiawatch.wayback.cdx_sync import sync_captures
 from foiawatch.demo.library import SECURE_COMMUNITIES_SECTIONS
-from foiawatch.crawler.wayback_listings import read_archived_listings
+from foiawatch.wayback.listings import read_archived_listings
 from foiawatch.demo.scenario import (CAPTURED_AT, PILOT_RECORDS, PILOT_SECTION, PILOT_SECTION_TITLE,
                                      archived_listing_pages, demo_agency, first_library_captures,
                                      wayback_captures)

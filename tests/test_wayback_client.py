@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from foiawatch.crawler.ratelimit import Gate, RateLimiter
-from foiawatch.crawler.wayback import (
+from foiawatch.web.ratelimit import Gate, RateLimiter
+from foiawatch.wayback import (
     BlockedSite,
     Capture,
     CaptureRejected,

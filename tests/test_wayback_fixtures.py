@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import yaml
 
-from foiawatch.crawler.wayback import BlockedSite, Capture, NotADocument, WaybackClient
+from foiawatch.wayback import BlockedSite, Capture, NotADocument, WaybackClient
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CASSETTES = FIXTURES / "wayback"

@@ -8,7 +8,7 @@ import pytest
 import requests
 import wayback
 
-from foiawatch.crawler.wayback import cdx_digest
+from foiawatch.wayback import cdx_digest
 from foiawatch.demo.wayback_standin import StandinCapture, WaybackStandin, surt
 
 PDF = "application/pdf"

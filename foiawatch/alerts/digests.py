@@ -14,27 +14,28 @@ from typing import Any
 
 import sqlite_utils
 
+from ..archive import Archive
+from ..archive.db import transaction
+from ..archive.state import get_state, set_state
 from ..archive.store import utcnow
+from ..archive.vocabulary import Channel, MessagePurpose, MessageStatus, SubscriptionStatus
 from . import outbox, render
 from .links import EventLinks
 from .settings import AlertSettings
-from .store import get_state, set_state, transaction
-from .subscriptions import ACTIVE, EMAIL, Subscription, subscriptions
+from .subscriptions import Subscription, subscriptions
 
 CURSOR = "events_cursor"  # the last archive event id matched against the subscriptions
 _BATCH = 1000
 
 
-def fan_out(private: sqlite_utils.Database, archive: sqlite_utils.Database) -> int:
+def fan_out(private: sqlite_utils.Database, archive: Archive) -> int:
     """Match events recorded since the last call against the active subscriptions; returns deliveries added."""
-    if "events" not in archive.table_names():
-        return 0
-    active = subscriptions(private, ACTIVE)
+    active = subscriptions(private, SubscriptionStatus.ACTIVE)
     texts: dict[int, str | None] = {}
 
     def document_text(event: dict[str, Any]) -> str | None:
         if event["document_id"] and event["document_id"] not in texts:
-            row = archive.execute(
+            row = archive.db.execute(
                 "select t.text from sightings s join texts t on t.sha256 = s.sha256 "
                 "where s.document_id = ? and t.text is not null order by s.crawl_id desc limit 1",
                 [event["document_id"]]).fetchone()
@@ -43,7 +44,7 @@ def fan_out(private: sqlite_utils.Database, archive: sqlite_utils.Database) -> i
 
     added, cursor = 0, int(get_state(private, CURSOR, "0"))
     while True:
-        events = list(archive.query("select * from events where id > ? order by id limit ?", [cursor, _BATCH]))
+        events = list(archive.db.query("select * from events where id > ? order by id limit ?", [cursor, _BATCH]))
         if not events:
             return added
         matched = [(event["id"], subscription.id, event["agency_id"], utcnow())
@@ -56,13 +57,13 @@ def fan_out(private: sqlite_utils.Database, archive: sqlite_utils.Database) -> i
             set_state(private, CURSOR, str(cursor))
 
 
-def queue_digests(private: sqlite_utils.Database, archive: sqlite_utils.Database, settings: AlertSettings
+def queue_digests(private: sqlite_utils.Database, archive: Archive, settings: AlertSettings
                   ) -> list[int]:
     """Queue one digest per active subscription with undelivered events; returns the message ids."""
     links = EventLinks(archive, settings.public_url)
-    agencies = dict(archive.execute("select id, name from agencies").fetchall())
+    agencies = dict(archive.db.execute("select id, name from agencies").fetchall())
     queued = []
-    for subscription in subscriptions(private, ACTIVE):
+    for subscription in subscriptions(private, SubscriptionStatus.ACTIVE):
         pending = [event_id for (event_id,) in private.execute(
             "select event_id from deliveries where subscription_id = ? and message_id is null order by event_id",
             [subscription.id])]
@@ -76,7 +77,7 @@ def queue_digests(private: sqlite_utils.Database, archive: sqlite_utils.Database
         rendered = render.digest(events, key=key, unsubscribe=unsubscribe_line(settings, subscription),
                                  filters=subscription.describe_filters(), slack=subscription.format == "slack")
         with transaction(private):
-            message_id = outbox.queue(private, outbox.DIGEST, subscription.channel, subscription.target, rendered,
+            message_id = outbox.queue(private, MessagePurpose.DIGEST, subscription.channel, subscription.target, rendered,
                                       key=key, fmt=subscription.format, subscription_id=subscription.id)
             private.conn.executemany("update deliveries set message_id = ? where subscription_id = ? and event_id = ?",
                                      [(message_id, subscription.id, event_id) for event_id in pending])
@@ -90,7 +91,7 @@ def queued_deliveries(private: sqlite_utils.Database, by: str) -> dict[object, i
     column = {"subscription": "d.subscription_id", "agency": "d.agency_id"}[by]
     return dict(private.execute(
         f"select {column}, count(*) from deliveries d left join messages m on m.id = d.message_id "
-        f"where m.id is null or m.status in (?, ?) group by {column}", [outbox.QUEUED, outbox.SENDING]).fetchall())
+        f"where m.id is null or m.status in (?, ?) group by {column}", [MessageStatus.QUEUED, MessageStatus.SENDING]).fetchall())
 
 
 def unsubscribe_line(settings: AlertSettings, subscription: Subscription) -> str:
@@ -108,16 +109,16 @@ def queue_confirmation(private: sqlite_utils.Database, settings: AlertSettings, 
            f"To confirm, send this token to the operator of this foiawatch instance: {subscription.confirm_token} "
            f"(they run `foiawatch confirm TOKEN`).")
     with transaction(private):
-        return outbox.queue(private, outbox.CONFIRM, EMAIL, subscription.target,
+        return outbox.queue(private, MessagePurpose.CONFIRM, Channel.EMAIL, subscription.target,
                             render.confirmation(subscription.describe_filters(), how),
                             subscription_id=subscription.id)
 
 
-def _events(archive: sqlite_utils.Database, ids: Sequence[int]) -> list[dict[str, Any]]:
+def _events(archive: Archive, ids: Sequence[int]) -> list[dict[str, Any]]:
     events = []
     for start in range(0, len(ids), _BATCH):
         chunk = ids[start:start + _BATCH]
-        events += list(archive.query(f"select * from events where id in ({', '.join('?' * len(chunk))}) order by id",
+        events += list(archive.db.query(f"select * from events where id in ({', '.join('?' * len(chunk))}) order by id",
                        list(chunk)))
     for event in events:
         event["evidence"] = json.loads(event["evidence"])

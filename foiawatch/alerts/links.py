@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
-from ..publish.build import FILES_ROUTE, PUBLIC_DB_NAME
+from ..archive import Archive
+from ..archive.pii import is_withheld
+from ..archive.published import FILES_ROUTE, PUBLIC_DB_NAME
+from ..archive.vocabulary import RecoveryStatus
 
 
 class EventLinks:
-    """Builds the links of events read from one archive database."""
+    """Builds the links of events read from one archive."""
 
-    def __init__(self, db: sqlite_utils.Database, public_url: str | None) -> None:
-        self.db, self.public_url = db, public_url
-        self.tables = set(db.table_names())
+    def __init__(self, archive: Archive, public_url: str | None) -> None:
+        self.archive, self.db, self.public_url = archive, archive.db, public_url
 
     def __call__(self, event: dict[str, Any]) -> dict[str, str]:
         """Links for one event (a row of the archive's ``events``); missing ones are left out."""
@@ -49,15 +49,12 @@ class EventLinks:
         return row[0] if row else None
 
     def _published(self, sha256: str) -> bool:
-        if "withholdings" not in self.tables:
-            return False
-        row = self.db.execute("select withheld from withholdings where sha256 = ?", [sha256]).fetchone()
-        return row is not None and row[0] == 0
+        return not is_withheld(self.archive, sha256)
 
     def _recovery(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        if "recoveries" not in self.tables or not event["url"]:
+        if not event["url"]:
             return None
         found = self.db.query("select sha256, raw_url from recoveries where agency_id = ? and url = ? "
-                              "and status = 'ok' order by capture_timestamp desc limit 1",
-                              [event["agency_id"], event["url"]])
+                              "and status = ? order by capture_timestamp desc limit 1",
+                              [event["agency_id"], event["url"], RecoveryStatus.RECOVERED])
         return next(found, None)

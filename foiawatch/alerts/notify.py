@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from ..archive import Archive
+from ..archive import Archive, DataDir
+from ..archive.datadir import DataDirLike
+from ..archive.state import file_lock, open_private
 from . import digests, outbox, watch
 from .settings import AlertSettings
-from .store import dispatch_lock, open_private
 
 
 @dataclass
@@ -23,32 +23,33 @@ class AlertsReport:
         return f"{self.deliveries} new deliveries in {self.digests} digest(s); messages: {self.sent}{changed}"
 
 
-def run_alerts(data_dir: str | Path, settings: AlertSettings, agency_id: str | None = None,
+def run_alerts(data_dir: DataDirLike, settings: AlertSettings, agency_id: str | None = None,
                run_id: int | None = None) -> AlertsReport:
     """Everything alerts do in one run, under the dispatch lock. ``agency_id`` and ``run_id`` name the run in
     progress, whose agency's conditions are judged; without them only deliveries are."""
+    data_dir = DataDir.at(data_dir)
     report = AlertsReport()
     private = open_private(data_dir)
     try:
-        with Archive(data_dir) as archive, dispatch_lock(data_dir):
+        with Archive(data_dir) as archive, file_lock(data_dir.alerts_lock):
             outbox.recover_orphans(private)
             conditions = watch.delivery_conditions(private, settings)
             if agency_id:
                 conditions += watch.agency_conditions(archive, private, agency_id, settings, run_id)
             report.conditions = watch.apply(private, settings, conditions)
-            report.deliveries = digests.fan_out(private, archive.db)
-            report.digests = len(digests.queue_digests(private, archive.db, settings))
+            report.deliveries = digests.fan_out(private, archive)
+            report.digests = len(digests.queue_digests(private, archive, settings))
             report.sent = outbox.send_due(private, settings)
     finally:
         private.close()
     return report
 
 
-def send_pending(data_dir: str | Path, settings: AlertSettings) -> outbox.SendReport:
+def send_pending(data_dir: DataDir, settings: AlertSettings) -> outbox.SendReport:
     """Send what is due without looking at the archive (after a subscribe, for its confirmation)."""
     private = open_private(data_dir)
     try:
-        with dispatch_lock(data_dir):
+        with file_lock(data_dir.alerts_lock):
             outbox.recover_orphans(private)
             return outbox.send_due(private, settings)
     finally:

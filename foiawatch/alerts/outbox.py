@@ -4,7 +4,7 @@ that fails is retried with back-off and nothing is lost when the process dies.
 A message's content and idempotency key are fixed when it is queued; a retry resends exactly the same message.
 States: ``queued`` → ``sending`` → ``sent``; back to ``queued`` (with ``next_attempt_at``) after a temporary
 failure; ``failed`` after a permanent one or too many attempts. Only one sender runs at a time
-(``store.dispatch_lock``), so a row found ``sending`` was left by a process that died mid-send:
+(``alerts_lock``, see ``notify``), so a row found ``sending`` was left by a process that died mid-send:
 
 - a webhook is sent again with the same ``Idempotency-Key``: at-least-once, and a receiver that keeps the keys
   it has seen processes it once;
@@ -27,18 +27,16 @@ from typing import Any
 
 import sqlite_utils
 
+from ..archive.db import transaction
 from ..archive.store import utcnow
+from ..archive.vocabulary import MessagePurpose, MessageStatus, SubscriptionStatus
 from .channels import DeliveryError, post_json, send_email
 from .render import Rendered
 from .safety import RefusedTarget, mask_target
 from .settings import AlertSettings
-from .store import transaction
-from .subscriptions import UNSUBSCRIBED
 
 log = logging.getLogger(__name__)
 
-QUEUED, SENDING, SENT, FAILED, UNKNOWN = "queued", "sending", "sent", "failed", "unknown"
-DIGEST, CONFIRM, OPERATOR = "digest", "confirm", "operator"
 
 
 @dataclass
@@ -71,16 +69,16 @@ def queue(db: sqlite_utils.Database, purpose: str, channel: str, target: str, re
 def recover_orphans(db: sqlite_utils.Database) -> None:
     """Settle messages a dead sender left ``sending`` (see the module's doc). Call under the dispatch lock."""
     with transaction(db):
-        orphans = list(db.query("select id, channel, target, phase from messages where status = ?", [SENDING]))
+        orphans = list(db.query("select id, channel, target, phase from messages where status = ?", [MessageStatus.SENDING]))
         for message in orphans:
             if message["channel"] == "email" and message["phase"] == "data":
                 log.warning("message %s to %s: the sender stopped after handing it to the SMTP server; it may "
                             "have arrived and is not sent again", message["id"],
                             mask_target(message["channel"], message["target"]))
                 db.execute("update messages set status = ?, last_error = ? where id = ?",
-                           [UNKNOWN, "sender stopped during SMTP DATA; outcome unknown", message["id"]])
+                           [MessageStatus.UNKNOWN, "sender stopped during SMTP DATA; outcome unknown", message["id"]])
             else:
-                db.execute("update messages set status = ?, phase = null where id = ?", [QUEUED, message["id"]])
+                db.execute("update messages set status = ?, phase = null where id = ?", [MessageStatus.QUEUED, message["id"]])
 
 
 def send_due(db: sqlite_utils.Database, settings: AlertSettings) -> SendReport:
@@ -88,10 +86,10 @@ def send_due(db: sqlite_utils.Database, settings: AlertSettings) -> SendReport:
     report = SendReport()
     due = list(db.query("select m.*, s.status as subscription_status, s.unsubscribe_token from messages m "
                         "left join subscriptions s on s.id = m.subscription_id "
-                        "where m.status = ? and m.next_attempt_at <= ? order by m.id", [QUEUED, utcnow()]))
+                        "where m.status = ? and m.next_attempt_at <= ? order by m.id", [MessageStatus.QUEUED, utcnow()]))
     for message in due:
-        if message["subscription_status"] == UNSUBSCRIBED:
-            _finish(db, message["id"], FAILED, "unsubscribed")
+        if message["subscription_status"] == SubscriptionStatus.UNSUBSCRIBED:
+            _finish(db, message["id"], MessageStatus.FAILED, "unsubscribed")
             continue
         outcome = _attempt(db, message, settings)
         setattr(report, outcome, getattr(report, outcome) + 1)
@@ -103,7 +101,7 @@ def _attempt(db: sqlite_utils.Database, message: dict[str, Any], settings: Alert
     attempts = message["attempts"] + 1
     with transaction(db):
         db.execute("update messages set status = ?, phase = 'connect', attempts = ?, last_attempt_at = ? "
-                   "where id = ?", [SENDING, attempts, utcnow(), message["id"]])
+                   "where id = ?", [MessageStatus.SENDING, attempts, utcnow(), message["id"]])
     target = mask_target(message["channel"], message["target"])
     try:
         if message["channel"] == "email":
@@ -117,14 +115,14 @@ def _attempt(db: sqlite_utils.Database, message: dict[str, Any], settings: Alert
             post_json(message["target"], message["payload"].encode("utf-8"),
                       {"Idempotency-Key": key, "X-Foiawatch-Message": key}, timeout=settings.timeout,
                       # the operator's own webhook is configuration, not a subscriber's input: no SSRF risk
-                      allow_private=settings.allow_private_webhooks or message["purpose"] == OPERATOR)
+                      allow_private=settings.allow_private_webhooks or message["purpose"] == MessagePurpose.OPERATOR)
     except (DeliveryError, RefusedTarget, OSError) as error:
         error_text = str(error).replace(message["target"], target)
         permanent = isinstance(error, RefusedTarget) or getattr(error, "permanent", False)
         if permanent or attempts >= settings.max_attempts:
             log.error("message %s (%s) to %s given up after %d attempt(s): %s", message["id"], message["purpose"],
                       target, attempts, error_text)
-            _finish(db, message["id"], FAILED, error_text)
+            _finish(db, message["id"], MessageStatus.FAILED, error_text)
             return "failed"
         delay = min(settings.retry_base * 2 ** (attempts - 1), settings.retry_max)
         log.warning("message %s (%s) to %s failed (attempt %d), retrying in %.0f s: %s", message["id"],
@@ -132,9 +130,9 @@ def _attempt(db: sqlite_utils.Database, message: dict[str, Any], settings: Alert
         retry_at = (datetime.now(timezone.utc) + timedelta(seconds=delay)).isoformat(timespec="seconds")
         with transaction(db):
             db.execute("update messages set status = ?, phase = null, next_attempt_at = ?, last_error = ? "
-                       "where id = ?", [QUEUED, retry_at, error_text, message["id"]])
+                       "where id = ?", [MessageStatus.QUEUED, retry_at, error_text, message["id"]])
         return "retrying"
-    _finish(db, message["id"], SENT, None)
+    _finish(db, message["id"], MessageStatus.SENT, None)
     log.info("message %s (%s) sent to %s", message["id"], message["purpose"], target)
     return "sent"
 
@@ -162,7 +160,7 @@ def _email(message: dict[str, Any], settings: AlertSettings) -> EmailMessage:
     email["Message-ID"] = f"<{message['idempotency_key']}@{settings.mail_from.rpartition('@')[2] or 'foiawatch'}>"
     email["Auto-Submitted"] = "auto-generated"
     unsubscribe = settings.manage_link("unsubscribe", message["unsubscribe_token"] or "")
-    if message["purpose"] == DIGEST and unsubscribe:
+    if message["purpose"] == MessagePurpose.DIGEST and unsubscribe:
         email["List-Unsubscribe"] = f"<{unsubscribe}>"
     email.set_content(message["body"], cte="quoted-printable")
     return email

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..diff.schema import EVENT_KINDS
+from ..archive.vocabulary import EventKind
 
 SLACK_TEXT_LIMIT = 38_000  # Slack cuts message text at 40,000 characters
 DOCUMENT_LIST_LIMIT = 200  # document titles listed under one section_removed / outage_ended event
@@ -56,10 +56,10 @@ def digest(events: Sequence[dict[str, Any]], *, key: str, unsubscribe: str, filt
     section. ``unsubscribe`` is the link or instruction every message ends with."""
     counts = Counter(event["kind"] for event in events)
     agencies = sorted({event["agency_name"] for event in events})
-    summary = ", ".join(kind_phrase(kind, counts[kind]) for kind in EVENT_KINDS if counts[kind])
+    summary = ", ".join(kind_phrase(kind, counts[kind]) for kind in EventKind if counts[kind])
     subject = one_line(f"[foiawatch] {', '.join(agencies)}: {summary}", 180)
     lines = [f"foiawatch detected {len(events)} event(s): {summary}.", ""]
-    for kind in (k for k in EVENT_KINDS if counts[k]):
+    for kind in (k for k in EventKind if counts[k]):
         lines += [f"{kind.upper().replace('_', ' ')} ({counts[kind]})", ""]
         group: tuple[str, str | None] | None = None
         for event in sorted((e for e in events if e["kind"] == kind),

@@ -15,15 +15,13 @@ from typing import Any
 
 import sqlite_utils
 
+from ..archive.db import transaction
 from ..archive.store import utcnow
-from ..diff.schema import EVENT_KINDS, OUTAGE_STARTED, REMOVED, REMOVED_BEFORE_MONITORING, SECTION_REMOVED
+from ..archive.vocabulary import Channel, EventKind, SubscriptionStatus
 from .safety import check_email, check_webhook_url, resolve_webhook
-from .store import transaction
 
-DEFAULT_KINDS = (REMOVED, SECTION_REMOVED, OUTAGE_STARTED, REMOVED_BEFORE_MONITORING)
-EMAIL, WEBHOOK = "email", "webhook"
+DEFAULT_KINDS = (EventKind.REMOVED, EventKind.SECTION_REMOVED, EventKind.OUTAGE, EventKind.REMOVED_BEFORE_MONITORING)
 FORMATS = ("json", "slack")
-PENDING, ACTIVE, UNSUBSCRIBED = "pending", "active", "unsubscribed"
 
 
 class SubscriptionError(ValueError):
@@ -80,32 +78,32 @@ def subscribe(db: sqlite_utils.Database, channel: str, target: str, *, latest_ev
               fmt: str = "json") -> Subscription:
     """Record a subscription. Webhooks are active at once (their URL is checked, and refused if it resolves to a
     private address); email waits for its confirmation token."""
-    unknown = sorted(set(kinds) - set(EVENT_KINDS))
+    unknown = sorted(set(kinds) - set(EventKind))
     if unknown or not kinds:
-        raise SubscriptionError(f"unknown event kind {unknown[0]!r}; known: {', '.join(EVENT_KINDS)}" if unknown
+        raise SubscriptionError(f"unknown event kind {unknown[0]!r}; known: {', '.join(EventKind)}" if unknown
                                 else "name at least one event kind")
     if fmt not in FORMATS:
         raise SubscriptionError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
-    if channel == EMAIL:
-        target, status = check_email(target), PENDING
-    elif channel == WEBHOOK:
-        target, status = check_webhook_url(target), ACTIVE
+    if channel == Channel.EMAIL:
+        target, status = check_email(target), SubscriptionStatus.PENDING
+    elif channel == Channel.WEBHOOK:
+        target, status = check_webhook_url(target), SubscriptionStatus.ACTIVE
         try:
             resolve_webhook(target, allow_private_webhooks)
         except OSError as error:
             raise SubscriptionError(str(error)) from None
     else:
-        raise SubscriptionError(f"unknown channel {channel!r}; known: {EMAIL}, {WEBHOOK}")
+        raise SubscriptionError(f"unknown channel {channel!r}; known: {Channel.EMAIL}, {Channel.WEBHOOK}")
     now = utcnow()
     with transaction(db):
         cursor = db.execute(
             "insert into subscriptions (channel, target, format, agencies, kinds, section, keyword, status, "
             "confirm_token, unsubscribe_token, after_event_id, created_at, confirmed_at) "
             "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [channel, target, fmt if channel == WEBHOOK else "text", json.dumps(sorted(set(agencies))),
-             json.dumps([k for k in EVENT_KINDS if k in kinds]), section or None, keyword or None, status,
-             secrets.token_urlsafe(24) if status == PENDING else None, secrets.token_urlsafe(24),
-             latest_event_id, now, now if status == ACTIVE else None],
+            [channel, target, fmt if channel == Channel.WEBHOOK else "text", json.dumps(sorted(set(agencies))),
+             json.dumps([k for k in EventKind if k in kinds]), section or None, keyword or None, status,
+             secrets.token_urlsafe(24) if status == SubscriptionStatus.PENDING else None, secrets.token_urlsafe(24),
+             latest_event_id, now, now if status == SubscriptionStatus.ACTIVE else None],
         )
     return get(db, int(cursor.lastrowid))
 
@@ -116,9 +114,9 @@ def confirm(db: sqlite_utils.Database, token: str, *, latest_event_id: int) -> S
         found = db.execute("select id, status from subscriptions where confirm_token = ?", [token]).fetchone()
         if not found:
             raise SubscriptionError("no subscription has this confirmation token")
-        if found[1] == PENDING:
+        if found[1] == SubscriptionStatus.PENDING:
             db.execute("update subscriptions set status = ?, confirmed_at = ?, after_event_id = ? where id = ?",
-                       [ACTIVE, utcnow(), latest_event_id, found[0]])
+                       [SubscriptionStatus.ACTIVE, utcnow(), latest_event_id, found[0]])
     return get(db, found[0])
 
 
@@ -133,7 +131,7 @@ def unsubscribe(db: sqlite_utils.Database, token: str | None = None, subscriptio
             raise SubscriptionError("no subscription has this unsubscribe token" if token
                                     else f"no subscription {subscription_id}")
         db.execute("update subscriptions set status = ?, unsubscribed_at = coalesce(unsubscribed_at, ?) "
-                   "where id = ?", [UNSUBSCRIBED, utcnow(), found[0]])
+                   "where id = ?", [SubscriptionStatus.UNSUBSCRIBED, utcnow(), found[0]])
         db.execute("delete from deliveries where subscription_id = ? and message_id is null", [found[0]])
     return get(db, found[0])
 

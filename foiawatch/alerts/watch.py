@@ -21,11 +21,12 @@ from typing import Any
 import sqlite_utils
 
 from ..archive import Archive
-from ..archive.store import COMPLETE, utcnow
+from ..archive.db import transaction
+from ..archive.store import utcnow
+from ..archive.vocabulary import CrawlStatus, MessagePurpose, MessageStatus, RunStatus, StepStatus, SubscriptionStatus
 from . import outbox, render
 from .safety import mask_target
 from .settings import AlertSettings
-from .store import transaction
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def _stale(archive: Archive, agency_id: str, settings: AlertSettings) -> Conditi
     latest = archive.last_crawl(agency_id)
     if latest is None:
         return None  # never crawled: nothing to be stale yet
-    last = archive.last_crawl(agency_id, COMPLETE)
+    last = archive.last_crawl(agency_id, CrawlStatus.COMPLETE)
     first = next(archive.crawls(agency_id))
     since = last["finished_at"] if last else first["started_at"]
     detail = (f"Last complete crawl: {'crawl %d at %s' % (last['id'], since) if last else 'none'}.\n"
@@ -88,10 +89,10 @@ def failed_streak(private: sqlite_utils.Database, agency_id: str, run_id: int | 
     streak, errors = 0, []
     for run in private.query("select id, status, steps from runs where agency_id = ? order by id desc limit 100",
                              [agency_id]):
-        if run["id"] != run_id and run["status"] not in ("ok", "failed"):
+        if run["id"] != run_id and run["status"] not in (RunStatus.OK, RunStatus.FAILED):
             continue
         failed = [f"{name}: {step['error']}" for name, step in json.loads(run["steps"]).items()
-                  if step["status"] == "failed" and step.get("error_type") not in WAYBACK_TROUBLE]
+                  if step["status"] == StepStatus.FAILED and step.get("error_type") not in WAYBACK_TROUBLE]
         if not failed:
             break
         streak += 1
@@ -104,7 +105,7 @@ def _wayback(private: sqlite_utils.Database, agency_id: str, run_id: int | None)
     if run_id is None:
         return None
     steps = json.loads(private.execute("select steps from runs where id = ?", [run_id]).fetchone()[0])
-    ran = {name: steps[name] for name in WAYBACK_STEPS if steps.get(name, {}).get("status") in ("ok", "failed")}
+    ran = {name: steps[name] for name in WAYBACK_STEPS if steps.get(name, {}).get("status") in (StepStatus.OK, StepStatus.FAILED)}
     if not ran:
         return None
     trouble = [f"{name}: {step.get('error')}" for name, step in ran.items()
@@ -122,17 +123,17 @@ def delivery_conditions(private: sqlite_utils.Database, settings: AlertSettings)
     for message in private.query("""
             select m.*, s.status as subscription_status from messages m join subscriptions s on s.id = m.subscription_id
             where m.id in (select max(id) from messages where purpose = ? group by subscription_id)""",
-                                 [outbox.DIGEST]):
+                                 [MessagePurpose.DIGEST]):
         who = mask_target(message["channel"], message["target"])
-        troubled = message["status"] in (outbox.FAILED, outbox.UNKNOWN) or (
-            message["status"] == outbox.QUEUED and message["attempts"] >= settings.delivery_failures)
-        active = troubled and message["subscription_status"] == "active"
+        troubled = message["status"] in (MessageStatus.FAILED, MessageStatus.UNKNOWN) or (
+            message["status"] == MessageStatus.QUEUED and message["attempts"] >= settings.delivery_failures)
+        active = troubled and message["subscription_status"] == SubscriptionStatus.ACTIVE
         headline = (f"alerts to {who} (subscription {message['subscription_id']}) are not getting through" if active
                     else f"alerts to {who} (subscription {message['subscription_id']}) are delivered again")
         detail = (f"Message {message['id']}: {message['status']} after {message['attempts']} attempt(s); "
                   f"last error: {message['last_error'] or 'none'}.")
         conditions.append(Condition(f"delivery:{message['subscription_id']}", None, active, headline, detail,
-                                    announce=message["subscription_status"] == "active"))
+                                    announce=message["subscription_status"] == SubscriptionStatus.ACTIVE))
     return conditions
 
 
@@ -166,7 +167,7 @@ def _announce(private: sqlite_utils.Database, settings: AlertSettings, condition
     channels = [("email", settings.operator_email), ("webhook", settings.operator_webhook)]
     for channel, target in channels:
         if target:
-            outbox.queue(private, outbox.OPERATOR, channel, target, notice)
+            outbox.queue(private, MessagePurpose.OPERATOR, channel, target, notice)
 
 
 def active_conditions(private: sqlite_utils.Database) -> list[dict[str, Any]]:

@@ -1,5 +1,7 @@
-"""The store: SQLite schema, content-addressed blobs, WARC, text extraction, PII screen."""
+"""The store: the schema and its migrations, content-addressed blobs, WARCs, text extraction, the PII screen, and
+the vocabulary and crawl verdict every layer above shares."""
 
-from .store import COMPLETE, INCOMPLETE, OUTAGE, RUNNING, Archive
+from .datadir import DataDir
+from .store import Archive
 
-__all__ = ["Archive", "COMPLETE", "INCOMPLETE", "OUTAGE", "RUNNING"]
+__all__ = ["Archive", "DataDir"]

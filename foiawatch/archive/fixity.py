@@ -22,45 +22,15 @@ from typing import Callable, Iterator
 
 from warcio.archiveiterator import ArchiveIterator
 
-from ..crawler.wayback import Capture, WaybackClient, WaybackError, parse_timestamp
 from .blobs import BlobError, sha256_file
-from .store import COMPLETE, INCOMPLETE, OUTAGE, Archive, utcnow
+from .store import Archive, utcnow
+from .vocabulary import CrawlStatus
 
 MISSING, CORRUPT, ORPHAN, TRUNCATED = "missing", "corrupt", "orphan", "truncated"
 FAILURES = (MISSING, CORRUPT, ORPHAN)  # TRUNCATED is expected after a kill and fails nothing
 BLOB, WARC = "blob", "warc"
 _WARC_NAME = re.compile(r"^crawl-(\d+)\.warc\.gz$")
 _READ = 1024 * 1024
-
-_DDL = """
-create table if not exists fixity_audits (
-    id integer primary key,
-    started_at text not null,
-    finished_at text not null,
-    blobs integer not null,            -- blob rows checked
-    warcs integer not null,            -- WARC files checked
-    warc_records integer not null,     -- WARC records whose digests were checked
-    missing integer not null,
-    corrupt integer not null,
-    orphaned integer not null,
-    truncated integer not null,        -- cut-off tails of interrupted crawls' WARCs (not failures)
-    repaired integer not null,
-    ok integer not null                -- 1 when nothing is missing, corrupt or orphaned (after repairs)
-);
-create table if not exists fixity_problems (
-    id integer primary key,
-    audit_id integer not null references fixity_audits(id),
-    kind text not null,                -- missing, corrupt, orphan, truncated
-    file_type text not null,           -- blob or warc
-    path text not null,                -- relative to the data directory
-    sha256 text,
-    crawl_id integer,
-    detail text not null,
-    repaired integer not null default 0
-);
-create index if not exists fixity_problems_audit on fixity_problems (audit_id);
-"""
-
 
 @dataclass
 class Problem:
@@ -241,11 +211,11 @@ def _check_warcs(archive: Archive, result: Audit, progress: AuditProgress) -> It
         check = check_warc(path)
         result.warc_records += check.records
         if check.damage:
-            finished = crawl["status"] in (COMPLETE, OUTAGE) or (
-                crawl["status"] == INCOMPLETE and not _interrupted(crawl["status_reason"]))
+            finished = crawl["status"] in (CrawlStatus.COMPLETE, CrawlStatus.OUTAGE) or (
+                crawl["status"] == CrawlStatus.INCOMPLETE and not _interrupted(crawl["status_reason"]))
             kind = TRUNCATED if check.truncated and not finished else CORRUPT
             yield Problem(kind, WARC, relative, check.damage, crawl_id=crawl["id"])
-    for path in sorted(archive.paths.warc.rglob("*")):
+    for path in sorted(archive.data_dir.warc.rglob("*")):
         if path.is_file() and path not in seen:
             yield Problem(ORPHAN, WARC, _relative(archive, path), "no crawl names this file")
 
@@ -256,13 +226,11 @@ def crawl_warcs(archive: Archive, agency_id: str | None = None) -> Iterator[tupl
     A crawl killed before it finished never recorded its WARC's path, but its WARC is where the crawler writes
     every crawl's: ``warc/<agency>/crawl-<id>.warc.gz``.
     """
-    cursor = archive.db.execute(
-        "select * from crawls where (:agency is null or agency_id = :agency) order by id", {"agency": agency_id})
-    columns = [c[0] for c in cursor.description]
-    for values in cursor.fetchall():
-        crawl = dict(zip(columns, values))
-        yield crawl, (archive.paths.root / crawl["warc_path"] if crawl["warc_path"] else
-                      archive.paths.warc / crawl["agency_id"] / f"crawl-{crawl['id']}.warc.gz")
+    data_dir = archive.data_dir
+    for crawl in list(archive.db.query(
+            "select * from crawls where (:agency is null or agency_id = :agency) order by id", {"agency": agency_id})):
+        yield crawl, (data_dir.root / crawl["warc_path"] if crawl["warc_path"] else
+                      data_dir.warc_file(crawl["agency_id"], crawl["id"]))
 
 
 def _interrupted(reason: str | None) -> bool:
@@ -270,72 +238,13 @@ def _interrupted(reason: str | None) -> bool:
 
 
 def _relative(archive: Archive, path: Path) -> str:
-    return str(path.relative_to(archive.paths.root))
-
-
-# repair -------------------------------------------------------------------------------------------------------
-
-
-class WaybackRepair:
-    """Put a recovered blob's bytes back from the Wayback capture it was recovered from.
-
-    Only blobs that recovery stored (a ``recoveries`` row with status ok) can be repaired: their provenance names
-    the capture and its CDX digest, and the bytes fetched again must hash to the blob's name before they replace
-    anything. A crawled blob has no second source; its WARC record is the evidence.
-    """
-
-    def __init__(self, archive: Archive, **client_options: object):
-        self.archive = archive
-        self.client_options = client_options
-        self._clients: dict[str, WaybackClient] = {}
-
-    def __call__(self, sha256: str) -> str | None:
-        db = self.archive.db
-        rows = db.execute(
-            "select capture_timestamp, original, capture_digest, raw_url, mimetype from recoveries "
-            "where sha256 = ? and status = 'ok' order by id", [sha256],
-        ).fetchall() if "recoveries" in db.table_names() else []
-        if not rows:
-            return "not recovered from the Wayback Machine, so there is no capture to fetch it from"
-        failures = []
-        for timestamp, original, digest, raw_url, mimetype in rows:
-            base_url = raw_url.split("/web/", 1)[0]
-            capture = Capture("", timestamp, parse_timestamp(timestamp), original, mimetype or "unk", 200, digest,
-                              None, base_url)
-            download = self.archive.paths.tmp / f"repair-{sha256}"
-            try:
-                fetched = self._client(base_url).download(capture, download)
-            except WaybackError as error:
-                failures.append(f"capture {timestamp}: {error}")
-                continue
-            if fetched.sha256 != sha256:
-                download.unlink(missing_ok=True)
-                failures.append(f"capture {timestamp} now serves other bytes (sha256 {fetched.sha256})")
-                continue
-            self.archive.blobs.path(sha256).unlink(missing_ok=True)  # put() would keep a same-size bad copy
-            self.archive.blobs.put(download, sha256)
-            return None
-        return "; ".join(failures)
-
-    def _client(self, base_url: str) -> WaybackClient:
-        if base_url not in self._clients:
-            self._clients[base_url] = WaybackClient(base_url, **self.client_options)
-        return self._clients[base_url]
-
-    def close(self) -> None:
-        for client in self._clients.values():
-            client.close()
+    return archive.data_dir.relative(path)
 
 
 # recording ----------------------------------------------------------------------------------------------------
 
 
-def ensure_schema(archive: Archive) -> None:
-    archive.db.conn.executescript(_DDL)
-
-
 def _record(archive: Archive, result: Audit) -> None:
-    ensure_schema(archive)
     db = archive.db
     with db.conn:
         cursor = db.execute(

@@ -30,6 +30,7 @@ import sqlite_utils
 
 from .pii_patterns import A_NUMBER, ADDRESS, DOB, EMAIL, HIGH_RISK, PHONE, SSN, Hit, find_pii
 from .store import Archive, utcnow
+from .vocabulary import TextStatus
 
 SCREENER = "pii-1"  # bump when detectors change, so older screens can be found and redone
 HIGH, LOW = "high", "low"
@@ -133,39 +134,13 @@ def _mask_unclaimed(text: str) -> str:
 # storage -------------------------------------------------------------------------------------------------
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the screen's tables if missing; safe to call on every use."""
-    with db.conn:
-        db["pii_screens"].create(
-            {"sha256": str, "screened_at": str, "screener": str, "hits": int, "withheld": int},
-            pk="sha256", foreign_keys=[("sha256", "blobs", "sha256")], if_not_exists=True,
-        )
-        db["pii_findings"].create(
-            {"id": int, "sha256": str, "kind": str, "page": int, "count": int, "risk": str, "excerpt": str},
-            pk="id", foreign_keys=[("sha256", "blobs", "sha256")], if_not_exists=True,
-        )
-        db["withholdings"].create(
-            {"sha256": str, "withheld": int, "decided_by": str, "reason": str, "updated_at": str},
-            pk="sha256", foreign_keys=[("sha256", "blobs", "sha256")], if_not_exists=True,
-        )
-        db["review_decisions"].create(
-            {"id": int, "sha256": str, "action": str, "reviewer": str, "reason": str, "decided_at": str,
-             "was_withheld": int},
-            pk="id", foreign_keys=[("sha256", "blobs", "sha256")], if_not_exists=True,
-        )
-        db["pii_findings"].create_index(["sha256"], if_not_exists=True)
-        db["pii_findings"].create_index(["kind", "risk"], if_not_exists=True)
-        db["review_decisions"].create_index(["sha256", "id"], if_not_exists=True)
-
-
 def screen_pending(archive: Archive) -> ScreenStats:
     """Screen every extracted text not screened yet; each exactly once, even with two screens running."""
-    ensure_schema(archive.db)
     stats = ScreenStats()
     pending = [
         row[0] for row in archive.db.execute(
-            "select sha256 from texts where status = 'ok' "
-            "and sha256 not in (select sha256 from pii_screens) order by sha256"
+            "select sha256 from texts where status = ? "
+            "and sha256 not in (select sha256 from pii_screens) order by sha256", [TextStatus.OK]
         )
     ]
     for sha256 in pending:
@@ -179,7 +154,8 @@ def screen_pending(archive: Archive) -> ScreenStats:
             stats.partial += bool(warning)
             stats.hits += sum(f.count for f in findings)
     stats.unscreenable = archive.db.execute(
-        "select count(*) from texts where status != 'ok' and sha256 not in (select sha256 from pii_screens)"
+        "select count(*) from texts where status != ? and sha256 not in (select sha256 from pii_screens)",
+        [TextStatus.OK]
     ).fetchone()[0]
     return stats
 
@@ -234,7 +210,7 @@ def withhold(archive: Archive, sha256: str, reviewer: str, reason: str) -> None:
 
 def is_withheld(archive: Archive, sha256: str) -> bool:
     """True unless the blob was screened clean or released: unscreened bytes are never public."""
-    return not archive.db["withholdings"].exists() or _withheld_now(archive.db, sha256)
+    return _withheld_now(archive.db, sha256)
 
 
 def _withheld_now(db: sqlite_utils.Database, sha256: str) -> bool:
@@ -245,7 +221,6 @@ def _withheld_now(db: sqlite_utils.Database, sha256: str) -> bool:
 def _decide(archive: Archive, sha256: str, action: str, reviewer: str, reason: str) -> None:
     if not reviewer.strip() or not reason.strip():
         raise ValueError("a review decision needs a reviewer and a reason")
-    ensure_schema(archive.db)
     db = archive.db
     if not db.execute("select 1 from blobs where sha256 = ?", [sha256]).fetchone():
         raise KeyError(f"no blob {sha256}")

@@ -10,8 +10,6 @@ from typing import Any
 
 import sqlite_utils
 
-from .pii import ensure_schema
-
 WITHHELD, PUBLIC, ALL = "withheld", "public", "all"
 STATES = (WITHHELD, PUBLIC, ALL)
 
@@ -44,7 +42,6 @@ def blobs_for_review(db: sqlite_utils.Database, state: str = WITHHELD, limit: in
 
 
 def _rows(db: sqlite_utils.Database, condition: str, params: dict[str, Any], limit: int | None) -> list[dict]:
-    ensure_schema(db)
     rows = list(db.query(
         f"""
         select b.sha256, b.mimetype, b.size, b.stored_at, w.withheld, w.decided_by, w.reason, w.updated_at,
@@ -59,11 +56,10 @@ def _rows(db: sqlite_utils.Database, condition: str, params: dict[str, Any], lim
         """,
         params,
     ))
-    sources = [_NAMED_BY] + ([_RECOVERED_AS] if db["recoveries"].exists() else [])
     for row in rows:
         row["state"] = WITHHELD if row["withheld"] in (None, 1) else PUBLIC
         row["why"] = _why(row)
-        row.update(_named_by(db, row["sha256"], sources))
+        row.update(_named_by(db, row["sha256"]))
     return rows
 
 
@@ -91,9 +87,9 @@ def _why(row: dict[str, Any]) -> str:
     return "not screened yet"
 
 
-def _named_by(db: sqlite_utils.Database, sha256: str, sources: list[str]) -> dict[str, Any]:
-    """The document a blob belongs to, from the first of ``sources`` (queries) that names one."""
-    for query in sources:
+def _named_by(db: sqlite_utils.Database, sha256: str) -> dict[str, Any]:
+    """The document a blob belongs to: the one a crawl fetched it for, else the one it was recovered as."""
+    for query in (_NAMED_BY, _RECOVERED_AS):
         found = db.execute(query, {"sha256": sha256}).fetchone()
         if found:
             return dict(zip(("url", "title", "section", "agency_id"), found))

@@ -1,13 +1,6 @@
-"""The archive: one SQLite database (through sqlite-utils) beside a content-addressed blob store and per-crawl WARCs.
-
-Layout of a data directory::
-
-    archive.db            agencies, crawls, listing pages, documents, sightings, links, blobs, texts (+ FTS)
-    blobs/ab/cd/<sha256>  every byte string stored once
-    warc/<agency>/<crawl id>.warc.gz
-    tmp/                  partial downloads; never trusted, swept on open
-
-Other subsystems (diff, wayback, alerts) add their own tables through ``Archive.db`` but never change these.
+"""The archive: one SQLite database (through sqlite-utils) beside a content-addressed blob store and per-crawl WARCs,
+in a data directory (``datadir.DataDir`` lists its paths). Opening an archive applies every pending schema
+migration (``schema.ARCHIVE``), so every table exists whichever command runs first.
 """
 
 from __future__ import annotations
@@ -15,141 +8,33 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 import sqlite_utils
 
+from . import schema
 from .blobs import BlobStore, StoredBlob
-
-SCHEMA_VERSION = 1
-
-# Crawl statuses (docs/DESIGN.md): only "complete" crawls can remove anything.
-RUNNING, COMPLETE, INCOMPLETE, OUTAGE = "running", "complete", "incomplete", "outage"
+from .datadir import DataDir, DataDirLike
+from .db import connect
+from .vocabulary import CrawlStatus, DocumentState
 
 
 def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-@dataclass(frozen=True)
-class Paths:
-    root: Path
-
-    @property
-    def database(self) -> Path:
-        return self.root / "archive.db"
-
-    @property
-    def blobs(self) -> Path:
-        return self.root / "blobs"
-
-    @property
-    def warc(self) -> Path:
-        return self.root / "warc"
-
-    @property
-    def tmp(self) -> Path:
-        return self.root / "tmp"
-
-
-_TABLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "agencies": (
-        {"id": str, "name": str, "library_urls": str, "config": str, "created_at": str},
-        {"pk": "id"},
-    ),
-    "crawls": (
-        {
-            "id": int, "agency_id": str, "started_at": str, "finished_at": str, "status": str,
-            "status_reason": str, "pid": int, "pages_ok": int, "pages_failed": int, "documents": int,
-            "documents_new": int, "documents_unchanged": int, "not_modified": int, "documents_failed": int,
-            "probes": int, "bytes": int, "duration_s": float, "warc_path": str,
-        },
-        {"pk": "id", "foreign_keys": [("agency_id", "agencies", "id")],
-         "defaults": {"pages_ok": 0, "pages_failed": 0, "documents": 0, "documents_new": 0,
-                      "documents_unchanged": 0, "not_modified": 0, "documents_failed": 0, "probes": 0,
-                      "bytes": 0}},
-    ),
-    "listing_pages": (
-        {
-            "id": int, "crawl_id": int, "url": str, "final_url": str, "http_status": int, "error": str,
-            "fetched_at": str, "page_number": int, "document_links": int, "outage_notice": int, "blocked": int,
-            "text": str, "sha256": str,
-        },
-        {"pk": "id", "foreign_keys": [("crawl_id", "crawls", "id")]},
-    ),
-    "documents": (
-        {
-            "id": int, "agency_id": str, "url": str, "title": str, "section": str,
-            "first_seen_crawl": int, "last_listed_crawl": int, "sha256": str, "mimetype": str,
-        },
-        {"pk": "id", "foreign_keys": [("agency_id", "agencies", "id")]},
-    ),
-    "sightings": (
-        {
-            "id": int, "crawl_id": int, "document_id": int, "listed": int, "listing_page": str,
-            "section": str, "link_text": str, "http_status": int, "final_url": str, "etag": str,
-            "last_modified": str, "content_type": str, "sha256": str, "size": int, "not_modified": int,
-            "outcome": str, "error": str, "fetched_at": str,
-        },
-        {"pk": "id", "foreign_keys": [("crawl_id", "crawls", "id"), ("document_id", "documents", "id")]},
-    ),
-    "links": (
-        {"crawl_id": int, "document_id": int, "listing_page": str, "section": str, "link_text": str},
-        {"foreign_keys": [("crawl_id", "crawls", "id"), ("document_id", "documents", "id")]},
-    ),
-    "blobs": (
-        {"sha256": str, "size": int, "mimetype": str, "path": str, "source": str, "stored_at": str},
-        {"pk": "sha256"},
-    ),
-    "texts": (
-        {"sha256": str, "status": str, "error": str, "text": str, "pages": int, "chars": int,
-         "seconds": float, "extracted_at": str},
-        {"pk": "sha256", "foreign_keys": [("sha256", "blobs", "sha256")]},
-    ),
-}
-
-_INDEXES: list[tuple[str, list[str], bool]] = [
-    ("crawls", ["agency_id", "id"], False),
-    ("crawls", ["status"], False),
-    ("listing_pages", ["crawl_id", "url"], True),
-    ("documents", ["agency_id", "url"], True),
-    ("documents", ["sha256"], False),
-    ("sightings", ["crawl_id", "document_id"], True),
-    ("sightings", ["document_id", "crawl_id"], False),
-    ("sightings", ["sha256"], False),
-    ("links", ["crawl_id", "document_id", "listing_page", "section"], True),
-    ("links", ["document_id"], False),
-    ("links", ["crawl_id", "listing_page"], False),
-]
-
-
 class Archive:
-    """Open (and if needed create) the archive in a data directory."""
+    """Open (and if needed create, or migrate) the archive in a data directory."""
 
-    def __init__(self, root: str | Path):
-        self.paths = Paths(Path(root).resolve())
-        for directory in (self.paths.root, self.paths.blobs, self.paths.warc, self.paths.tmp):
+    def __init__(self, data_dir: DataDirLike):
+        self.data_dir = DataDir.at(data_dir)
+        for directory in (self.data_dir.root, self.data_dir.blobs, self.data_dir.warc, self.data_dir.tmp):
             directory.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite_utils.Database(self.paths.database)
-        self.db.conn.execute("PRAGMA busy_timeout = 30000")
-        self.db.enable_wal()
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.blobs = BlobStore(self.paths.blobs, self.paths.tmp)
-        self._ensure_schema()
-
-    def _ensure_schema(self) -> None:
-        with self.db.conn:
-            for name, (columns, options) in _TABLES.items():
-                self.db[name].create(columns, if_not_exists=True, **options)
-            for table, columns, unique in _INDEXES:
-                self.db[table].create_index(columns, unique=unique, if_not_exists=True)
-            if "texts_fts" not in self.db.table_names():
-                self.db["texts"].enable_fts(["text"], create_triggers=True, tokenize="porter")
-            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self.db = connect(self.data_dir.archive_db)
+        schema.ARCHIVE.apply(self.db)
+        self.blobs = BlobStore(self.data_dir.blobs, self.data_dir.tmp)
 
     def close(self) -> None:
         self.db.close()
@@ -177,12 +62,12 @@ class Archive:
         """Record a crawl as running: a crawl killed before it finishes is never mistaken for a complete one."""
         self.mark_interrupted_crawls(agency_id)
         table = self.db["crawls"].insert(
-            {"agency_id": agency_id, "started_at": utcnow(), "status": RUNNING, "pid": pid or os.getpid()}
+            {"agency_id": agency_id, "started_at": utcnow(), "status": CrawlStatus.RUNNING, "pid": pid or os.getpid()}
         )
         return int(table.last_pk)
 
     def finish_crawl(self, crawl_id: int, status: str, reason: str, stats: dict[str, Any]) -> None:
-        if status not in (COMPLETE, INCOMPLETE, OUTAGE):
+        if status not in (CrawlStatus.COMPLETE, CrawlStatus.INCOMPLETE, CrawlStatus.OUTAGE):
             raise ValueError(f"unknown crawl status {status!r}")
         self.db["crawls"].update(
             crawl_id, {**stats, "status": status, "status_reason": reason, "finished_at": utcnow()}
@@ -190,7 +75,7 @@ class Archive:
 
     def mark_interrupted_crawls(self, agency_id: str | None = None) -> int:
         """Crawls left "running" by a dead process become "incomplete" (they can never remove anything)."""
-        where, params = "status = ?", [RUNNING]
+        where, params = "status = ?", [CrawlStatus.RUNNING]
         if agency_id:
             where, params = where + " and agency_id = ?", params + [agency_id]
         interrupted = 0
@@ -198,7 +83,7 @@ class Archive:
             if row["pid"] and _process_alive(row["pid"]) and row["pid"] != os.getpid():
                 continue
             self.db["crawls"].update(
-                row["id"], {"status": INCOMPLETE, "status_reason": "interrupted: the crawl process stopped",
+                row["id"], {"status": CrawlStatus.INCOMPLETE, "status_reason": "interrupted: the crawl process stopped",
                             "finished_at": row["finished_at"] or utcnow()}
             )
             interrupted += 1
@@ -213,6 +98,18 @@ class Archive:
             where, params = where + " and status = ?", params + [status]
         rows = list(self.db["crawls"].rows_where(where, params, order_by="id desc", limit=1))
         return rows[0] if rows else None
+
+    def links_per_page(self, crawl_id: int | None) -> dict[str, int]:
+        """Each listing page of a crawl with the number of document links it held (the verdict's "emptied page"
+        rule compares a crawl with the last complete one)."""
+        if crawl_id is None:
+            return {}
+        return dict(self.db.execute("select url, coalesce(document_links, 0) from listing_pages where crawl_id = ?",
+                                    [crawl_id]).fetchall())
+
+    def latest_event_id(self) -> int:
+        """The newest event's id (0 when there is none): a new subscription hears only of events after it."""
+        return int(self.db.execute("select coalesce(max(id), 0) from events").fetchone()[0])
 
     # documents ----------------------------------------------------------------------------------------------
 
@@ -233,6 +130,18 @@ class Archive:
             [agency_id, url, title, section, crawl_id, crawl_id],
         )
         return int(cursor.lastrowid)
+
+    def delisted_documents(self, agency_id: str, crawl_id: int) -> list[tuple[int, str]]:
+        """Documents listed before ``crawl_id`` but not by it, and not settled yet as removed or moved: the ones the
+        crawl probes, so diff can tell "removed" from "no longer linked but still served". Which are settled is the
+        diff's state (``diff_documents``); before any diff ran, all are probed."""
+        rows = self.db.execute(
+            "select d.id, d.url from documents d where d.agency_id = ? and d.last_listed_crawl < ? "
+            "and d.id not in (select document_id from diff_documents where agency_id = d.agency_id "
+            "and state in (?, ?)) order by d.id",
+            [agency_id, crawl_id, DocumentState.REMOVED, DocumentState.MOVED],
+        ).fetchall()
+        return [(int(doc_id), url) for doc_id, url in rows]
 
     def fetch_state(self, agency_id: str) -> dict[str, dict[str, Any]]:
         """Per document URL, the validators of its last successful fetch, for conditional requests.
@@ -275,11 +184,11 @@ class Archive:
 
     def work_dir(self, purpose: str) -> Path:
         """A fresh directory for partial downloads, named after the process that owns it (see ``sweep_tmp``)."""
-        return Path(tempfile.mkdtemp(prefix=f"{purpose}-{os.getpid()}-", dir=self.paths.tmp))
+        return Path(tempfile.mkdtemp(prefix=f"{purpose}-{os.getpid()}-", dir=self.data_dir.tmp))
 
     def sweep_tmp(self) -> None:
         """Partial downloads left by dead processes are worthless; remove them (never a live process's)."""
-        for child in self.paths.tmp.iterdir():
+        for child in self.data_dir.tmp.iterdir():
             parts = child.name.split("-")
             if not child.is_dir() or len(parts) < 3 or not parts[1].isdigit():
                 continue
@@ -296,13 +205,3 @@ def _process_alive(pid: int) -> bool:
         return True
     return True
 
-
-# Outcomes of one document fetch in a crawl (sightings.outcome). The crawler records them; diff/ judges them.
-FETCHED = "fetched"            # 200, bytes stored (sightings.sha256 set)
-NOT_MODIFIED = "not_modified"  # 304 to a conditional request; sha256 carried over from the last fetch
-GONE = "gone"                  # 404 or 410
-SOFT_404 = "soft_404"          # redirected to, or answered with, a non-document (HTML) page
-BLOCKED = "blocked"            # 401/403/429 or a bot-challenge page: says nothing about removal
-FAILED = "failed"              # 5xx, timeout, reset, truncated body, redirect loop: says nothing about removal
-TOO_LARGE = "too_large"        # over the configured size cap; recorded, not downloaded
-SKIPPED = "skipped"            # not fetched (e.g. robots.txt disallows it)

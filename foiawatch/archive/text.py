@@ -25,12 +25,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from .store import Archive, utcnow
-from .text_worker import EMPTY, FAILED, OK, READY, UNSUPPORTED, Extraction, decode_reply
+from .text_worker import READY, Extraction, decode_reply
+from .vocabulary import TextStatus
 
-__all__ = [
-    "EMPTY", "FAILED", "OK", "UNSUPPORTED", "Extraction", "ExtractionStats", "ExtractorPool", "WorkerStartError",
-    "extract_file", "extract_pending",
-]
+__all__ = ["Extraction", "ExtractionStats", "ExtractorPool", "WorkerStartError", "extract_file", "extract_pending"]
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MEMORY_LIMIT = 1 << 30  # bytes of address space per worker
@@ -238,7 +236,7 @@ class ExtractorPool:
             job = self._busy[worker]
             answer = worker.receive()
             if answer is None:
-                extraction, reusable = Extraction(FAILED, error=f"worker crashed: {worker.exit_reason()}"), False
+                extraction, reusable = Extraction(TextStatus.FAILED, error=f"worker crashed: {worker.exit_reason()}"), False
             else:
                 extraction, reusable = answer
             finished.append((job.key, replace(extraction, seconds=now - job.started)))
@@ -250,7 +248,7 @@ class ExtractorPool:
         for worker, job in list(self._busy.items()):
             if now >= job.deadline:
                 self._retire(worker)
-                timed_out = Extraction(FAILED, error=f"timed out after {self.timeout:g} s", seconds=now - job.started)
+                timed_out = Extraction(TextStatus.FAILED, error=f"timed out after {self.timeout:g} s", seconds=now - job.started)
                 finished.append((job.key, timed_out))
         return finished
 
@@ -266,7 +264,7 @@ class ExtractionStats:
         return sum(self.counts.values())
 
     def as_dict(self) -> dict[str, int]:
-        return {status: self.counts[status] for status in (OK, EMPTY, FAILED, UNSUPPORTED) if self.counts[status]}
+        return {status: self.counts[status] for status in TextStatus if self.counts[status]}
 
 
 def extract_file(path: str | Path, *, mimetype: str | None = None, timeout: float = DEFAULT_TIMEOUT,
@@ -312,7 +310,7 @@ def extract_pending(archive: Archive, *, workers: int = DEFAULT_WORKERS, timeout
 
 def _row(sha256: str, extraction: Extraction) -> dict[str, Any]:
     return {"sha256": sha256, "status": extraction.status, "error": extraction.error,
-            "text": extraction.text if extraction.status == OK else None, "pages": extraction.pages,
+            "text": extraction.text if extraction.status == TextStatus.OK else None, "pages": extraction.pages,
             "chars": extraction.chars, "seconds": round(extraction.seconds, 4), "extracted_at": utcnow()}
 
 

@@ -31,9 +31,9 @@ import pypdf
 from pypdf.errors import FileNotDecryptedError, LimitReachedError
 from pypdf.generic import DictionaryObject, IndirectObject
 
+from .vocabulary import TextStatus
+
 # Statuses of a ``texts`` row. On an "ok" row, ``error`` is a warning: the text is there but partial.
-OK, EMPTY, FAILED, UNSUPPORTED = "ok", "empty", "failed", "unsupported"
-STATUSES = (OK, EMPTY, FAILED, UNSUPPORTED)
 PAGE_BREAK = "\f"  # between PDF pages, as pdftotext does; str.splitlines() treats it as a line break
 READY = b"ready"
 
@@ -85,7 +85,7 @@ def decode_reply(data: bytes) -> tuple[Extraction, bool]:
     reply = json.loads(data)
     status, text, pages, error, reusable = (reply.get(key) for key in ("status", "text", "pages", "error",
                                                                         "reusable"))
-    if (status not in STATUSES or not isinstance(text, str) or not isinstance(reusable, bool)
+    if (status not in tuple(TextStatus) or not isinstance(text, str) or not isinstance(reusable, bool)
             or not isinstance(pages, (int, type(None))) or not isinstance(error, (str, type(None)))):
         raise ValueError("malformed reply from a text extraction worker")
     return Extraction(status, text, pages, error), reusable
@@ -114,8 +114,8 @@ class _Capped:
             notes.append(f"text truncated at {self.max_chars:,} characters")
         warning = "; ".join(notes) or None
         if not text.strip():
-            return Extraction(EMPTY, "", pages, warning)
-        return Extraction(OK, text, pages, warning)
+            return Extraction(TextStatus.EMPTY, "", pages, warning)
+        return Extraction(TextStatus.OK, text, pages, warning)
 
 
 def extract(path: Path, declared_mimetype: str | None, max_chars: int) -> Extraction:
@@ -124,21 +124,21 @@ def extract(path: Path, declared_mimetype: str | None, max_chars: int) -> Extrac
         with open(path, "rb") as handle:
             head = handle.read(1024)
             if not head:
-                return Extraction(FAILED, error="empty file (0 bytes)")
+                return Extraction(TextStatus.FAILED, error="empty file (0 bytes)")
             if b"%PDF-" in head and not _is_html(head, None):
                 return _extract_pdf(handle, max_chars)
             # UTF-8 needs at most 4 bytes a character: reading more than that can only be truncated away.
             handle.seek(0)
             data = handle.read(max_chars * 4 + 4)
     except OSError as error:
-        return Extraction(FAILED, error=f"cannot read file: {error}")
+        return Extraction(TextStatus.FAILED, error=f"cannot read file: {error}")
     for signature, description in _BINARY_SIGNATURES:
         if head.startswith(signature):
-            return Extraction(UNSUPPORTED, error=f"{description}: no text extraction for this type")
+            return Extraction(TextStatus.UNSUPPORTED, error=f"{description}: no text extraction for this type")
     if _is_html(head, declared_mimetype):
         return _extract_html(data, max_chars)
     if b"\x00" in head and not head.startswith(_BOMS):
-        return Extraction(UNSUPPORTED, error=f"binary file ({declared_mimetype or 'unknown type'})")
+        return Extraction(TextStatus.UNSUPPORTED, error=f"binary file ({declared_mimetype or 'unknown type'})")
     capped = _Capped(max_chars)
     capped.add(_decode(data))
     return capped.result()
@@ -152,12 +152,12 @@ def _extract_pdf(handle: BinaryIO, max_chars: int) -> Extraction:
     size = handle.tell()
     handle.seek(max(0, size - 1024))
     if b"%%EOF" not in handle.read():
-        return Extraction(FAILED, error=f"truncated PDF: no %%EOF marker at the end of its {size:,} bytes")
+        return Extraction(TextStatus.FAILED, error=f"truncated PDF: no %%EOF marker at the end of its {size:,} bytes")
     handle.seek(0)
     try:
         reader = pypdf.PdfReader(handle)
         if reader.is_encrypted and not _decrypt(reader):
-            return Extraction(FAILED, error="encrypted PDF: password required")
+            return Extraction(TextStatus.FAILED, error="encrypted PDF: password required")
         pages, notes = _pages(reader)
         capped = _Capped(max_chars)
         failures: list[str] = []
@@ -172,18 +172,18 @@ def _extract_pdf(handle: BinaryIO, max_chars: int) -> Extraction:
                 failures.append(f"page {number}: {_describe(error)}")
                 capped.add("")  # keeps one form feed per page boundary
         if pages and len(failures) == len(pages):
-            return Extraction(FAILED, pages=len(pages), error=f"malformed PDF: {failures[0]}")
+            return Extraction(TextStatus.FAILED, pages=len(pages), error=f"malformed PDF: {failures[0]}")
         if failures:
             notes.append(f"no text from {len(failures)} of {len(pages)} pages ({failures[0]})")
         return capped.result(PAGE_BREAK, len(pages), notes)
     except FileNotDecryptedError:
-        return Extraction(FAILED, error="encrypted PDF: password required")
+        return Extraction(TextStatus.FAILED, error="encrypted PDF: password required")
     except LimitReachedError as error:
-        return Extraction(FAILED, error=f"over pypdf's safety limits (decompression bomb?): {error}")
+        return Extraction(TextStatus.FAILED, error=f"over pypdf's safety limits (decompression bomb?): {error}")
     except MemoryError:
         raise
     except Exception as error:  # pypdf raises everything from PdfReadError to KeyError on malformed input
-        return Extraction(FAILED, error=f"malformed PDF: {_describe(error)}")
+        return Extraction(TextStatus.FAILED, error=f"malformed PDF: {_describe(error)}")
 
 
 def _decrypt(reader: pypdf.PdfReader) -> bool:
@@ -247,7 +247,7 @@ def _extract_html(data: bytes, max_chars: int) -> Extraction:
     try:
         document = lxml.html.document_fromstring(data, parser=parser)
     except (lxml.etree.ParserError, ValueError):
-        return Extraction(EMPTY)
+        return Extraction(TextStatus.EMPTY)
     lxml.etree.strip_elements(document, *_DROPPED_HTML, with_tail=False)
     parts: list[str] = []
     for event, element in lxml.etree.iterwalk(document, events=("start", "end")):
@@ -322,12 +322,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             result = extract(Path(path), mimetype, max_chars)
         except MemoryError:
-            result = Extraction(FAILED, error=f"worker crashed: out of memory (limit {args.memory_limit >> 20} MiB)")
+            result = Extraction(TextStatus.FAILED, error=f"worker crashed: out of memory (limit {args.memory_limit >> 20} MiB)")
             # The heap may be left fragmented; a fresh process is cheaper than finding out.
             replies.send_bytes(encode_reply(result, False))
             return 1
         except Exception as error:  # a bug in a parser: the file fails, the worker goes on
-            result = Extraction(FAILED, error=f"extraction error: {_describe(error)}")
+            result = Extraction(TextStatus.FAILED, error=f"extraction error: {_describe(error)}")
         replies.send_bytes(encode_reply(result, True))
 
 

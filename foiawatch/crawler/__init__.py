@@ -1,4 +1,4 @@
-"""Crawling: the Scrapy spider and pipeline that snapshot a FOIA library, and the Wayback Machine client.
+"""Crawling: the Scrapy spider and recorder that snapshot a FOIA library. Only this package imports Scrapy.
 
 :func:`crawl` runs one crawl in a child process (see :mod:`.run`) and streams its progress events back.
 """
@@ -11,9 +11,9 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
+from ..archive.datadir import DataDir, DataDirLike
 from ..config import AgencyConfig, config_to_dict
 
 
@@ -32,17 +32,17 @@ class CrawlResult:
 
 def crawl(
     config: AgencyConfig,
-    data_dir: str | Path,
+    data_dir: DataDirLike,
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> CrawlResult:
     """Crawl one agency's library into the archive at ``data_dir`` and return the crawl's outcome."""
-    data_dir = Path(data_dir)
-    log_dir = data_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = DataDir.at(data_dir)
+    log_path = data_dir.crawl_log(config.id)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(config_to_dict(config), handle)
     try:
-        with open(log_dir / f"crawl-{config.id}.log", "ab") as log:
+        with open(log_path, "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "foiawatch.crawler.run", "--data-dir", str(data_dir),
                  "--config-json", handle.name],
@@ -65,7 +65,7 @@ def crawl(
     if finished is None:
         raise CrawlProcessError(
             f"the crawl process for {config.id!r} exited with code {returncode} before finishing; "
-            f"see {log_dir / f'crawl-{config.id}.log'}"
+            f"see {log_path}"
         )
     return CrawlResult(finished["crawl_id"], finished["status"], finished["reason"], finished["crawl"],
                        finished["extraction"])

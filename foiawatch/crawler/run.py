@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..archive.store import Archive
+from ..archive import Archive, DataDir
 from ..archive.text import extract_pending
 from ..archive.warc import CrawlWarc
 from ..config import AgencyConfig, config_to_dict, parse_config
@@ -51,7 +51,7 @@ def scrapy_settings(config: AgencyConfig) -> dict[str, Any]:
     }
 
 
-def run(config: AgencyConfig, data_dir: Path) -> int:
+def run(config: AgencyConfig, data_dir: DataDir) -> int:
     from scrapy.crawler import CrawlerProcess
 
     from . import streaming
@@ -64,7 +64,7 @@ def run(config: AgencyConfig, data_dir: Path) -> int:
     archive.register_agency(config.id, config.name, list(config.library_urls), json.dumps(config_to_dict(config)))
     crawl_id = archive.start_crawl(config.id)
     emit("started", {"crawl_id": crawl_id, "agency": config.id})
-    warc_path = archive.paths.warc / config.id / f"crawl-{crawl_id}.warc.gz"
+    warc_path = archive.data_dir.warc_file(config.id, crawl_id)
     warc = CrawlWarc(warc_path, {"agency": config.id, "crawl": str(crawl_id)})
     stream_dir = archive.work_dir(f"crawl{crawl_id}")
     recorder = CrawlRecorder(archive, config, crawl_id)
@@ -73,7 +73,7 @@ def run(config: AgencyConfig, data_dir: Path) -> int:
                   warc=warc, progress=emit)
     process.start()
     warc.close()
-    status, reason = recorder.finish(str(warc_path.relative_to(archive.paths.root)))
+    status, reason = recorder.finish(archive.data_dir.relative(warc_path))
     shutil.rmtree(stream_dir, ignore_errors=True)
     emit("crawled", {"crawl_id": crawl_id, "status": status, "reason": reason})
     extraction = extract_pending(archive, progress=lambda done, total: emit("extracting", {"done": done, "total": total}))
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-json", required=True, type=Path)
     args = parser.parse_args(argv)
     config = parse_config(json.loads(args.config_json.read_text()), source=str(args.config_json))
-    return run(config, args.data_dir)
+    return run(config, DataDir.at(args.data_dir))
 
 
 if __name__ == "__main__":

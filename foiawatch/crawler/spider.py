@@ -20,12 +20,12 @@ from twisted.python.failure import Failure
 
 from ..archive.blobs import BlobError
 from ..archive.warc import CrawlWarc
-from ..archive.store import BLOCKED, FAILED, FETCHED, GONE, NOT_MODIFIED, SKIPPED, SOFT_404, TOO_LARGE
-from .parse import classify_response, parse_listing
+from ..archive.vocabulary import CrawlStatus, FetchOutcome
+from ..web.parse import classify_response, parse_listing
+from ..web.sniff import is_html, sniff_mimetype
+from ..web.urls import canonical_url, is_document_url
 from .recorder import CrawlRecorder
-from .sniff import is_html, sniff_mimetype
 from .streaming import BODY_META, STREAM_META, DiskBody, discard_body
-from .urls import canonical_url, is_document_url
 
 LISTING = "foiawatch_listing"
 DOCUMENT = "foiawatch_document"
@@ -113,7 +113,7 @@ class LibrarySpider(scrapy.Spider):
             if self.config.host_allowed(occurrence.url):
                 yield self.document_request(occurrence.url, document_id, listed=True, listing=listing)
             else:  # links are not trusted: we fetch only from the hosts the config names
-                self.recorder.sighting(document_id, listed=True, outcome=SKIPPED, listing_page=url,
+                self.recorder.sighting(document_id, listed=True, outcome=FetchOutcome.SKIPPED, listing_page=url,
                                        section=occurrence.section, link_text=occurrence.link_text,
                                        error="host not in the agency's allowed_hosts")
         for page_url in parsed.next_pages + parsed.follow_pages:
@@ -162,7 +162,7 @@ class LibrarySpider(scrapy.Spider):
         try:
             if response.status == 304 and info["url"] in self.known:
                 previous = self.known[info["url"]]
-                self.recorder.sighting(info["id"], outcome=NOT_MODIFIED, sha256=previous["sha256"],
+                self.recorder.sighting(info["id"], outcome=FetchOutcome.NOT_MODIFIED, sha256=previous["sha256"],
                                        size=previous["size"], **common)
             elif response.status == 200 and body is not None:
                 await self._store_document(response, info, body, common)
@@ -179,7 +179,7 @@ class LibrarySpider(scrapy.Spider):
         if is_html(head) and is_document_url(info["url"], self.config.documents):
             headers = {k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v}
             verdict = classify_response(200, headers, head)
-            outcome = BLOCKED if verdict == "blocked" else SOFT_404
+            outcome = FetchOutcome.BLOCKED if verdict == "blocked" else FetchOutcome.SOFT_404
             self.recorder.sighting(info["id"], outcome=outcome,
                                    error="an HTML page was served where a document was linked", **common)
             return
@@ -189,18 +189,18 @@ class LibrarySpider(scrapy.Spider):
             stored = await maybe_deferred_to_future(deferToThread(self.recorder.archive.blobs.put, body.path,
                                                                   body.sha256))
         except BlobError as error:
-            self.recorder.sighting(info["id"], outcome=FAILED, error=str(error), **common)
+            self.recorder.sighting(info["id"], outcome=FetchOutcome.FAILED, error=str(error), **common)
             return
         finally:
             response.meta.pop(BODY_META, None)
         new_blob = self.recorder.record_blob(stored, mimetype)
-        self.recorder.sighting(info["id"], outcome=FETCHED, sha256=body.sha256, size=body.size,
+        self.recorder.sighting(info["id"], outcome=FetchOutcome.FETCHED, sha256=body.sha256, size=body.size,
                                new_blob=new_blob, **common)
 
     def _probe_answered(self, response: Response, info: dict[str, Any]) -> None:
         """HEAD first; only an answer that doesn't settle the question costs a GET."""
         if response.status in (404, 410):
-            self.recorder.sighting(info["id"], outcome=GONE, **self._common(response, info, None))
+            self.recorder.sighting(info["id"], outcome=FetchOutcome.GONE, **self._common(response, info, None))
             self.progress("document", {"url": info["url"], "listed": False})
             return
         self.crawler.engine.crawl(self.document_request(info["url"], info["id"], listed=False))
@@ -213,9 +213,9 @@ class LibrarySpider(scrapy.Spider):
         too_large = "max size" in error or (body is not None and body.size > self.config.documents.max_bytes)
         discard_body(request.meta)
         if failure.check(IgnoreRequest) and "robots.txt" in error.lower():
-            outcome = SKIPPED
+            outcome = FetchOutcome.SKIPPED
         else:
-            outcome = TOO_LARGE if too_large else FAILED
+            outcome = FetchOutcome.TOO_LARGE if too_large else FetchOutcome.FAILED
         listing = info["listing"] or (None, None, None)
         self.recorder.sighting(info["id"], listed=info["listed"], outcome=outcome, listing_page=listing[0],
                                section=listing[1], link_text=listing[2], final_url=request.url, error=error)
@@ -240,8 +240,7 @@ class LibrarySpider(scrapy.Spider):
             # Asked for, never answered (dropped on the way): a page we cannot vouch for is a failed page.
             self.recorder.page(url, final_url=None, http_status=None, page_number=None, is_root=url in self.roots,
                                error="requested but never answered")
-        status, _ = self.recorder.decide_status()
-        if status != "complete":
+        if self.recorder.verdict().status != CrawlStatus.COMPLETE:
             return
         missing = self.recorder.documents_to_probe()
         if not missing:
@@ -255,10 +254,10 @@ class LibrarySpider(scrapy.Spider):
 def _outcome_for_status(response: Response) -> str:
     status = response.status
     if status in (404, 410):
-        return GONE
+        return FetchOutcome.GONE
     if status in (401, 403, 407, 429):
-        return BLOCKED
-    return FAILED
+        return FetchOutcome.BLOCKED
+    return FetchOutcome.FAILED
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -9,17 +9,16 @@ programme's records the agency had removed before monitoring began.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
 import requests
 
-from ..archive import Archive
+from ..archive import Archive, DataDir
 from ..config import AgencyConfig, find_config
 from ..crawler import CrawlResult, crawl
-from ..crawler.parse import parse_listing
-from ..diff.engine import run_diff
+from ..pipeline import diff_agency
+from ..web.parse import parse_listing
 from .library import Document, Section, document_bytes, preset
 from .pdf import make_pdf
 from .site import DemoSite
@@ -107,7 +106,7 @@ def wayback_captures(site) -> list[StandinCapture]:
 
 
 def run_ice_scenario(
-    site, config: AgencyConfig, data_dir: Path, on_step: Callable[[StepResult], None] | None = None
+    site: DemoSite, config: AgencyConfig, data_dir: DataDir, on_step: Callable[[StepResult], None] | None = None
 ) -> list[StepResult]:
     """Crawl and diff the demo site through the ICE steps; returns each step's crawl and new events."""
     results = []
@@ -115,7 +114,7 @@ def run_ice_scenario(
         site.set_state(state)
         result = crawl(config, data_dir)
         with Archive(data_dir) as archive:
-            diffed = run_diff(archive, config.id, confirmations=config.removal_confirmations)
+            diffed = diff_agency(archive, config)
         step = StepResult(state, description, result, dict(diffed.created))
         results.append(step)
         if on_step:

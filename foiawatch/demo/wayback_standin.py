@@ -32,7 +32,7 @@ from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote_plus, unquote_plus, urljoin, urlsplit
 
-from ..crawler.wayback import cdx_digest, parse_timestamp
+from ..wayback.models import cdx_digest, parse_timestamp
 
 CDX_FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length")
 BLOCKED_BODY = (

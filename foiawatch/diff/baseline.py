@@ -2,12 +2,8 @@
 
 docs/DESIGN.md rule 7: a document the Wayback Machine captured under the library prefix, that none of our crawls ever
 listed, and that the library no longer serves, was removed before we started watching. Like the rest of diff/ this
-only reads what the crawler recorded (``captures``, ``wayback_probes``, crawls, documents, sightings) and fetches
-nothing; a URL is concluded gone only from a probe that found it gone (404/410 or a soft 404).
-
-Two views serve recovery and section bundles: ``removed_event_documents`` (one row per document named by a
-``removed``, ``section_removed`` or ``removed_before_monitoring`` event) and ``removed_document_captures`` (the
-Wayback captures holding each, found under the document's URL or the URL its link led to).
+only reads what wayback/ recorded (``captures``, ``wayback_probes``, ``archived_links``) and what crawls saw, and
+fetches nothing; a URL is concluded gone only from a probe that found it gone (404/410 or a soft 404).
 """
 
 from __future__ import annotations
@@ -19,36 +15,10 @@ from urllib.parse import unquote, urlsplit
 
 import sqlite_utils
 
-from ..archive import captures
-from ..archive.store import COMPLETE, FETCHED, GONE, NOT_MODIFIED, SOFT_404
-from .engine import EVIDENCE_LIST_LIMIT, _answer
-from .schema import REMOVED, REMOVED_BEFORE_MONITORING, SECTION_REMOVED
-from .schema import ensure_schema as ensure_events_schema
-
-_VIEWS = f"""
-create view if not exists removed_event_documents as
-select e.agency_id, e.id as event_id, e.kind, e.document_id, d.url, d.title, d.section
-from events e join documents d on d.id = e.document_id
-where e.kind = '{REMOVED}'
-union all
-select e.agency_id, e.id, e.kind, json_extract(j.value, '$.document_id'), json_extract(j.value, '$.url'),
-       json_extract(j.value, '$.title'), e.section
-from events e, json_each(e.evidence, '$.documents') j
-where e.kind = '{SECTION_REMOVED}'
-union all
-select agency_id, id, kind, document_id, url, title, section from events where kind = '{REMOVED_BEFORE_MONITORING}';
-
-create view if not exists removed_document_captures as
-with locations as (
-    select r.*, r.url as capture_url from removed_event_documents r
-    union
-    select r.*, s.final_url from removed_event_documents r join sightings s on s.document_id = r.document_id
-    where s.final_url is not null and s.outcome in ('{FETCHED}', '{NOT_MODIFIED}')
-)
-select l.agency_id, l.event_id, l.kind, l.document_id, l.url, l.title, l.section,
-       c.urlkey, c.timestamp, c.original, c.mimetype, c.status, c.digest, c.length, c.raw_url
-from locations l join captures c on c.agency_id = l.agency_id and c.url = l.capture_url;
-"""
+from ..archive import Archive, captures
+from ..archive.vocabulary import CrawlStatus, EventKind, ProbeOutcome
+from .engine import EVIDENCE_LIST_LIMIT
+from .rules import describe_probe
 
 
 @dataclass
@@ -65,26 +35,18 @@ class BaselineResult:
     skipped: str | None = None
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the tables and views the baseline reads and writes; safe to call on every run."""
-    ensure_events_schema(db)
-    captures.ensure_schema(db)
-    db.conn.executescript(_VIEWS)
-
-
-def run_baseline(archive_or_db: Any, agency_id: str, prefix: str = "") -> BaselineResult:
+def run_baseline(archive: Archive, agency_id: str, prefix: str = "") -> BaselineResult:
     """Record a ``removed_before_monitoring`` event for every captured URL never listed and probed gone.
 
     A document's title and section are those of the newest archived listing page we read that links it; failing
     that, its file name and the folder it was filed in under ``prefix`` (the agency's Wayback prefix). Re-running
     records nothing twice.
     """
-    db: sqlite_utils.Database = getattr(archive_or_db, "db", archive_or_db)
-    ensure_schema(db)
+    db = archive.db
     result = BaselineResult(agency_id)
     crawl = db.execute(
         "select id from crawls where agency_id = ? and status = ? order by id desc limit 1",
-        [agency_id, COMPLETE],
+        [agency_id, CrawlStatus.COMPLETE],
     ).fetchone()
     if crawl is None:
         result.skipped = f"no complete crawl of {agency_id} yet: nothing can be known to be unlisted"
@@ -101,10 +63,10 @@ def run_baseline(archive_or_db: Any, agency_id: str, prefix: str = "") -> Baseli
     events = []
     for row in found:
         outcome = row["outcome"]
-        if outcome in (GONE, SOFT_404):
+        if outcome in (ProbeOutcome.GONE, ProbeOutcome.SOFT_404):
             result.gone += 1
             events.append(_event(db, agency_id, crawl[0], row, prefix))
-        elif outcome == captures.SERVED:
+        elif outcome == ProbeOutcome.SERVED:
             result.served += 1
         elif outcome is None:
             result.unprobed += 1
@@ -118,28 +80,6 @@ def run_baseline(archive_or_db: Any, agency_id: str, prefix: str = "") -> Baseli
             events,
         ).rowcount
     return result
-
-
-def removed_event_documents(db: sqlite_utils.Database, agency_id: str,
-                            event_id: int | None = None) -> list[dict[str, Any]]:
-    """Documents named by removal events (one row per event and document), optionally of one event only."""
-    ensure_schema(db)
-    return list(db.query(
-        "select * from removed_event_documents where agency_id = :agency and (:event is null or event_id = :event)"
-        " order by url, event_id",
-        {"agency": agency_id, "event": event_id},
-    ))
-
-
-def document_captures(db: sqlite_utils.Database, agency_id: str, event_id: int | None = None) -> list[dict[str, Any]]:
-    """The Wayback captures of removed documents, newest first per document."""
-    ensure_schema(db)
-    return list(db.query(
-        "select distinct url, document_id, urlkey, timestamp, original, mimetype, status, digest, length, raw_url"
-        " from removed_document_captures where agency_id = :agency and (:event is null or event_id = :event)"
-        " order by url, timestamp desc",
-        {"agency": agency_id, "event": event_id},
-    ))
 
 
 def _folder(url: str, prefix: str) -> str | None:
@@ -168,14 +108,14 @@ def _event(db: sqlite_utils.Database, agency_id: str, crawl_id: int, row: dict[s
     where = f" (listed under “{section}” as archived on {_day(listed['timestamp'])})" if listed else ""
     summary = (f"“{title}”{where} was captured by the Wayback Machine ({row['captures']} capture(s), "
                f"{_day(row['first_capture'])} to {_day(row['last_capture'])}) but never listed in our crawls, "
-               f"and the library now answers {_answer(probe)}.")
+               f"and the library now answers {describe_probe(probe)}.")
     evidence = {"captures_count": len(held), "captures": held[:EVIDENCE_LIST_LIMIT], "probe": probe,
                 "last_complete_crawl": crawl_id, "archived_listing": listed}
     return {
-        "agency_id": agency_id, "kind": REMOVED_BEFORE_MONITORING, "crawl_id": crawl_id, "url": url,
+        "agency_id": agency_id, "kind": EventKind.REMOVED_BEFORE_MONITORING, "crawl_id": crawl_id, "url": url,
         "title": title, "section": section, "detected_at": row["probed_at"],
         "summary": summary, "evidence": json.dumps(evidence, sort_keys=True),
-        "dedupe_key": f"{REMOVED_BEFORE_MONITORING}:{agency_id}:{url}",
+        "dedupe_key": f"{EventKind.REMOVED_BEFORE_MONITORING}:{agency_id}:{url}",
     }
 
 

@@ -14,22 +14,20 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import sqlite_utils
 
-from ..archive.store import COMPLETE, OUTAGE, RUNNING, SOFT_404
+from ..archive import Archive
+from ..archive.db import transaction
+from ..archive.verdict import DEFAULT_FAILED_PAGE_SHARE, CrawlVerdict
+from ..archive.vocabulary import ACTIVE_DOCUMENT_STATES, CrawlStatus, DocumentState, EventKind
 from .listing import ListingChanges, compare_listings
-from .rules import CrawlVerdict, classify_crawl, judge_missing, may_have_moved
-from .schema import (
-    ACTIVE_STATES, ADDED, CHANGED, MOVED, OUTAGE_ENDED, OUTAGE_STARTED, PAGE_TEXT_REMOVED, REMOVED,
-    RESTORED, SECTION_REMOVED, UNLISTED, ensure_schema,
-)
+from .rules import classify_crawl, describe_probe, judge_missing, may_have_moved
 from .textdiff import text_diff
 
-_ACTIVE = ", ".join(f"'{state}'" for state in ACTIVE_STATES)
+_ACTIVE = ", ".join(f"'{state}'" for state in ACTIVE_DOCUMENT_STATES)
 
 # Lists inside one event's evidence (pages, documents) are cut here; the full count is always given.
 EVIDENCE_LIST_LIMIT = 1000
@@ -80,47 +78,47 @@ class _Crawl:
         })
 
 
-def run_diff(archive_or_db: Any, agency_id: str, *, confirmations: int = 2, rebuild: bool = False) -> DiffResult:
+def run_diff(archive: Archive, agency_id: str, *, confirmations: int = 2,
+             failed_page_share: float = DEFAULT_FAILED_PAGE_SHARE, rebuild: bool = False) -> DiffResult:
     """Diff every finished crawl of an agency not diffed yet and record the events; returns what was created.
 
-    ``confirmations`` is the agency's ``removal_confirmations``. ``rebuild`` forgets the engine's state and replays
-    every crawl: events already recorded are recognised by their dedupe key and not recorded twice.
+    ``confirmations`` and ``failed_page_share`` are the agency's ``removal_confirmations`` and ``[outage]
+    failed_page_share``. ``rebuild`` forgets the engine's state and replays every crawl: events already recorded
+    are recognised by their dedupe key and not recorded twice.
     """
     if confirmations < 1:
         raise ValueError("confirmations must be at least 1")
-    db: sqlite_utils.Database = getattr(archive_or_db, "db", archive_or_db)
-    ensure_schema(db)
+    db = archive.db
     result = DiffResult(agency_id)
     if rebuild:
-        with _transaction(db):
+        with transaction(db):
             db.execute("delete from diff_documents where agency_id = ?", [agency_id])
             db.execute("delete from diff_cursor where agency_id = ?", [agency_id])
     cursor = _load_cursor(db, agency_id)
-    crawls = db.execute(
-        "select * from crawls where agency_id = ? and id > ? order by id", [agency_id, cursor.crawl_id]
-    )
-    columns = [c[0] for c in crawls.description]
-    for row in [dict(zip(columns, values)) for values in crawls.fetchall()]:
-        if row["status"] == RUNNING:
+    crawls = list(db.query("select * from crawls where agency_id = ? and id > ? order by id",
+                           [agency_id, cursor.crawl_id]))
+    for row in crawls:
+        if row["status"] == CrawlStatus.RUNNING:
             result.waiting_on = row["id"]  # diffing past it would judge documents out of order
             break
-        with _transaction(db):
+        with transaction(db):
             crawl = _Crawl(row["id"], agency_id, row["finished_at"] or row["started_at"])
-            _diff_crawl(db, crawl, row, cursor, confirmations)
+            _diff_crawl(archive, crawl, row, cursor, confirmations, failed_page_share)
             result.created.update(_record(db, crawl))
             _save_cursor(db, agency_id, cursor)
         result.crawls.append(row["id"])
-    with _transaction(db):
-        backfill_text_diffs(db, agency_id)
+    with transaction(db):
+        backfill_text_diffs(archive, agency_id)
     return result
 
 
-def backfill_text_diffs(db: sqlite_utils.Database, agency_id: str | None = None) -> int:
+def backfill_text_diffs(archive: Archive, agency_id: str | None = None) -> int:
     """Compute the pending text diffs of ``changed`` events whose old and new texts have both been extracted.
 
     A ``changed`` event is recorded with its diff pending: texts may be extracted later, and diffing thousands of
     documents one at a time here keeps only one pair of texts in memory.
     """
+    db = archive.db
     rows = db.execute(
         """
         select t.event_id, t.old_sha256, t.new_sha256
@@ -145,26 +143,27 @@ def backfill_text_diffs(db: sqlite_utils.Database, agency_id: str | None = None)
 # one crawl -----------------------------------------------------------------------------------------------------
 
 
-def _diff_crawl(db: sqlite_utils.Database, crawl: _Crawl, row: dict[str, Any], cursor: _Cursor,
-                confirmations: int) -> None:
+def _diff_crawl(archive: Archive, crawl: _Crawl, row: dict[str, Any], cursor: _Cursor, confirmations: int,
+                failed_page_share: float) -> None:
+    db = archive.db
     pages = _listing_pages(db, crawl.id)
-    verdict = classify_crawl(row, pages, _links_per_page(db, cursor.last_complete))
+    verdict = classify_crawl(row, pages, archive.links_per_page(cursor.last_complete), failed_page_share)
     baseline = cursor.last_complete is None  # until a first complete crawl, what is listed is not "added"
     _load_seen(db, crawl)
     _relisted(db, crawl)
     _changed(db, crawl)
     moved_to: set[int] = set()
-    if verdict.status == COMPLETE:
+    if verdict.status == CrawlStatus.COMPLETE:
         moved_to = _absent(db, crawl, confirmations)
     if not baseline:
         _added(db, crawl, moved_to)
     db.execute("drop table temp.diff_seen")
 
-    if verdict.status == OUTAGE:
+    if verdict.status == CrawlStatus.OUTAGE:
         if cursor.outage_since is None:
             _outage_started(crawl, row, verdict, pages, cursor.last_complete)
             cursor.outage_since = crawl.id
-    elif verdict.status == COMPLETE:
+    elif verdict.status == CrawlStatus.COMPLETE:
         changes = (compare_listings(db, crawl.agency_id, cursor.last_complete, crawl.id)
                    if cursor.last_complete is not None else ListingChanges([], []))
         _listing_events(crawl, changes, cursor.last_complete)
@@ -206,15 +205,15 @@ def _load_seen(db: sqlite_utils.Database, crawl: _Crawl) -> None:
 
 def _relisted(db: sqlite_utils.Database, crawl: _Crawl) -> None:
     """Listed again: back to ``listed``; announced as ``restored`` if its removal or unlisting was announced."""
-    rows = _rows(db, """
+    rows = list(db.query("""
         select x.document_id, x.state, x.listing_page, x.section, x.http_status, x.sha256, d.url, d.title
         from temp.diff_seen x join documents d on d.id = x.document_id
         where x.state is not null and x.state != 'listed' and x.listed = 1
-    """)
+    """))
     for r in rows:
-        if r["state"] in (REMOVED, UNLISTED):
-            was = "removed" if r["state"] == REMOVED else "delisted while still served"
-            crawl.emit(RESTORED, str(r["document_id"]),
+        if r["state"] in (DocumentState.REMOVED, DocumentState.UNLISTED):
+            was = "removed" if r["state"] == DocumentState.REMOVED else "delisted while still served"
+            crawl.emit(EventKind.RESTORED, str(r["document_id"]),
                        f"“{r['title'] or r['url']}” is listed again after it was {was}.",
                        {"previous_state": r["state"], "listing_page": r["listing_page"], "section": r["section"],
                         "http_status": r["http_status"], "sha256": r["sha256"]},
@@ -231,15 +230,15 @@ def _relisted(db: sqlite_utils.Database, crawl: _Crawl) -> None:
 
 def _changed(db: sqlite_utils.Database, crawl: _Crawl) -> None:
     """Same URL, new content: ``changed``, its text diff pending (``backfill_text_diffs`` computes it)."""
-    rows = _rows(db, """
+    rows = list(db.query("""
         select x.document_id, x.old_sha, x.sha256, x.old_sha_crawl, x.listed, x.outcome, x.http_status,
                x.listing_page, coalesce(x.section, d.section) as section, d.url, d.title
         from temp.diff_seen x join documents d on d.id = x.document_id
         where x.state is not null and x.old_sha is not null and x.sha256 is not null and x.sha256 != x.old_sha
-    """)
+    """))
     for r in rows:
         name = r["title"] or r["url"]
-        crawl.emit(CHANGED, str(r["document_id"]), f"“{name}” changed: new content at the same URL.",
+        crawl.emit(EventKind.CHANGED, str(r["document_id"]), f"“{name}” changed: new content at the same URL.",
                    {"old_sha256": r["old_sha"], "new_sha256": r["sha256"], "old_crawl": r["old_sha_crawl"],
                     "listed": bool(r["listed"]), "outcome": r["outcome"], "http_status": r["http_status"],
                     "listing_page": r["listing_page"], "section": r["section"]},
@@ -286,13 +285,13 @@ def _absent(db: sqlite_utils.Database, crawl: _Crawl, confirmations: int) -> set
         """,
         [crawl.id],
     )}
-    rows = _rows(db, """
+    rows = list(db.query("""
         select a.*, d.url, d.title, d.section, ls.listing_page
         from temp.diff_absent a
         join documents d on d.id = a.document_id
         left join sightings ls on ls.crawl_id = a.last_listed and ls.document_id = a.document_id
         where coalesce(a.probe_listed, 0) = 0
-    """)
+    """))
     db.execute("drop table temp.diff_absent")
 
     updates, moved_to = [], set()
@@ -306,20 +305,20 @@ def _absent(db: sqlite_utils.Database, crawl: _Crawl, confirmations: int) -> set
         target = moved.get(r["document_id"])
         if target is not None and may_have_moved(r["outcome"], r["url"], r["final_url"]):
             new_url, new_title = _document(db, target)
-            crawl.emit(MOVED, str(r["document_id"]), f"“{name}” moved to {new_url} (same content).",
+            crawl.emit(EventKind.MOVED, str(r["document_id"]), f"“{name}” moved to {new_url} (same content).",
                        {**facts, "new_document_id": target, "new_url": new_url, "new_title": new_title}, **doc)
             moved_to.add(target)
-            updates.append((MOVED, 0, None, r["last_listed"], r["document_id"]))
+            updates.append((DocumentState.MOVED, 0, None, r["last_listed"], r["document_id"]))
             continue
         verdict = judge_missing(r["state"], r["streak"], r["outcome"], confirmations)
         # The probes of the current run of "gone" (a verdict with no streak ended the run).
         streak = json.loads(r["streak_evidence"] or "[]") + [probe] if verdict.streak else []
-        if verdict.event == UNLISTED:
-            crawl.emit(UNLISTED, str(r["document_id"]),
-                       f"“{name}” is no longer listed but is still served ({_answer(probe)}).", facts, **doc)
-        elif verdict.event == REMOVED:
-            statuses = ", ".join(_answer(p) for p in streak)
-            crawl.emit(REMOVED, str(r["document_id"]),
+        if verdict.event == EventKind.UNLISTED:
+            crawl.emit(EventKind.UNLISTED, str(r["document_id"]),
+                       f"“{name}” is no longer listed but is still served ({describe_probe(probe)}).", facts, **doc)
+        elif verdict.event == EventKind.REMOVED:
+            statuses = ", ".join(describe_probe(p) for p in streak)
+            crawl.emit(EventKind.REMOVED, str(r["document_id"]),
                        f"“{name}” was removed: not listed and gone in {len(streak)} consecutive complete crawls "
                        f"({statuses}).",
                        {**facts, "confirmations": confirmations, "crawls": streak}, **doc)
@@ -334,17 +333,17 @@ def _absent(db: sqlite_utils.Database, crawl: _Crawl, confirmations: int) -> set
 
 
 def _added(db: sqlite_utils.Database, crawl: _Crawl, moved_to: set[int]) -> None:
-    rows = _rows(db, """
+    rows = list(db.query("""
         select x.document_id, x.listing_page, coalesce(x.section, d.section) as section, x.http_status, x.sha256,
                d.url, d.title
         from temp.diff_seen x join documents d on d.id = x.document_id
         where x.state is null
-    """)
+    """))
     for r in rows:
         if r["document_id"] in moved_to:
             continue
         where = f" under “{r['section']}”" if r["section"] else ""
-        crawl.emit(ADDED, str(r["document_id"]), f"“{r['title'] or r['url']}” was added{where}.",
+        crawl.emit(EventKind.ADDED, str(r["document_id"]), f"“{r['title'] or r['url']}” was added{where}.",
                    {"listing_page": r["listing_page"], "section": r["section"], "http_status": r["http_status"],
                     "sha256": r["sha256"]},
                    document_id=r["document_id"], url=r["url"], title=r["title"], section=r["section"])
@@ -354,7 +353,7 @@ def _listing_events(crawl: _Crawl, changes: ListingChanges, previous: int) -> No
     for section in changes.sections:
         gone = sum(1 for d in section.documents if d["probe"] in ("gone", "soft_404"))
         count = len(section.documents)
-        crawl.emit(SECTION_REMOVED, section.name,
+        crawl.emit(EventKind.SECTION_REMOVED, section.name,
                    f"Section “{section.name}” vanished with all {count} of its documents "
                    f"({gone} answer 404/410 or a soft 404).",
                    {"previous_crawl": previous, "listing_pages": section.listing_pages, "documents_count": count,
@@ -363,7 +362,7 @@ def _listing_events(crawl: _Crawl, changes: ListingChanges, previous: int) -> No
     for page in changes.pages:
         first = page.blocks[0] if len(page.blocks[0]) <= 120 else page.blocks[0][:117] + "…"
         more = f" and {len(page.blocks) - 1} more block(s)" if len(page.blocks) > 1 else ""
-        crawl.emit(PAGE_TEXT_REMOVED, page.url, f"Text deleted from {page.url}: “{first}”{more}.",
+        crawl.emit(EventKind.PAGE_TEXT_REMOVED, page.url, f"Text deleted from {page.url}: “{first}”{more}.",
                    {"previous_crawl": previous, "listing_page": page.url, "deleted": page.blocks}, url=page.url)
 
 
@@ -373,7 +372,7 @@ def _outage_started(crawl: _Crawl, row: dict[str, Any], verdict: CrawlVerdict, p
         summary = f"The library blocked our crawler ({verdict.reason}); a block is not a takedown."
     else:
         summary = f"The library is down or shows an outage notice ({verdict.reason})."
-    crawl.emit(OUTAGE_STARTED, "", summary + " Nothing is marked removed until a complete crawl.",
+    crawl.emit(EventKind.OUTAGE, "", summary + " Nothing is marked removed until a complete crawl.",
                {"crawl_id": crawl.id, "crawl_status": row["status"], "status_reason": row["status_reason"],
                 "reason": verdict.reason, "blocked": verdict.blocked, "last_complete_crawl": last_complete,
                 "listing_pages_count": len(pages), "listing_pages": pages[:EVIDENCE_LIST_LIMIT]},
@@ -382,18 +381,18 @@ def _outage_started(crawl: _Crawl, row: dict[str, Any], verdict: CrawlVerdict, p
 
 def _outage_ended(db: sqlite_utils.Database, crawl: _Crawl, cursor: _Cursor, changes: ListingChanges) -> None:
     """Close an outage with a reconciliation: what was listed before it and did not come back."""
-    during = _rows(db, "select id, status, status_reason from crawls where agency_id = ? and id >= ? and id < ?"
-                       " and status != 'running' order by id", [crawl.agency_id, cursor.outage_since, crawl.id])
-    missing = _rows(db, """
+    during = list(db.query("select id, status, status_reason from crawls where agency_id = ? and id >= ? and id < ?"
+                       " and status != 'running' order by id", [crawl.agency_id, cursor.outage_since, crawl.id]))
+    missing = list(db.query("""
         select d.id as document_id, d.url, d.title, d.section from sightings s join documents d on d.id = s.document_id
         where s.crawl_id = :before and s.listed = 1
           and not exists (select 1 from links l where l.crawl_id = :crawl and l.document_id = s.document_id)
           and not exists (select 1 from sightings c where c.crawl_id = :crawl and c.document_id = s.document_id
                           and c.listed = 1)
         order by d.id
-    """, {"before": cursor.last_complete, "crawl": crawl.id})
+    """, {"before": cursor.last_complete, "crawl": crawl.id}))
     sections = [s.name for s in changes.sections]
-    crawl.emit(OUTAGE_ENDED, "",
+    crawl.emit(EventKind.OUTAGE_ENDED, "",
                f"The library is back after {len(during)} crawl(s) of outage; {len(missing)} document(s) and "
                f"{len(sections)} section(s) listed before it did not come back.",
                {"outage_crawls": during, "before_crawl": cursor.last_complete, "missing_documents_count": len(missing),
@@ -441,44 +440,9 @@ def _save_cursor(db: sqlite_utils.Database, agency_id: str, cursor: _Cursor) -> 
 
 
 def _listing_pages(db: sqlite_utils.Database, crawl_id: int) -> list[dict[str, Any]]:
-    return _rows(db, "select url, http_status, error, document_links, outage_notice, blocked from listing_pages"
-                     " where crawl_id = ? order by id", [crawl_id])
-
-
-def _links_per_page(db: sqlite_utils.Database, crawl_id: int | None) -> dict[str, int]:
-    if crawl_id is None:
-        return {}
-    return dict(db.execute("select url, coalesce(document_links, 0) from listing_pages where crawl_id = ?",
-                           [crawl_id]).fetchall())
-
-
-def _answer(probe: dict[str, Any]) -> str:
-    """How a probe answered, for a summary: "HTTP 404", "soft 404" (a 200 page that is not the document)."""
-    if probe["outcome"] == SOFT_404 or not probe["http_status"]:
-        return probe["outcome"].replace("_", " ")
-    return f"HTTP {probe['http_status']}"
+    return list(db.query("select url, http_status, error, document_links, outage_notice, blocked, is_root, notice"
+                         " from listing_pages where crawl_id = ? order by id", [crawl_id]))
 
 
 def _document(db: sqlite_utils.Database, document_id: int) -> tuple[str, str]:
     return db.execute("select url, title from documents where id = ?", [document_id]).fetchone()
-
-
-def _rows(db: sqlite_utils.Database, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-    cursor = db.execute(sql, params)
-    columns = [c[0] for c in cursor.description]
-    return [dict(zip(columns, values)) for values in cursor.fetchall()]
-
-
-@contextmanager
-def _transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    """One crawl's events and state change together or not at all; BEGIN IMMEDIATE serialises concurrent diffs."""
-    conn = db.conn
-    if conn.in_transaction:
-        conn.commit()
-    conn.execute("begin immediate")
-    try:
-        yield
-    except BaseException:
-        conn.rollback()
-        raise
-    conn.commit()

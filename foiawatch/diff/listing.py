@@ -14,12 +14,12 @@ from typing import Any
 
 import sqlite_utils
 
-from .rules import page_ok
-from .schema import MISSING, MOVED, REMOVED, UNLISTED
+from ..archive.verdict import page_ok
+from ..archive.vocabulary import DocumentState
 from .textdiff import blocks
 
 # Engine states of documents that stopped being listed.
-_NOT_LISTED = ", ".join(f"'{state}'" for state in (MISSING, UNLISTED, REMOVED, MOVED))
+_NOT_LISTED = ", ".join(f"'{state}'" for state in DocumentState if state != DocumentState.LISTED)
 # A block is a document's line when it starts with one of the page's link texts ("Title (PDF, 2 MB)") or one
 # covers at least half of it ("2019-04-01: Title"); a paragraph that merely mentions "PDF" is not. Link texts
 # shorter than three characters ("1", "»") are ignored.

@@ -6,15 +6,15 @@ import json
 from collections import Counter, defaultdict
 from typing import Any, Iterable, Sequence
 
-import sqlite_utils
 
-from .schema import EVENT_KINDS, ensure_schema
+from ..archive import Archive
+from ..archive.vocabulary import EventKind
 
 NO_SECTION = "(no section)"
 
 
 def list_events(
-    db: sqlite_utils.Database,
+    archive: Archive,
     agency: str | None = None,
     kinds: Iterable[str] | None = None,
     section: str | None = None,
@@ -25,15 +25,14 @@ def list_events(
 
     ``since`` is a crawl id (events decided by that crawl or later) or an ISO timestamp (detected at or after it).
     """
-    ensure_schema(db)
     where, params = [], []
     if agency:
         where.append("e.agency_id = ?")
         params.append(agency)
     kinds = list(kinds or [])
-    unknown = sorted(set(kinds) - set(EVENT_KINDS))
+    unknown = sorted(set(kinds) - set(EventKind))
     if unknown:
-        raise ValueError(f"unknown event kind {unknown[0]!r} (known: {', '.join(EVENT_KINDS)})")
+        raise ValueError(f"unknown event kind {unknown[0]!r} (known: {', '.join(EventKind)})")
     if kinds:
         where.append(f"e.kind in ({', '.join('?' for _ in kinds)})")
         params.extend(kinds)
@@ -52,9 +51,7 @@ def list_events(
         + " order by e.id desc"
         + (" limit ?" if limit is not None else "")
     )
-    cursor = db.execute(sql, params + ([limit] if limit is not None else []))
-    columns = [c[0] for c in cursor.description]
-    events = [dict(zip(columns, row)) for row in cursor.fetchall()]
+    events = list(archive.db.query(sql, params + ([limit] if limit is not None else [])))
     for event in events:
         event["evidence"] = json.loads(event["evidence"])
     events.reverse()
@@ -63,7 +60,7 @@ def list_events(
 
 def count_by_kind(events: Sequence[dict[str, Any]]) -> dict[str, int]:
     counts = Counter(event["kind"] for event in events)
-    return {kind: counts[kind] for kind in EVENT_KINDS if counts[kind]}
+    return {kind: counts[kind] for kind in EventKind if counts[kind]}
 
 
 def render_report(events: Sequence[dict[str, Any]]) -> str:

@@ -23,14 +23,14 @@ from urllib.parse import unquote, urlsplit
 
 import sqlite_utils
 
-from ..archive.store import Paths
-from ..crawler.wayback import DEFAULT_BASE_URL
-from ..diff.schema import PAGE_TEXT_REMOVED, REMOVED, REMOVED_BEFORE_MONITORING, SECTION_REMOVED
+from ..archive.datadir import DataDir, DataDirLike
+from ..archive.published import FILES_ROUTE
+from ..archive.vocabulary import EventKind
+from ..config import WAYBACK_BASE_URL
 
-PUBLIC_DB_NAME = "public"  # the database's name in Datasette URLs: /public/...
-FILES_ROUTE = "/-/files/"  # where published blobs are downloaded from (see files.py)
-TAKEDOWN_KINDS = (REMOVED, SECTION_REMOVED, REMOVED_BEFORE_MONITORING, PAGE_TEXT_REMOVED)
-DOCUMENT_REMOVALS = (REMOVED, REMOVED_BEFORE_MONITORING)
+TAKEDOWN_KINDS = (EventKind.REMOVED, EventKind.SECTION_REMOVED, EventKind.REMOVED_BEFORE_MONITORING,
+                  EventKind.PAGE_TEXT_REMOVED)
+DOCUMENT_REMOVALS = (EventKind.REMOVED, EventKind.REMOVED_BEFORE_MONITORING)
 
 _ALL = None  # every column: for tables whose owner declares them public metadata
 
@@ -47,7 +47,6 @@ class Table:
     columns: tuple[str, ...] | None
     where: str = ""
     computed: dict[str, tuple[str, str]] = field(default_factory=dict)  # column -> (SQL type, SQL expression)
-    optional: bool = False  # copied only if the archive has it (tables of subsystems that may not have run)
     source: str = ""  # the archive table read, when it is not ``name``
 
     @property
@@ -61,7 +60,7 @@ _PUBLISHED_COPY = f"case when src.sha256 in (select sha256 from main.blobs) then
 def _wayback_captures(agency: str, url: str) -> str:
     """SQL for the page listing a URL's captures in the agency's configured Wayback Machine, so a mirror or a local
     stand-in links to itself."""
-    return (f"coalesce(json_extract({agency}.config, '$.wayback.base_url'), '{DEFAULT_BASE_URL}') "
+    return (f"coalesce(json_extract({agency}.config, '$.wayback.base_url'), '{WAYBACK_BASE_URL}') "
             f"|| '/web/*/' || {url}")
 
 
@@ -99,11 +98,11 @@ TABLES = (
           computed={"diff": ("TEXT", "case when src.old_sha256 in (select sha256 from published) "
                                      "and src.new_sha256 in (select sha256 from published) then src.diff end")}),
     # Wayback provenance: "all three are metadata and may be public" (archive/captures.py).
-    Table("captures", _ALL, optional=True),
-    Table("wayback_probes", _ALL, optional=True),
-    Table("recoveries", _ALL, optional=True),
-    Table("listing_captures", _ALL, optional=True),
-    Table("archived_links", _ALL, optional=True),
+    Table("captures", _ALL),
+    Table("wayback_probes", _ALL),
+    Table("recoveries", _ALL),
+    Table("listing_captures", _ALL),
+    Table("archived_links", _ALL),
 )
 # Indexes for canned queries and facets, on top of the archive's own indexes (copied where they fit).
 _INDEXES = (
@@ -185,16 +184,17 @@ class PublishStats:
     seconds: float = 0.0
 
 
-def build_public(data_dir: str | Path) -> PublishStats:
+def build_public(data_dir: DataDirLike) -> PublishStats:
     """Write ``<data_dir>/public/public.db`` from the archive in ``data_dir``, replacing any earlier one atomically.
 
     Reads the archive and writes nothing to it.
     """
     started = time.perf_counter()
-    database = Paths(Path(data_dir).resolve()).database
+    data_dir = DataDir.at(data_dir)
+    database = data_dir.archive_db
     if not database.is_file():
         raise FileNotFoundError(f"no archive database at {database}")
-    output = default_public_db(data_dir)
+    output = data_dir.public_db
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
     partial.unlink(missing_ok=True)
@@ -218,24 +218,18 @@ def build_public(data_dir: str | Path) -> PublishStats:
                         seconds=time.perf_counter() - started)
 
 
-def default_public_db(data_dir: str | Path) -> Path:
-    return Path(data_dir) / "public" / f"{PUBLIC_DB_NAME}.db"
-
-
 def _build(db: sqlite_utils.Database) -> dict[str, int]:
     archive_tables = {row[0] for row in db.execute("select name from archive.sqlite_master where type = 'table'")}
     db.execute("begin")  # one read snapshot of the archive for the whole build
     db.execute("create temp table published (sha256 text primary key)")
-    if "withholdings" in archive_tables:
-        db.execute("insert into published select b.sha256 from archive.blobs b "
-                   "join archive.withholdings w on w.sha256 = b.sha256 where w.withheld = 0")
-    placeholders = _placeholders(db, archive_tables)
+    db.execute("insert into published select b.sha256 from archive.blobs b "
+               "join archive.withholdings w on w.sha256 = b.sha256 where w.withheld = 0")
+    placeholders = _placeholders()
     rows: dict[str, int] = {}
     for table in TABLES:
         if table.archive_table not in archive_tables:
-            if table.optional:
-                continue
-            raise ValueError(f"the archive has no {table.archive_table} table yet: run `foiawatch diff` first")
+            raise ValueError(f"the archive has no {table.archive_table} table: open it with this version of "
+                             "foiawatch (any command does) to migrate it, then publish again")
         rows[table.name] = _copy(db, table, placeholders)
     # Only published texts were copied, so the index can only ever find those.
     db.execute("create virtual table texts_fts using fts5 (text, content=[texts], tokenize='porter')")
@@ -246,23 +240,19 @@ def _build(db: sqlite_utils.Database) -> dict[str, int]:
     return rows
 
 
-def _placeholders(db: sqlite_utils.Database, archive_tables: set[str]) -> dict[str, str]:
-    """SQL fragments that depend on which optional archive tables exist."""
-    fragments = {"decided_by": "null", "updated_at": "null", "withheld_reason": "'not screened yet'"}
-    if "withholdings" in archive_tables:
-        decision = "(select {} from archive.withholdings w where w.sha256 = src.sha256)"
-        # Reviewers' own reasons are private (review_decisions); the screen's name only kinds of PII.
-        reason = ("case when w.decided_by = 'review' then 'withheld by a reviewer' "
-                  "else coalesce(w.reason, 'withheld by the PII screen') end")
-        unscreenable = ("(select 'no text to screen (' || t.status || ')' from archive.texts t "
-                        "where t.sha256 = src.sha256 and t.status != 'ok')")
-        fragments = {"decided_by": decision.format("w.decided_by"), "updated_at": decision.format("w.updated_at"),
-                     "withheld_reason": f"coalesce({decision.format(reason)}, {unscreenable}, 'not screened yet')"}
-    blob_url = ("(select d.url from archive.sightings s join archive.documents d on d.id = s.document_id "
-                "where s.sha256 = src.sha256 order by s.crawl_id desc limit 1)")
-    if _has_columns(db, archive_tables, "recoveries", "url", "sha256"):
-        blob_url = f"coalesce({blob_url}, (select r.url from archive.recoveries r where r.sha256 = src.sha256))"
-    return {**fragments, "blob_url": blob_url}
+def _placeholders() -> dict[str, str]:
+    """SQL fragments shared by several published tables' computed columns."""
+    decision = "(select {} from archive.withholdings w where w.sha256 = src.sha256)"
+    # Reviewers' own reasons are private (review_decisions); the screen's name only kinds of PII.
+    reason = ("case when w.decided_by = 'review' then 'withheld by a reviewer' "
+              "else coalesce(w.reason, 'withheld by the PII screen') end")
+    unscreenable = ("(select 'no text to screen (' || t.status || ')' from archive.texts t "
+                    "where t.sha256 = src.sha256 and t.status != 'ok')")
+    crawled_url = ("(select d.url from archive.sightings s join archive.documents d on d.id = s.document_id "
+                   "where s.sha256 = src.sha256 order by s.crawl_id desc limit 1)")
+    return {"decided_by": decision.format("w.decided_by"), "updated_at": decision.format("w.updated_at"),
+            "withheld_reason": f"coalesce({decision.format(reason)}, {unscreenable}, 'not screened yet')",
+            "blob_url": f"coalesce({crawled_url}, (select r.url from archive.recoveries r where r.sha256 = src.sha256))"}
 
 
 def _copy(db: sqlite_utils.Database, table: Table, placeholders: dict[str, str]) -> int:
@@ -317,13 +307,11 @@ def _copy_indexes(db: sqlite_utils.Database, table: str, columns: set[str]) -> N
 def _derive(db: sqlite_utils.Database) -> dict[str, int]:
     for statement in _INDEXES:
         db.execute(statement)
-    recoveries = {"recovered": "null", "recovered_withheld": "null"}
-    if "recoveries" in db.table_names() and {"url", "sha256"} <= set(db["recoveries"].columns_dict):
-        db.execute("create index if not exists recoveries_url on recoveries (url)")
-        recovery = "(select {} from recoveries r join {} on x.sha256 = r.sha256 where r.url = e.url " \
-                   "order by r.rowid desc limit 1)"
-        recoveries = {"recovered": recovery.format(f"'{FILES_ROUTE}' || r.sha256", "blobs x"),
-                      "recovered_withheld": recovery.format("x.reason", "withholdings x")}
+    db.execute("create index if not exists recoveries_url on recoveries (url)")
+    recovery = "(select {} from recoveries r join {} on x.sha256 = r.sha256 where r.url = e.url " \
+               "order by r.rowid desc limit 1)"
+    recoveries = {"recovered": recovery.format(f"'{FILES_ROUTE}' || r.sha256", "blobs x"),
+                  "recovered_withheld": recovery.format("x.reason", "withholdings x")}
     for table in DERIVED:
         columns = ", ".join(f"[{name}] {sql_type}" for name, (sql_type, _) in table.columns.items())
         db.execute(f"create table [{table.name}] ({columns})")
@@ -333,13 +321,6 @@ def _derive(db: sqlite_utils.Database) -> dict[str, int]:
             db.execute(f"create index [{table.name}_{'_'.join(indexed)}] on [{table.name}] "
                        f"({', '.join(f'[{c}]' for c in indexed)})")
     return {table.name: db.execute(f"select count(*) from [{table.name}]").fetchone()[0] for table in DERIVED}
-
-
-def _has_columns(db: sqlite_utils.Database, archive_tables: set[str], table: str, *columns: str) -> bool:
-    if table not in archive_tables:
-        return False
-    present = {row[1] for row in db.execute(f"pragma archive.table_info([{table}])")}
-    return set(columns) <= present
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

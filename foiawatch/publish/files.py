@@ -23,8 +23,8 @@ from datasette.app import Datasette
 from datasette.utils.asgi import Request, Response, asgi_send_file
 
 from ..archive.blobs import BlobStore
-from ..archive.store import Paths
-from .build import FILES_ROUTE, PUBLIC_DB_NAME
+from ..archive.datadir import DataDir
+from ..archive.published import FILES_ROUTE, PUBLIC_DB_NAME
 
 ROUTE = rf"^{FILES_ROUTE}(?P<sha256>[0-9a-f]{{64}})$"
 CHUNK = 256 * 1024
@@ -42,12 +42,12 @@ DOWNLOAD_HEADERS = {
     "cache-control": "public, max-age=3600",
 }
 
-_archives: WeakKeyDictionary[Datasette, Paths] = WeakKeyDictionary()
+_archives: WeakKeyDictionary[Datasette, DataDir] = WeakKeyDictionary()
 
 
-def attach_archive(datasette: Datasette, data_dir: Path) -> None:
+def attach_archive(datasette: Datasette, data_dir: DataDir) -> None:
     """Tell the route where this instance's bytes are; an instance without an archive serves no file."""
-    _archives[datasette] = Paths(Path(data_dir).resolve())
+    _archives[datasette] = data_dir
 
 
 def safe_content_type(mimetype: str | None) -> str:
@@ -60,15 +60,15 @@ def safe_content_type(mimetype: str | None) -> str:
 
 async def download(datasette: Datasette, request: Request) -> "FileDownload | Response":
     sha256 = request.url_vars["sha256"]
-    paths = _archives.get(datasette)
-    if paths is None:
+    data_dir = _archives.get(datasette)
+    if data_dir is None:
         return _not_found()
     result = await datasette.get_database(PUBLIC_DB_NAME).execute(
         "select filename, mimetype from blobs where sha256 = ?", [sha256]
     )
     row = result.first()
-    path = BlobStore(paths.blobs, paths.tmp).path(sha256)
-    if row is None or not path.is_file() or not await asyncio.to_thread(_released_now, paths.database, sha256):
+    path = BlobStore(data_dir.blobs, data_dir.tmp).path(sha256)
+    if row is None or not path.is_file() or not await asyncio.to_thread(_released_now, data_dir.archive_db, sha256):
         return _not_found()
     return FileDownload(path, row["filename"] or sha256, safe_content_type(row["mimetype"]))
 

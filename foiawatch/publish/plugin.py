@@ -13,7 +13,7 @@ from datasette.plugins import pm
 from markupsafe import Markup, escape
 
 from . import atom, files
-from .build import FILES_ROUTE, PUBLIC_DB_NAME
+from ..archive.published import FILES_ROUTE, PUBLIC_DB_NAME
 
 NAME = "foiawatch"
 LATEST_TAKEDOWNS = 10

@@ -17,8 +17,9 @@ from typing import Any
 import yaml
 from datasette.app import Datasette
 
+from ..archive.datadir import DataDir, DataDirLike
+from ..archive.published import PUBLIC_DB_NAME
 from . import files, plugin
-from .build import PUBLIC_DB_NAME, default_public_db
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "datasette_config"
 SETTINGS = {
@@ -32,9 +33,10 @@ SETTINGS = {
 RETIRE_AFTER_S = 60.0  # how long a replaced instance keeps its SQL threads for requests still running on it
 
 
-def make_datasette(data_dir: str | Path) -> Datasette:
+def make_datasette(data_dir: DataDirLike) -> Datasette:
     """A Datasette serving ``<data_dir>/public/public.db`` (as built by ``build_public``) and nothing else."""
-    public_db = default_public_db(data_dir)
+    data_dir = DataDir.at(data_dir)
+    public_db = data_dir.public_db
     if not public_db.is_file():
         raise FileNotFoundError(f"no public database at {public_db}; run `foiawatch publish` first")
     plugin.register()
@@ -43,21 +45,21 @@ def make_datasette(data_dir: str | Path) -> Datasette:
                           template_dir=str(CONFIG_DIR / "templates"))
     if set(datasette.databases) != {"_internal", PUBLIC_DB_NAME}:  # _internal: Datasette's own, never public
         raise RuntimeError(f"the public instance must serve the public database alone: {list(datasette.databases)}")
-    files.attach_archive(datasette, Path(data_dir))
+    files.attach_archive(datasette, data_dir)
     return datasette
 
 
 class PublicApp:
     """ASGI app serving the newest public database: a new file (new inode) gets a new, warmed-up Datasette."""
 
-    def __init__(self, data_dir: str | Path):
-        self.data_dir = Path(data_dir)
+    def __init__(self, data_dir: DataDirLike):
+        self.data_dir = DataDir.at(data_dir)
         self._lock = asyncio.Lock()
         self._identity: tuple[int, int] | None = None
         self._served: tuple[Datasette, Any] | None = None  # the instance and its ASGI app
 
     def _file_identity(self) -> tuple[int, int]:
-        stat = os.stat(default_public_db(self.data_dir))
+        stat = os.stat(self.data_dir.public_db)
         return stat.st_ino, stat.st_mtime_ns
 
     async def _app(self) -> Any:

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .config import AgencyConfig
-from .crawler import CrawlResult
+from ..config import AgencyConfig
+from ..crawler import CrawlResult
 
 
 @contextmanager

@@ -1,26 +1,24 @@
-"""``foiawatch publish`` and ``foiawatch serve``: build the public database, and serve it read-only with Datasette.
-
-Registered at the bottom of cli.py, after the shared options are defined.
-"""
+"""``foiawatch publish`` and ``foiawatch serve``: build the public database, and serve it read-only with Datasette."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from ..cli import data_dir_option
-from .build import build_public, default_public_db
+from ..archive import DataDir
+from ..publish import build_public
+from .options import data_dir_option, open_archive
 
 
 @click.command()
 @data_dir_option
-def publish(data_dir: Path) -> None:
+def publish(data_dir: DataDir) -> None:
     """Build the public database (<data-dir>/public/public.db) from the archive.
 
     Only public tables and columns are copied; the text and bytes of files the PII screen withheld (or has not
     screened yet) are left out. A running `foiawatch serve` picks the new database up on its next request.
     """
+    if data_dir.has_archive():
+        open_archive(data_dir).close()  # an archive made by an older release is migrated first
     try:
         stats = build_public(data_dir)
     except (FileNotFoundError, ValueError) as error:
@@ -34,16 +32,16 @@ def publish(data_dir: Path) -> None:
 @data_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8001, show_default=True, type=int)
-def serve(data_dir: Path, host: str, port: int) -> None:
+def serve(data_dir: DataDir, host: str, port: int) -> None:
     """Serve the public database read-only with Datasette: search, views, file downloads and a takedown feed.
 
     Nothing but the public database is reachable, not the archive's private tables nor private.db.
     """
     import uvicorn
 
-    from .serve import PublicApp
+    from ..publish.serve import PublicApp
 
-    if not default_public_db(data_dir).is_file():
+    if not data_dir.public_db.is_file():
         raise click.ClickException(f"no public database in {data_dir}; run `foiawatch publish --data-dir {data_dir}`")
     click.echo(f"Serving the public archive on http://{host}:{port}/ (Ctrl-C to stop)")
     uvicorn.run(PublicApp(data_dir), host=host, port=port, log_level="warning", lifespan="on")

@@ -19,7 +19,6 @@ Rules the service imposes, and how they are kept:
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 import os
@@ -28,8 +27,7 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -38,269 +36,24 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 
-from ..config import DEFAULT_USER_AGENT
-from .ratelimit import RateLimiter, shared_gate, shared_limiter
+from ..config import DEFAULT_USER_AGENT, WAYBACK_BASE_URL
+from ..web.ratelimit import RateLimiter, shared_gate, shared_limiter
+from .errors import (
+    BlockedSite, DigestMismatch, NotADocument, NotArchived, RateLimited, SaveFailed, WaybackError,
+    WaybackUnavailable,
+)
+from .models import (
+    Capture, CdxListing, CdxPage, DownloadResult, SaveResult, base32_digest, format_timestamp, parse_cdx,
+)
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://web.archive.org"
 CHUNK = 1024 * 1024
 MAX_HOPS = 10
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 ACCESS_KEY_ENV, SECRET_KEY_ENV = "FOIAWATCH_IA_ACCESS_KEY", "FOIAWATCH_IA_SECRET_KEY"
 
 _MEMENTO_PATH = re.compile(r"^/web/(\d{1,14})([a-z]{2}_)?/(.+)$", re.DOTALL)
-_DEFAULT_PORT = re.compile(r"^(http://[^/:]+):80(?=/|$)|^(https://[^/:]+):443(?=/|$)")
-_DATA_URL = re.compile(r"data:\w+/[\w.+-]+;base64", re.IGNORECASE)
-
-
-class WaybackError(Exception):
-    """Something went wrong talking to the Wayback Machine."""
-
-
-class WaybackUnavailable(WaybackError):
-    """The service is unreachable or keeps failing: retry the whole job later, do not conclude anything."""
-
-
-class RateLimited(WaybackError):
-    """The service kept answering 429 after every back-off allowed; stop before the IP gets blocked."""
-
-
-class BlockedSite(WaybackError):
-    """The archive refuses access to this URL (an exclusion request or robots.txt)."""
-
-
-class NotArchived(WaybackError):
-    """The Wayback Machine holds no capture of the URL asked for."""
-
-
-class CaptureRejected(WaybackError):
-    """A capture that must not be stored as a document; ``reason`` says why, ``capture`` which one."""
-
-    def __init__(self, capture: Capture, reason: str) -> None:
-        super().__init__(f"{capture.raw_url}: {reason}")
-        self.capture = capture
-        self.reason = reason
-
-
-class DigestMismatch(CaptureRejected):
-    """The bytes served do not hash to the capture's CDX digest (corrupt capture or tampered transfer)."""
-
-    def __init__(self, capture: Capture, expected: str, actual: str, size: int) -> None:
-        super().__init__(capture, f"body of {size} bytes has digest {actual}, CDX says {expected}")
-        self.expected, self.actual, self.size = expected, actual, size
-
-
-class NotADocument(CaptureRejected):
-    """The capture is an archived error page or redirect (``archived_status``), not a document."""
-
-    def __init__(self, capture: Capture, archived_status: int) -> None:
-        super().__init__(capture, f"the archived response has status {archived_status}; not a document")
-        self.archived_status = archived_status
-
-
-class SaveFailed(WaybackError):
-    """Save Page Now did not produce a capture."""
-
-
-def cdx_digest(data: bytes) -> str:
-    """The CDX ``digest`` of a body: base32 of its SHA-1."""
-    return _b32(hashlib.sha1(data).digest())
-
-
-def parse_timestamp(timestamp: str) -> datetime:
-    """Read a 14-digit Wayback timestamp as UTC, repairing the month-00 and day-00 rows real indexes hold.
-
-    Those rows have a stray "00" inserted before the month or day and the seconds cut off; removing the insertion
-    is the closest readable time (the repair EDGI's ``wayback`` package found with the Wayback team).
-    """
-    if len(timestamp) != 14 or not timestamp.isdigit():
-        raise ValueError(f"not a 14-digit timestamp: {timestamp!r}")
-    if timestamp[4:6] == "00":
-        timestamp = f"{timestamp[:4]}{timestamp[6:]}00"
-    elif timestamp[6:8] == "00":
-        timestamp = f"{timestamp[:6]}{timestamp[8:]}00"
-    return datetime.strptime(timestamp, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
-
-
-def format_timestamp(value: str | date) -> str:
-    """A CDX ``from``/``to`` value: strings pass through, dates and datetimes become UTC timestamps."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, datetime):
-        if value.tzinfo:
-            value = value.astimezone(timezone.utc)
-        return value.strftime("%Y%m%d%H%M%S")
-    return value.strftime("%Y%m%d000000")
-
-
-def _usable_original(url: str) -> bool:
-    """False for rows crawlers captured from junk links: mailto: and e-mail addresses, data: URIs, non-URLs."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        return False
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.hostname)
-        and "@" not in parts.netloc
-        and not _DATA_URL.search(url)
-    )
-
-
-@dataclass(frozen=True)
-class Capture:
-    """One CDX row: a Wayback Machine record of a URL at a time."""
-
-    urlkey: str
-    timestamp: str  # as the index has it (14 digits), used to build playback URLs
-    captured_at: datetime  # the same time, repaired if the index row was malformed
-    original: str
-    mimetype: str
-    status: int | None  # None for a revisit record
-    digest: str | None  # base32 SHA-1 of the body; None when not from the index
-    length: int | None
-    base_url: str = DEFAULT_BASE_URL
-
-    @classmethod
-    def at(cls, url: str, timestamp: str, base_url: str = DEFAULT_BASE_URL) -> Capture:
-        """A capture known only by URL and time (no CDX row): playable, but its download cannot be verified."""
-        return cls("", timestamp, parse_timestamp(timestamp), url, "unk", None, None, None, base_url)
-
-    @property
-    def is_revisit(self) -> bool:
-        """A revisit record: same body as an earlier capture of the URL (same digest), stored once."""
-        return self.mimetype == "warc/revisit"
-
-    @property
-    def raw_url(self) -> str:
-        """The ``id_`` playback URL: the captured bytes, unmodified."""
-        return f"{self.base_url}/web/{self.timestamp}id_/{self.original}"
-
-    @property
-    def view_url(self) -> str:
-        """The page for people, with the Wayback Machine's banner and rewritten links."""
-        return f"{self.base_url}/web/{self.timestamp}/{self.original}"
-
-
-@dataclass(frozen=True)
-class CdxPage:
-    """One parsed CDX response."""
-
-    captures: list[Capture]
-    resume_key: str | None  # opaque: sent back verbatim to get the next page
-    malformed: int  # rows skipped because they could not be read or name no real URL
-
-
-def _parse_row(line: str, base_url: str) -> Capture | None:
-    fields = line.split(" ")
-    if len(fields) != 7:
-        return None
-    urlkey, timestamp, original, mimetype, status, digest, length = fields
-    try:
-        captured_at = parse_timestamp(timestamp)
-        status_code = None if status == "-" else int(status)
-        size = None if length == "-" else int(length)
-    except ValueError:
-        return None
-    original = _DEFAULT_PORT.sub(lambda m: m.group(1) or m.group(2), original)
-    if not _usable_original(original):
-        return None
-    return Capture(urlkey, timestamp, captured_at, original, mimetype, status_code, digest, size, base_url)
-
-
-def parse_cdx(text: str, base_url: str = DEFAULT_BASE_URL) -> CdxPage:
-    """Parse a plain-text CDX response: rows of 7 space-separated fields, then a blank line and the resume key."""
-    captures: list[Capture] = []
-    malformed = 0
-    lines = iter(text.splitlines())
-    resume_key = None
-    for line in lines:
-        if not line.strip():
-            resume_key = next(lines, "").strip() or None
-            break
-        if "AccessControlException" in line:
-            raise BlockedSite(line.strip())
-        capture = _parse_row(line.strip(), base_url)
-        if capture is None:
-            malformed += 1
-            log.debug("skipping malformed CDX row %.200r", line)
-        else:
-            captures.append(capture)
-    return CdxPage(captures, resume_key, malformed)
-
-
-@dataclass
-class CdxStats:
-    """What a listing fetched and what it dropped, so a caller can tell a thin listing from a broken one."""
-
-    pages: int = 0
-    rows: int = 0  # readable rows received, duplicates included
-    duplicates: int = 0
-    malformed: int = 0
-    revisits: int = 0
-
-
-class CdxListing(Iterator[Capture]):
-    """A lazy CDX listing: each page is requested only when the previous one has been consumed."""
-
-    def __init__(self, fetch_page: Callable[[dict[str, str | list[str]]], CdxPage], params: dict) -> None:
-        self.stats = CdxStats()
-        self._captures = self._generate(fetch_page, params)
-
-    def __iter__(self) -> CdxListing:
-        return self
-
-    def __next__(self) -> Capture:
-        return next(self._captures)
-
-    def _generate(self, fetch_page: Callable[[dict], CdxPage], params: dict) -> Iterator[Capture]:
-        seen: set[tuple] = set()
-        resume_key: str | None = None
-        while True:
-            page = fetch_page(params if resume_key is None else {**params, "resumeKey": resume_key})
-            self.stats.pages += 1
-            self.stats.malformed += page.malformed
-            for capture in page.captures:
-                self.stats.rows += 1
-                # The real index repeats rows, within a page and across pages.
-                identity = (capture.urlkey, capture.timestamp, capture.original, capture.digest, capture.status)
-                if identity in seen:
-                    self.stats.duplicates += 1
-                    continue
-                seen.add(identity)
-                self.stats.revisits += int(capture.is_revisit)
-                yield capture
-            if not page.resume_key:
-                return
-            resume_key = page.resume_key
-
-
-@dataclass(frozen=True)
-class DownloadResult:
-    """A capture's body on disk, with what is needed to store it as evidence."""
-
-    capture: Capture
-    path: Path
-    size: int
-    sha256: str
-    digest: str  # base32 SHA-1 of the bytes as served, comparable with CDX digests
-    verified: bool  # the digest matched the capture's CDX row (False when there was none to compare with)
-    final_url: str  # the playback URL that served the bytes
-    final_timestamp: str
-    content_type: str
-    redirects: tuple[str, ...] = ()  # archived redirects followed on the way (playback URLs)
-
-
-@dataclass(frozen=True)
-class SaveResult:
-    """A finished Save Page Now job."""
-
-    url: str
-    job_id: str
-    timestamp: str
-    raw_url: str
 
 
 def _retry_after(response: requests.Response) -> float:
@@ -350,14 +103,10 @@ class _BodyHasher:
     @property
     def digest(self) -> str:
         """CDX-style digest of the bytes written."""
-        return _b32(self._plain.digest())
+        return base32_digest(self._plain.digest())
 
     def matches(self, expected: str) -> bool:
-        return expected.upper() in {_b32(self._stored.digest()), _b32(self._plain.digest())}
-
-
-def _b32(sha1: bytes) -> str:
-    return base64.b32encode(sha1).decode("ascii")
+        return expected.upper() in {base32_digest(self._stored.digest()), base32_digest(self._plain.digest())}
 
 
 class WaybackClient:
@@ -369,7 +118,7 @@ class WaybackClient:
 
     def __init__(
         self,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str = WAYBACK_BASE_URL,
         *,
         cdx_per_minute: float = 24,
         playback_per_second: float = 8,

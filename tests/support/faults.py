@@ -1,6 +1,6 @@
 """Seeded faults for the demo library: a misbehaving network in front of it, and crashes at chosen points.
 
-:class:`FaultProxy` is a reverse proxy on 127.0.0.1 that forwards to a running :class:`~.site.DemoSite` and
+:class:`FaultProxy` is a reverse proxy on 127.0.0.1 that forwards to a running :class:`~foiawatch.demo.site.DemoSite` and
 spoils some answers the way real agency servers and networks do: 500/502/503, a connection that hangs past the
 crawler's timeout, a reset mid-body, a body cut short under a correct Content-Length, a slow drip, a wrong
 Content-Type, a redirect loop, a "temporarily unavailable" page served with 200. Which request gets which fault
@@ -35,28 +35,30 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ..alerts import notify
-from ..alerts.notify import run_alerts
-from ..alerts.settings import AlertSettings
-from ..alerts.store import open_private
-from ..alerts.subscriptions import WEBHOOK, subscribe
-from ..archive import Archive
-from ..archive.fixity import CORRUPT, MISSING, ORPHAN, audit
-from ..archive.pii import ensure_schema as ensure_pii_schema
-from ..config import AgencyConfig, config_to_dict, parse_config
-from ..crawler import CrawlProcessError, crawl
-from ..crawler.probe import probe_never_listed
-from ..crawler.recover import recover
-from ..crawler.wayback import WaybackClient
-from ..crawler.wayback_sync import sync_captures
-from ..diff.baseline import run_baseline
-from ..diff.engine import run_diff
-from ..diff.schema import REMOVED, SECTION_REMOVED, UNLISTED
-from .library import Document, LibraryState, document_bytes, preset
-from .scenario import demo_agency
-from .serving import BackgroundServer
-from .site import LIBRARY_PATH, OUTAGE_NOTICE, REDIRECT_PREFIX, DemoSite
-from .wayback_standin import StandinCapture, WaybackStandin
+from foiawatch.alerts import notify
+from foiawatch.alerts.notify import run_alerts
+from foiawatch.alerts.settings import AlertSettings
+from foiawatch.alerts.subscriptions import subscribe
+from foiawatch.archive import Archive
+from foiawatch.archive.fixity import CORRUPT, MISSING, ORPHAN, audit
+from foiawatch.archive.state import open_private
+from foiawatch.archive.vocabulary import Channel, EventKind
+from foiawatch.config import AgencyConfig, config_to_dict, parse_config
+from foiawatch.crawler import CrawlProcessError, crawl
+from foiawatch.demo.library import Document, LibraryState, document_bytes, preset
+from foiawatch.demo.scenario import demo_agency
+from foiawatch.demo.serving import BackgroundServer
+from foiawatch.demo.site import LIBRARY_PATH, OUTAGE_NOTICE, REDIRECT_PREFIX, DemoSite
+from foiawatch.demo.wayback_standin import StandinCapture, WaybackStandin
+from foiawatch.pipeline import diff_agency
+from foiawatch.diff.baseline import run_baseline
+from foiawatch.wayback import WaybackClient
+from foiawatch.wayback.cdx_sync import sync_captures
+from foiawatch.wayback.probes import probe_never_listed
+from foiawatch.wayback.recovery import recover
+
+REMOVED, SECTION_REMOVED, UNLISTED = EventKind.REMOVED, EventKind.SECTION_REMOVED, EventKind.UNLISTED
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 FAULT_KINDS = ("500", "502", "503", "timeout", "reset", "truncate", "drip", "content_type", "redirect_loop",
                "unavailable")
@@ -443,7 +445,7 @@ class FaultHarness:
         private = open_private(data)
         try:
             for number in range(SUBSCRIBERS):
-                subscribe(private, WEBHOOK, f"{self.receiver.url}/hook/{number}", latest_event_id=0,
+                subscribe(private, Channel.WEBHOOK, f"{self.receiver.url}/hook/{number}", latest_event_id=0,
                           allow_private_webhooks=True)
         finally:
             private.close()
@@ -633,7 +635,6 @@ class FaultHarness:
         self._check_database(data, result)
         result.lost, result.duplicated = _compare(reference.recoveries, _recoveries(data))
         with Archive(data) as archive:
-            ensure_pii_schema(archive.db)
             result.unscreened = archive.db.execute(
                 "select count(*) from recoveries r left join texts t on t.sha256 = r.sha256 where r.status = 'ok' "
                 "and (t.sha256 is null or (t.status = 'ok' and r.sha256 not in (select sha256 from pii_screens)))"
@@ -677,7 +678,7 @@ class FaultHarness:
     # helpers -------------------------------------------------------------------------------------------------
 
     def _diff(self, archive: Archive) -> None:
-        run_diff(archive, self.config.id, confirmations=self.config.removal_confirmations)
+        diff_agency(archive, self.config)
 
     def _diff_in(self, data: Path) -> None:
         with Archive(data) as archive:
@@ -797,10 +798,10 @@ def _killed_child(function: str, data: Path, *args: Any) -> bool:
     """Run ``function(data_dir, *args)`` of this module in a child process that kills itself at a point the
     arguments name; True if it died (False: it finished first)."""
     child = subprocess.run(
-        [sys.executable, "-c", f"import json, sys; from foiawatch.demo.faults import {function}; "
+        [sys.executable, "-c", f"import json, sys; from tests.support.faults import {function}; "
          f"{function}(*json.loads(sys.argv[1]))", json.dumps([str(data), *[str(a) if isinstance(a, Path) else a
                                                                             for a in args]])],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, cwd=REPOSITORY,
     )
     if child.returncode not in (0, -signal.SIGKILL):
         raise RuntimeError(f"{function} failed (exit code {child.returncode}): {child.stderr[-2000:]}")
@@ -897,7 +898,7 @@ def _diff_until_tick(data_dir: str, config_path: str, ticks: int) -> None:
     config = _load_config(config_path)
     archive = Archive(data_dir)
     _until_tick(archive, ticks)
-    run_diff(archive, config.id, confirmations=config.removal_confirmations)
+    diff_agency(archive, config)
 
 
 def _recover_until_tick(data_dir: str, config_path: str, ticks: int) -> None:

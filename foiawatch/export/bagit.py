@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .. import __version__
-from .blobs import CHUNK, sha256_file
-from .fixity import crawl_warcs
-from .pii import is_withheld, screen_pending
-from .store import FETCHED, Archive
+from ..archive import Archive
+from ..archive.blobs import CHUNK, sha256_file
+from ..archive.fixity import crawl_warcs
+from ..archive.pii import is_withheld, screen_pending
+from ..archive.vocabulary import FetchOutcome, RecoveryStatus
 
 PROVENANCE_COLUMNS = (
     "sha256", "bag_path", "size", "mimetype", "withheld", "origin", "url", "title", "final_url", "first_crawl",
@@ -113,7 +114,7 @@ def export_warcs(archive: Archive, agency_id: str, directory: Path) -> list[Path
 
 def _check_agency(archive: Archive, agency_id: str) -> None:
     if not archive.db.execute("select 1 from crawls where agency_id = ? limit 1", [agency_id]).fetchone():
-        raise ExportError(f"the archive in {archive.paths.root} has no crawl of {agency_id!r}")
+        raise ExportError(f"the archive in {archive.data_dir} has no crawl of {agency_id!r}")
 
 
 def _check_target(directory: Path) -> None:
@@ -125,37 +126,34 @@ def _provenance(archive: Archive, agency_id: str) -> Iterator[dict]:
     """One row per (blob, document URL) fetched in a crawl, and one per Wayback recovery."""
     db = archive.db
     # SQLite takes the other columns from the row holding min(crawl_id): the first fetch of these bytes.
-    cursor = db.execute(
+    yield from db.query(
         f"""
         select s.sha256, b.size, b.mimetype, 'crawl' as origin, d.url, d.title, s.final_url,
                min(s.crawl_id) as first_crawl, s.fetched_at, s.http_status, s.etag, s.last_modified,
                (select max(s2.crawl_id) from sightings s2
                 where s2.document_id = s.document_id and s2.sha256 = s.sha256) as last_crawl
         from sightings s join documents d on d.id = s.document_id join blobs b on b.sha256 = s.sha256
-        where d.agency_id = ? and s.outcome = '{FETCHED}'
+        where d.agency_id = ? and s.outcome = '{FetchOutcome.FETCHED}'
         group by s.sha256, s.document_id
         order by first_crawl, d.url
         """,
         [agency_id],
     )
-    yield from _rows(cursor)
-    if "recoveries" in db.table_names():
-        yield from _rows(db.execute(
-            """
-            select r.sha256, b.size, b.mimetype, 'wayback' as origin, r.url, r.title, r.original as final_url,
-                   r.retrieved_at as fetched_at, r.capture_timestamp, r.capture_digest, r.raw_url as capture_url
-            from recoveries r join blobs b on b.sha256 = r.sha256
-            where r.agency_id = ? and r.status = 'ok'
-            order by r.id
-            """,
-            [agency_id],
-        ))
-
-
-def _rows(cursor) -> Iterator[dict]:
-    columns = [c[0] for c in cursor.description]
-    for values in cursor.fetchall():
-        yield dict(zip(columns, values))
+    # A recovered document's title: ours if a crawl saw it, else the one its removal event gives it.
+    yield from db.query(
+        """
+        select r.sha256, b.size, b.mimetype, 'wayback' as origin, r.url,
+               coalesce((select d.title from documents d where d.id = r.document_id),
+                        (select e.title from events e where e.agency_id = r.agency_id and e.url = r.url
+                         and e.title is not null order by e.id desc limit 1)) as title,
+               r.original as final_url, r.retrieved_at as fetched_at, r.capture_timestamp, r.capture_digest,
+               r.raw_url as capture_url
+        from recoveries r join blobs b on b.sha256 = r.sha256
+        where r.agency_id = ? and r.status = ?
+        order by r.id
+        """,
+        [agency_id, RecoveryStatus.RECOVERED],
+    )
 
 
 def _copy(source: Path, data: Path, relative: str, result: BagResult, expected: str | None = None) -> str:

@@ -1,24 +1,20 @@
-"""``foiawatch verify``, ``export`` and ``review``: audit the archive's files, hand an agency's archive on, and
-review what the PII screen withheld.
-
-They reuse the shared options of ``foiawatch.cli`` and are registered at the bottom of cli.py.
-"""
+"""``foiawatch verify`` and ``foiawatch review``: audit the archive's files, and review what the PII screen withheld."""
 
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
-from ..cli import config_dir_option, data_dir_option, load_agency, open_archive
-from ..progress import progress_bars
-from .export import ExportError, export_bag, export_warcs
-from .fixity import FAILURES, TRUNCATED, Audit, WaybackRepair, audit
-from .pii import release as release_blob
-from .pii import withhold as withhold_blob
-from .review import STATES, WITHHELD, blob_details, blobs_for_review, resolve
+from ..archive import DataDir
+from ..archive.fixity import FAILURES, TRUNCATED, Audit, audit
+from ..archive.pii import release as release_blob
+from ..archive.pii import withhold as withhold_blob
+from ..archive.review import STATES, WITHHELD, blob_details, blobs_for_review, resolve
+from ..wayback.repair import WaybackRepair
+from .options import data_dir_option, open_archive
+from .progress import progress_bars
 
 
 @click.command()
@@ -26,7 +22,7 @@ from .review import STATES, WITHHELD, blob_details, blobs_for_review, resolve
 @click.option("--repair-from-wayback", "repair", is_flag=True,
               help="Fetch missing or corrupt recovered blobs again from the Wayback capture they came from.")
 @click.option("--json", "as_json", is_flag=True, help="Print the audit as JSON.")
-def verify(data_dir: Path, repair: bool, as_json: bool) -> None:
+def verify(data_dir: DataDir, repair: bool, as_json: bool) -> None:
     """Fixity audit: re-hash every blob and WARC record against its recorded sha256 or WARC digest.
 
     Reports missing, corrupt and orphaned files and records the audit in the archive. Exits 1 if any problem is
@@ -46,38 +42,6 @@ def verify(data_dir: Path, repair: bool, as_json: bool) -> None:
     click.echo(json.dumps(result.as_dict(), indent=2) if as_json else _report(result))
     if not result.ok:
         sys.exit(1)
-
-
-@click.command()
-@click.argument("agency")
-@data_dir_option
-@config_dir_option
-@click.option("--bagit", "bag_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write a BagIt bag (blobs, WARCs, provenance.csv) to this new or empty directory.")
-@click.option("--warc", "warc_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Copy the agency's crawl WARCs, unchanged, into this directory.")
-@click.option("--include-withheld", is_flag=True,
-              help="Put blobs the PII screen withholds (or has not screened) in the bag too: a private copy.")
-def export(agency: str, data_dir: Path, config_dir: Path | None, bag_dir: Path | None, warc_dir: Path | None,
-           include_withheld: bool) -> None:
-    """Export AGENCY's archive as a BagIt bag and/or its crawl WARCs as they are."""
-    if not bag_dir and not warc_dir:
-        raise click.UsageError("say where to export: --bagit DIR and/or --warc DIR")
-    config = load_agency(agency, config_dir)
-    archive = open_archive(data_dir)
-    try:
-        if bag_dir:
-            bag = export_bag(archive, config.id, bag_dir, include_withheld=include_withheld)
-            click.echo(f"BagIt bag of {config.id} in {bag.directory}: {bag.blobs} blob(s), {bag.warcs} WARC(s), "
-                       f"{bag.bytes:,} bytes of payload.")
-            if bag.withheld:
-                click.echo(f"{bag.withheld} blob(s) withheld by the PII screen or not yet screened were left out "
-                           "(listed in provenance.csv); --include-withheld puts them in.")
-        if warc_dir:
-            copies = export_warcs(archive, config.id, warc_dir)
-            click.echo(f"{len(copies)} WARC file(s) of {config.id} copied to {warc_dir}.")
-    except ExportError as error:
-        raise click.ClickException(str(error)) from None
 
 
 def _report(result: Audit) -> str:
@@ -108,7 +72,7 @@ def review() -> None:
               help="withheld: kept out of the public archive; public: published; all: both.")
 @click.option("--limit", type=int, default=None, help="At most this many, newest decisions first.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
-def review_list(data_dir: Path, state: str, limit: int | None, as_json: bool) -> None:
+def review_list(data_dir: DataDir, state: str, limit: int | None, as_json: bool) -> None:
     """List blobs with their decision, why, the screen's findings and the document they belong to."""
     with open_archive(data_dir) as archive:
         rows = blobs_for_review(archive.db, state, limit)
@@ -129,7 +93,7 @@ def review_list(data_dir: Path, state: str, limit: int | None, as_json: bool) ->
 @review.command("show")
 @click.argument("sha256")
 @data_dir_option
-def review_show(sha256: str, data_dir: Path) -> None:
+def review_show(sha256: str, data_dir: DataDir) -> None:
     """Everything known about one blob: document, decision, findings (masked) and the decisions made on it."""
     with open_archive(data_dir) as archive:
         try:
@@ -166,7 +130,7 @@ def _decision(action: str):
     @click.option("--reviewer", envvar="FOIAWATCH_REVIEWER", required=True,
                   help="Who decides (a name or address; default $FOIAWATCH_REVIEWER). Private: never published.")
     @click.option("--reason", required=True, help="Why, for the record. Private: never published.")
-    def command(sha256: str, data_dir: Path, reviewer: str, reason: str) -> None:
+    def command(sha256: str, data_dir: DataDir, reviewer: str, reason: str) -> None:
         with open_archive(data_dir) as archive:
             try:
                 full = resolve(archive.db, sha256)

@@ -1,12 +1,4 @@
-"""``foiawatch diff`` and ``foiawatch events``: run the diff and read its events from the command line.
-
-They reuse the shared options of ``foiawatch.cli``, so register them at the bottom of cli.py, after those
-options are defined::
-
-    from .diff.commands import diff, events  # noqa: E402
-    cli.add_command(diff)
-    cli.add_command(events)
-"""
+"""``foiawatch diff`` and ``foiawatch events``: run the diff, and read its events back."""
 
 from __future__ import annotations
 
@@ -14,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from ..cli import config_dir_option, data_dir_option, load_agency, open_archive
-from .engine import DiffResult, run_diff
-from .report import events_json, list_events, render_report
-from .schema import EVENT_KINDS
+from ..archive import DataDir
+from ..diff import DiffResult, events_json, list_events, render_report
+from ..pipeline import diff_agency
+from .options import EVENT_KINDS, config_dir_option, data_dir_option, json_option, load_agency, open_archive
 
 
 @click.command()
@@ -26,10 +18,10 @@ from .schema import EVENT_KINDS
 @config_dir_option
 @click.option("--since", type=int, metavar="CRAWL",
               help="Report the events of this crawl and later ones (default: of the crawls diffed now).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a report.")
+@json_option
 @click.option("--rebuild", is_flag=True,
               help="Forget the diff's state and replay every crawl; events already recorded are not repeated.")
-def diff(agency: str, data_dir: Path, config_dir: Path | None, since: int | None, as_json: bool,
+def diff(agency: str, data_dir: DataDir, config_dir: Path | None, since: int | None, as_json: bool,
          rebuild: bool) -> None:
     """Turn AGENCY's new crawls into events (removed, changed, outage, ...) and report them.
 
@@ -38,10 +30,10 @@ def diff(agency: str, data_dir: Path, config_dir: Path | None, since: int | None
     """
     config = load_agency(agency, config_dir)
     archive = open_archive(data_dir)
-    result = run_diff(archive, config.id, confirmations=config.removal_confirmations, rebuild=rebuild)
+    result = diff_agency(archive, config, rebuild=rebuild)
     if since is None and result.crawls:
         since = result.crawls[0]
-    events = list_events(archive.db, config.id, since=since, limit=None) if since is not None else []
+    events = list_events(archive, config.id, since=since, limit=None) if since is not None else []
     if as_json:
         click.echo(events_json(events, diff=result.as_dict()))
         return
@@ -53,18 +45,18 @@ def diff(agency: str, data_dir: Path, config_dir: Path | None, since: int | None
 @click.command()
 @data_dir_option
 @click.option("--agency", help="Only this agency's events.")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(EVENT_KINDS), help="Only these kinds (repeatable).")
+@click.option("--kind", "kinds", multiple=True, type=EVENT_KINDS,
+              help="Only these kinds (repeatable).")
 @click.option("--section", help="Only events under this section heading.")
 @click.option("--since", metavar="CRAWL|DATE", help="A crawl id, or an ISO date or timestamp.")
 @click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True, help="The newest N events.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a report.")
-def events(data_dir: Path, agency: str | None, kinds: tuple[str, ...], section: str | None, since: str | None,
+@json_option
+def events(data_dir: DataDir, agency: str | None, kinds: tuple[str, ...], section: str | None, since: str | None,
            limit: int, as_json: bool) -> None:
     """List recorded events, filtered, grouped by kind and section."""
-    found = list_events(open_archive(data_dir).db, agency, kinds, section,
+    found = list_events(open_archive(data_dir), agency, kinds, section,
                         int(since) if since and since.isdigit() else since, limit)
     click.echo(events_json(found) if as_json else render_report(found))
-
 
 
 def _headline(result: DiffResult) -> str:
@@ -77,4 +69,3 @@ def _headline(result: DiffResult) -> str:
     if result.waiting_on:
         line += f" Crawl {result.waiting_on} is still running; later crawls wait for it."
     return line
-

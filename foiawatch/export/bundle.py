@@ -22,12 +22,10 @@ from urllib.parse import unquote, urlsplit
 
 from pypdf import PdfReader, PdfWriter
 
-from ..archive.captures import RECOVERED
+from ..archive import Archive
 from ..archive.pii import is_withheld
-from ..archive.store import Archive
-from ..archive.text import FAILED
-from ..diff.baseline import ensure_schema
-from .wayback import parse_timestamp
+from ..archive.vocabulary import RecoveryStatus, TextStatus
+from ..wayback import parse_timestamp
 
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("file", "title", "url", "source", "capture", "wayback_url", "sha256", "withheld", "note")
@@ -56,7 +54,6 @@ class BundleResult:
 def write_bundle(archive: Archive, agency_id: str, section: str, out_dir: str | Path) -> BundleResult:
     """Write ``<agency>-<section>.zip`` (and ``.pdf``) into ``out_dir``; raises ``LookupError`` for an unknown
     section, naming the known ones."""
-    ensure_schema(archive.db)
     members = _members(archive, agency_id, section)
     if not members:
         known = ", ".join(repr(name) for name in _sections(archive, agency_id)) or "none"
@@ -128,7 +125,7 @@ def _copy(archive: Archive, agency_id: str, member: dict[str, Any]) -> dict[str,
             order by r.capture_timestamp desc limit 1
         )
         """,
-        {"document": member["document_id"], "agency": agency_id, "url": member["url"], "ok": RECOVERED},
+        {"document": member["document_id"], "agency": agency_id, "url": member["url"], "ok": RecoveryStatus.RECOVERED},
     ))
     if not rows:
         return None
@@ -158,7 +155,7 @@ def _write_pdf(archive: Archive, copies: list[tuple[dict[str, str], dict[str, An
     writer = PdfWriter()
     for row, copy in copies:
         failed = archive.db.execute("select error from texts where sha256 = ? and status = ?",
-                                    [copy["sha256"], FAILED]).fetchone()
+                                    [copy["sha256"], TextStatus.FAILED]).fetchone()
         if failed:
             row["note"] = f"not in the merged PDF: unreadable ({failed[0]})"
             continue

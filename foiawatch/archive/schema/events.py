@@ -1,31 +1,21 @@
-"""Tables the diff engine owns: the events it concludes, text diffs of changed documents, and its own state.
+"""The diff's tables: the events it concludes, text diffs of changed documents, and its own state.
 
 ``events`` is the product (alerts and the public view read it). ``diff_cursor`` and ``diff_documents`` are a cache
 of where each agency's diff has got to; they can be thrown away and rebuilt by replaying the crawls, and because
 every event carries a ``dedupe_key`` a replay never duplicates an event.
+
+Two views serve recovery and section bundles: ``removed_event_documents`` (one row per document named by a
+``removed``, ``section_removed`` or ``removed_before_monitoring`` event) and ``removed_document_captures`` (the
+Wayback captures holding each, found under the document's URL or the URL its link led to).
 """
 
 from __future__ import annotations
 
 import sqlite_utils
 
-ADDED, CHANGED, REMOVED, UNLISTED, MOVED, RESTORED = "added", "changed", "removed", "unlisted", "moved", "restored"
-SECTION_REMOVED, PAGE_TEXT_REMOVED = "section_removed", "page_text_removed"
-OUTAGE_STARTED, OUTAGE_ENDED = "outage", "outage_ended"
-# Recorded by Wayback recovery, not by the diff (docs/DESIGN.md rule 7); listed so that reports and filters know it.
-REMOVED_BEFORE_MONITORING = "removed_before_monitoring"
+from ..migrations import execute_script
 
-# Most alarming first: reports list kinds in this order.
-EVENT_KINDS = (
-    REMOVED, SECTION_REMOVED, REMOVED_BEFORE_MONITORING, PAGE_TEXT_REMOVED, UNLISTED, MOVED, CHANGED, RESTORED,
-    ADDED, OUTAGE_STARTED, OUTAGE_ENDED,
-)
-
-# Document states in diff_documents. Only the first three can still become "removed".
-LISTED, MISSING = "listed", "missing"
-ACTIVE_STATES = (LISTED, MISSING, UNLISTED)
-
-_DDL = """
+_TABLES = """
 create table if not exists events (
     id integer primary key,
     agency_id text not null references agencies(id),
@@ -76,7 +66,36 @@ create table if not exists diff_documents (
 create index if not exists diff_documents_state on diff_documents (agency_id, state);
 """
 
+# The event kinds and fetch outcomes are spelled out: a view stored in an archive must not change with the code.
+_REMOVAL_VIEWS = """
+create view if not exists removed_event_documents as
+select e.agency_id, e.id as event_id, e.kind, e.document_id, d.url, d.title, d.section
+from events e join documents d on d.id = e.document_id
+where e.kind = 'removed'
+union all
+select e.agency_id, e.id, e.kind, json_extract(j.value, '$.document_id'), json_extract(j.value, '$.url'),
+       json_extract(j.value, '$.title'), e.section
+from events e, json_each(e.evidence, '$.documents') j
+where e.kind = 'section_removed'
+union all
+select agency_id, id, kind, document_id, url, title, section from events where kind = 'removed_before_monitoring';
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the diff tables if needed; safe to call on every run."""
-    db.conn.executescript(_DDL)
+create view if not exists removed_document_captures as
+with locations as (
+    select r.*, r.url as capture_url from removed_event_documents r
+    union
+    select r.*, s.final_url from removed_event_documents r join sightings s on s.document_id = r.document_id
+    where s.final_url is not null and s.outcome in ('fetched', 'not_modified')
+)
+select l.agency_id, l.event_id, l.kind, l.document_id, l.url, l.title, l.section,
+       c.urlkey, c.timestamp, c.original, c.mimetype, c.status, c.digest, c.length, c.raw_url
+from locations l join captures c on c.agency_id = l.agency_id and c.url = l.capture_url;
+"""
+
+
+def create_tables(db: sqlite_utils.Database) -> None:
+    execute_script(db, _TABLES)
+
+
+def create_removal_views(db: sqlite_utils.Database) -> None:
+    execute_script(db, _REMOVAL_VIEWS)

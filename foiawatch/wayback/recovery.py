@@ -17,17 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..archive.captures import RECOVERED, REJECTED
 from ..archive.pii import screen_pending
+from ..archive.removals import document_captures, removed_event_documents
 from ..archive.store import Archive, utcnow
 from ..archive.text import extract_pending
+from ..archive.vocabulary import RecoveryStatus
 from ..config import AgencyConfig
-from ..diff.baseline import document_captures, removed_event_documents
-from .sniff import is_html, sniff_mimetype
-from .wayback import (
-    BlockedSite, Capture, CaptureRejected, DownloadResult, NotArchived, RateLimited, WaybackClient, WaybackError,
-    WaybackUnavailable, parse_timestamp,
-)
+from ..web.sniff import is_html, sniff_mimetype
+from .client import WaybackClient
+from .errors import BlockedSite, CaptureRejected, NotArchived, RateLimited, WaybackError, WaybackUnavailable
+from .models import Capture, DownloadResult, parse_timestamp
 
 # Types the index gives a capture whose server did not say what it was; the bytes are sniffed after download.
 UNTYPED = frozenset({"application/octet-stream", "binary/octet-stream", "unk"})
@@ -55,11 +54,11 @@ def recover(archive: Archive, config: AgencyConfig, client: WaybackClient, event
     ``WaybackUnavailable``/``RateLimited`` through: what was recovered before stays recorded.
     """
     db = archive.db
-    targets = _targets(removed_event_documents(db, config.id, event_id))
+    targets = _targets(removed_event_documents(archive, config.id, event_id))
     if event_id is not None and not targets:
         raise LookupError(f"event {event_id} is not a removal event of {config.id} naming a document")
     held: dict[str, list[dict[str, Any]]] = {}
-    for row in document_captures(db, config.id, event_id):
+    for row in document_captures(archive, config.id, event_id):
         held.setdefault(row["url"], []).append(row)
     tried = {(url, timestamp, digest) for url, timestamp, digest in db.execute(
         "select url, capture_timestamp, capture_digest from recoveries where agency_id = ?", [config.id])}
@@ -104,7 +103,7 @@ def _has_copy(archive: Archive, agency_id: str, target: dict[str, Any]) -> bool:
         select exists(select 1 from sightings s join blobs b on b.sha256 = s.sha256 where s.document_id = :document)
             or exists(select 1 from recoveries where agency_id = :agency and url = :url and status = :ok)
         """,
-        {"document": target["document_id"], "agency": agency_id, "url": target["url"], "ok": RECOVERED},
+        {"document": target["document_id"], "agency": agency_id, "url": target["url"], "ok": RecoveryStatus.RECOVERED},
     ).fetchone()[0]
 
 
@@ -130,7 +129,7 @@ def _recover_one(archive: Archive, config: AgencyConfig, client: WaybackClient, 
             raise
         except (CaptureRejected, NotArchived, BlockedSite) as error:
             reason = getattr(error, "reason", str(error))
-            _record(archive, config.id, target, capture, REJECTED, reason=reason)
+            _record(archive, config.id, target, capture, RecoveryStatus.REJECTED, reason=reason)
             stats.rejected.append((target["url"], capture.timestamp, reason))
             if isinstance(error, BlockedSite):
                 return False  # every capture of the URL is blocked alike
@@ -140,7 +139,7 @@ def _recover_one(archive: Archive, config: AgencyConfig, client: WaybackClient, 
             continue
         mimetype = sniff_mimetype(head, capture.mimetype, capture.original)
         stats.new_blobs += archive.store_blob(result.path, result.sha256, mimetype, source="wayback")
-        _record(archive, config.id, target, capture, RECOVERED, sha256=result.sha256, size=result.size,
+        _record(archive, config.id, target, capture, RecoveryStatus.RECOVERED, sha256=result.sha256, size=result.size,
                 mimetype=mimetype)
         stats.recovered += 1
         return True

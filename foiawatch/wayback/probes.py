@@ -20,17 +20,19 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from ..archive.captures import LATEST_PROBES, NEVER_LISTED, OUTAGE_PAGE, SERVED, ensure_schema
-from ..archive.store import BLOCKED, COMPLETE, FAILED, GONE, RUNNING, SKIPPED, SOFT_404, Archive, utcnow
+from ..archive.captures import LATEST_PROBES, NEVER_LISTED
+from ..archive.store import Archive, utcnow
+from ..archive.vocabulary import CrawlStatus, ProbeOutcome
 from ..config import AgencyConfig
-from . import parse
-from .parse import classify_response, parse_listing
-from .ratelimit import RateLimiter
-from .sniff import is_html
+from ..web import parse
+from ..web.parse import classify_response, parse_listing
+from ..web.ratelimit import RateLimiter
+from ..web.sniff import is_html
 
 HEAD_BYTES = 256 * 1024  # enough of a body to tell a document from an HTML page
 MAX_REDIRECTS = 10
-_VERDICTS = {parse.GONE: GONE, parse.BLOCKED: BLOCKED, parse.ERROR: FAILED, parse.NOT_FOUND_PAGE: SOFT_404}
+_VERDICTS = {parse.GONE: ProbeOutcome.GONE, parse.BLOCKED: ProbeOutcome.BLOCKED, parse.ERROR: ProbeOutcome.FAILED,
+             parse.NOT_FOUND_PAGE: ProbeOutcome.SOFT_404}
 
 
 @dataclass(frozen=True)
@@ -62,14 +64,13 @@ def probe_never_listed(archive: Archive, config: AgencyConfig,
 
     ``progress(done, total)`` is called before the first probe and after each.
     """
-    ensure_schema(archive.db)
     refusal = _refusal(archive, config.id)
     if refusal:
         return ProbeStats(skipped=refusal)
     urls = [row["url"] for row in archive.db.query(
         f"""
         select n.url from ({NEVER_LISTED}) n left join ({LATEST_PROBES}) p on p.url = n.url
-        where p.outcome is null or p.outcome not in ('{GONE}', '{SOFT_404}')
+        where p.outcome is null or p.outcome not in ('{ProbeOutcome.GONE}', '{ProbeOutcome.SOFT_404}')
         order by n.url
         """,
         {"agency": config.id},
@@ -98,12 +99,12 @@ def _refusal(archive: Archive, agency_id: str) -> str | None:
     last crawl listed it completely."""
     row = archive.db.execute(
         "select id, status, status_reason from crawls where agency_id = ? and status != ? order by id desc limit 1",
-        [agency_id, RUNNING],
+        [agency_id, CrawlStatus.RUNNING],
     ).fetchone()
     if row is None:
         return f"no crawl of {agency_id} yet: run `foiawatch crawl {agency_id}` first"
     crawl_id, status, reason = row
-    if status != COMPLETE:
+    if status != CrawlStatus.COMPLETE:
         return (f"the last crawl of {agency_id} (#{crawl_id}) is {status} ({reason}); "
                 "captured URLs are probed only after a complete crawl")
     return None
@@ -133,26 +134,26 @@ class _Prober:
 
     def probe(self, url: str) -> ProbeAnswer:
         if not self._allowed(url):
-            return ProbeAnswer(SKIPPED, error="robots.txt disallows it")
+            return ProbeAnswer(ProbeOutcome.SKIPPED, error="robots.txt disallows it")
         try:
             head = self._send("HEAD", url)
             head.close()
             if head.status_code in (404, 410):
-                return _answer(GONE, head)
+                return _answer(ProbeOutcome.GONE, head)
             with self._send("GET", url, stream=True) as response:
                 body = response.raw.read(HEAD_BYTES, decode_content=True) or b""
                 return _answer(self._judge(response, body), response)
         except requests.RequestException as error:
-            return ProbeAnswer(FAILED, error=f"{type(error).__name__}: {error}")
+            return ProbeAnswer(ProbeOutcome.FAILED, error=f"{type(error).__name__}: {error}")
 
     def _judge(self, response: requests.Response, body: bytes) -> str:
         verdict = classify_response(response.status_code, dict(response.headers), body)
         if verdict != parse.OK:
             return _VERDICTS[verdict]
         if not is_html(body):
-            return SERVED
+            return ProbeOutcome.SERVED
         # An HTML page where a document was: a soft 404, unless it is the library's outage notice.
-        return OUTAGE_PAGE if parse_listing(body, response.url, self.config).outage_notice else SOFT_404
+        return ProbeOutcome.OUTAGE if parse_listing(body, response.url, self.config).outage_notice else ProbeOutcome.SOFT_404
 
     def _send(self, method: str, url: str, **kwargs: object) -> requests.Response:
         if self.pace:

@@ -1,18 +1,13 @@
-"""The private database, ``<data-dir>/private.db``: subscribers, what was sent to them, the operator's alert state
-and the history of pipeline runs. It is never published (docs/DESIGN.md: "Public vs private")."""
+"""The private database's tables: subscribers, what was sent to them, the operator's alert state, and the history of
+pipeline runs. Never published (docs/DESIGN.md, "Public vs private")."""
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
 import sqlite_utils
 
-PRIVATE_DB = "private.db"
+from ..migrations import execute_script
 
-_DDL = """
+_TABLES = """
 create table if not exists subscriptions (
     id integer primary key,
     channel text not null,                  -- email | webhook
@@ -92,52 +87,5 @@ create table if not exists state (
 """
 
 
-def private_path(data_dir: str | Path) -> Path:
-    return Path(data_dir) / PRIVATE_DB
-
-
-def open_private(data_dir: str | Path) -> sqlite_utils.Database:
-    """Open (and if needed create) the private database of a data directory."""
-    path = private_path(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite_utils.Database(path)
-    db.conn.isolation_level = None  # autocommit; writes that belong together use transaction()
-    db.conn.execute("PRAGMA busy_timeout = 30000")
-    db.enable_wal()
-    db.conn.executescript(_DDL)
-    return db
-
-
-@contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    """One write transaction, taken at once so that two writers never interleave read-then-write."""
-    db.execute("begin immediate")
-    try:
-        yield
-    except BaseException:
-        db.execute("rollback")
-        raise
-    db.execute("commit")
-
-
-@contextmanager
-def dispatch_lock(data_dir: str | Path) -> Iterator[None]:
-    """Only one sender at a time, across threads and processes: a message left "sending" by anyone else is
-    then known to be orphaned by a crash, and two runs never send the same digest."""
-    path = Path(data_dir) / "alerts.lock"
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def get_state(db: sqlite_utils.Database, key: str, default: str | None = None) -> str | None:
-    row = db.execute("select value from state where key = ?", [key]).fetchone()
-    return row[0] if row else default
-
-
-def set_state(db: sqlite_utils.Database, key: str, value: str) -> None:
-    db.execute("insert into state (key, value) values (?, ?) on conflict(key) do update set value = excluded.value",
-               [key, value])
+def create_tables(db: sqlite_utils.Database) -> None:
+    execute_script(db, _TABLES)

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..archive.captures import ensure_schema
 from ..archive.store import Archive, utcnow
 from ..config import AgencyConfig
-from .urls import canonical_url, is_document_url
-from .wayback import WaybackClient
+from ..web.urls import canonical_url, is_document_url
+from .client import WaybackClient
 
 _BATCH = 1000
 
@@ -42,7 +41,6 @@ def sync_captures(archive: Archive, config: AgencyConfig, client: WaybackClient,
     prefix = config.wayback.prefix.strip()
     if not prefix:
         return SyncStats(skipped=f"{config.source or config.id} sets no [wayback] prefix; nothing to list")
-    ensure_schema(archive.db)
     stats, batch = SyncStats(), []
     requests_before = client.requests["cdx"]
     listing = client.search_prefix(prefix, collapse=None)

@@ -1,7 +1,4 @@
-"""``foiawatch wayback``, ``recover`` and ``bundle``: the Wayback baseline, recovery and section bundles.
-
-They reuse the shared options of ``foiawatch.cli`` and are registered at the bottom of cli.py.
-"""
+"""``foiawatch wayback`` and ``foiawatch recover``: the Wayback baseline, and recovery of removed documents."""
 
 from __future__ import annotations
 
@@ -11,15 +8,14 @@ from pathlib import Path
 
 import click
 
-from ..cli import config_dir_option, data_dir_option, load_agency, open_archive
+from ..archive import DataDir
 from ..config import AgencyConfig
-from ..pipeline import wayback_baseline, wayback_client
-from ..progress import progress_bars
-from .bundle import write_bundle
-from .recover import recover as recover_documents
-from .wayback import BlockedSite, RateLimited, WaybackUnavailable
-
-quiet_option = click.option("--quiet", is_flag=True, help="No progress display; print only the summary.")
+from ..pipeline import wayback_baseline
+from ..wayback import BlockedSite, RateLimited, WaybackUnavailable
+from ..wayback.baseline import wayback_client
+from ..wayback.recovery import recover as recover_documents
+from .options import config_dir_option, data_dir_option, load_agency, open_archive, quiet_option
+from .progress import progress_bars
 
 
 @click.command()
@@ -27,7 +23,7 @@ quiet_option = click.option("--quiet", is_flag=True, help="No progress display; 
 @data_dir_option
 @config_dir_option
 @quiet_option
-def wayback(agency: str, data_dir: Path, config_dir: Path | None, quiet: bool) -> None:
+def wayback(agency: str, data_dir: DataDir, config_dir: Path | None, quiet: bool) -> None:
     """Compare AGENCY's library with what the Wayback Machine captured under its [wayback] prefix.
 
     Lists every capture of a document under the prefix (a few paged CDX requests), checks each captured URL no
@@ -76,7 +72,7 @@ def wayback(agency: str, data_dir: Path, config_dir: Path | None, quiet: bool) -
 @click.option("--event", "event_id", type=int, metavar="ID",
               help="Only the documents of this removal event (ids are in `foiawatch events --json`).")
 @quiet_option
-def recover(agency: str, data_dir: Path, config_dir: Path | None, event_id: int | None, quiet: bool) -> None:
+def recover(agency: str, data_dir: DataDir, config_dir: Path | None, event_id: int | None, quiet: bool) -> None:
     """Store a Wayback copy of every removed document of AGENCY the archive holds no copy of.
 
     For each document named by a removed, section_removed or removed_before_monitoring event, the newest capture
@@ -100,30 +96,6 @@ def recover(agency: str, data_dir: Path, config_dir: Path | None, event_id: int 
         click.echo(f"  no usable capture of {url}")
     for error in stats.errors:
         click.echo(f"  failed for now (the next run retries): {error}")
-
-
-@click.command()
-@click.argument("agency")
-@data_dir_option
-@config_dir_option
-@click.option("--section", required=True, help="Section heading, or for documents only Wayback saw, their folder.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="Directory to write the bundle into.")
-def bundle(agency: str, data_dir: Path, config_dir: Path | None, section: str, out_dir: Path) -> None:
-    """Write one ZIP of a section's documents with manifest.csv, and one bookmarked PDF when all are PDFs.
-
-    PRIVATE: the bundle includes files the PII screen withholds from the public archive (flagged in the manifest).
-    It is an operator artefact; review it before sharing it with anyone.
-    """
-    config = load_agency(agency, config_dir)
-    try:
-        result = write_bundle(open_archive(data_dir), config.id, section, out_dir)
-    except LookupError as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(f"{result.zip_path}: {result.included} document(s), {result.missing} without a copy, "
-               f"{result.withheld} withheld from the public archive (private bundle).")
-    if result.pdf_path:
-        click.echo(f"{result.pdf_path}: merged PDF, one bookmark per document.")
 
 
 @contextmanager

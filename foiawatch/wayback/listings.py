@@ -20,12 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..archive.captures import LISTING_READ, NEVER_LISTED, ensure_schema
+from ..archive.captures import NEVER_LISTED
 from ..archive.store import Archive, utcnow
+from ..archive.vocabulary import LISTING_CAPTURE_READ
 from ..config import AgencyConfig
-from .parse import parse_listing
-from .urls import canonical_url, is_document_url
-from .wayback import BlockedSite, Capture, CaptureRejected, NotArchived, WaybackClient
+from ..web.parse import parse_listing
+from ..web.urls import canonical_url, is_document_url
+from .client import WaybackClient
+from .errors import BlockedSite, CaptureRejected, NotArchived
+from .models import Capture
 
 DEFAULT_LIMIT = 50  # page versions read per run; later runs read older ones
 MAX_PAGE_BYTES = 10 * 1024 * 1024  # an archived "listing page" larger than this is not one
@@ -50,7 +53,6 @@ def read_archived_listings(archive: Archive, config: AgencyConfig, client: Wayba
     Raises the client's passing errors (``WaybackUnavailable``, ``RateLimited``): what was read before stays
     recorded, and the next run goes on from there. Pages the archive refuses to list are noted in ``blocked``.
     """
-    ensure_schema(archive.db)
     stats = ListingStats()
     requests_before = client.requests["cdx"]
     try:
@@ -110,7 +112,7 @@ def _by_priority(archive: Archive, config: AgencyConfig, versions: list[Capture]
 def _read_one(archive: Archive, config: AgencyConfig, client: WaybackClient, capture: Capture, workdir: Path,
               stats: ListingStats) -> None:
     url = canonical_url(capture.original) or capture.original
-    status, links = LISTING_READ, []
+    status, links = LISTING_CAPTURE_READ, []
     try:
         result = client.download(capture, workdir / "page.html")
     except (CaptureRejected, NotArchived) as error:
@@ -138,4 +140,4 @@ def _read_one(archive: Archive, config: AgencyConfig, client: WaybackClient, cap
             )
     stats.read += 1
     stats.links += len(links)
-    stats.unreadable += status != LISTING_READ
+    stats.unreadable += status != LISTING_CAPTURE_READ

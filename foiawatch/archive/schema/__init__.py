@@ -1,0 +1,28 @@
+"""Every table of foiawatch's two databases, as numbered migrations applied when a database is opened.
+
+Each subsystem's tables are defined in a module of their own here (``crawls``, ``privacy``, ``wayback``,
+``events``, ``fixity``, ``private``), beside the others: the archive layer owns the schema, so opening an archive
+creates every table whichever command runs first, and no other layer runs DDL. The first migrations are the schema
+of foiawatch 0.1.0, written to apply cleanly over an archive it left (where tables appeared lazily).
+"""
+
+from __future__ import annotations
+
+from ..migrations import Migration, MigrationSet
+from . import crawls, events, fixity, privacy, private, wayback
+
+ARCHIVE = MigrationSet("archive.db", [
+    Migration("0001_crawls", crawls.create_tables),
+    Migration("0002_pii_screen", privacy.create_tables),
+    Migration("0003_wayback", wayback.create_tables),
+    Migration("0004_events", events.create_tables),
+    Migration("0005_fixity", fixity.create_tables),
+    Migration("0006_removal_views", events.create_removal_views),
+    Migration("0007_listing_page_facts", crawls.add_listing_page_facts),
+])
+
+PRIVATE = MigrationSet("private.db", [
+    Migration("0001_alerts_and_runs", private.create_tables),
+])
+
+__all__ = ["ARCHIVE", "PRIVATE"]

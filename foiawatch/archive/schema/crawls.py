@@ -1,0 +1,120 @@
+"""The crawler's tables: agencies, crawls, listing pages, documents, sightings, links, blobs and their texts.
+
+The crawler writes them and states facts only (this page answered 500, these bytes hash to X); diff/ reads them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from ..migrations import execute_script
+
+_TABLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "agencies": (
+        {"id": str, "name": str, "library_urls": str, "config": str, "created_at": str},
+        {"pk": "id"},
+    ),
+    "crawls": (
+        {
+            "id": int, "agency_id": str, "started_at": str, "finished_at": str, "status": str,
+            "status_reason": str, "pid": int, "pages_ok": int, "pages_failed": int, "documents": int,
+            "documents_new": int, "documents_unchanged": int, "not_modified": int, "documents_failed": int,
+            "probes": int, "bytes": int, "duration_s": float, "warc_path": str,
+        },
+        {"pk": "id", "foreign_keys": [("agency_id", "agencies", "id")],
+         "defaults": {"pages_ok": 0, "pages_failed": 0, "documents": 0, "documents_new": 0,
+                      "documents_unchanged": 0, "not_modified": 0, "documents_failed": 0, "probes": 0,
+                      "bytes": 0}},
+    ),
+    "listing_pages": (
+        {
+            "id": int, "crawl_id": int, "url": str, "final_url": str, "http_status": int, "error": str,
+            "fetched_at": str, "page_number": int, "document_links": int, "outage_notice": int, "blocked": int,
+            "text": str, "sha256": str,
+        },
+        {"pk": "id", "foreign_keys": [("crawl_id", "crawls", "id")]},
+    ),
+    "documents": (
+        {
+            "id": int, "agency_id": str, "url": str, "title": str, "section": str,
+            "first_seen_crawl": int, "last_listed_crawl": int, "sha256": str, "mimetype": str,
+        },
+        {"pk": "id", "foreign_keys": [("agency_id", "agencies", "id")]},
+    ),
+    "sightings": (
+        {
+            "id": int, "crawl_id": int, "document_id": int, "listed": int, "listing_page": str,
+            "section": str, "link_text": str, "http_status": int, "final_url": str, "etag": str,
+            "last_modified": str, "content_type": str, "sha256": str, "size": int, "not_modified": int,
+            "outcome": str, "error": str, "fetched_at": str,
+        },
+        {"pk": "id", "foreign_keys": [("crawl_id", "crawls", "id"), ("document_id", "documents", "id")]},
+    ),
+    "links": (
+        {"crawl_id": int, "document_id": int, "listing_page": str, "section": str, "link_text": str},
+        {"foreign_keys": [("crawl_id", "crawls", "id"), ("document_id", "documents", "id")]},
+    ),
+    "blobs": (
+        {"sha256": str, "size": int, "mimetype": str, "path": str, "source": str, "stored_at": str},
+        {"pk": "sha256"},
+    ),
+    "texts": (
+        {"sha256": str, "status": str, "error": str, "text": str, "pages": int, "chars": int,
+         "seconds": float, "extracted_at": str},
+        {"pk": "sha256", "foreign_keys": [("sha256", "blobs", "sha256")]},
+    ),
+}
+
+_INDEXES: list[tuple[str, list[str], bool]] = [
+    ("crawls", ["agency_id", "id"], False),
+    ("crawls", ["status"], False),
+    ("listing_pages", ["crawl_id", "url"], True),
+    ("documents", ["agency_id", "url"], True),
+    ("documents", ["sha256"], False),
+    ("sightings", ["crawl_id", "document_id"], True),
+    ("sightings", ["document_id", "crawl_id"], False),
+    ("sightings", ["sha256"], False),
+    ("links", ["crawl_id", "document_id", "listing_page", "section"], True),
+    ("links", ["document_id"], False),
+    ("links", ["crawl_id", "listing_page"], False),
+]
+
+# Full-text search over extracted texts, kept in step by triggers (as sqlite-utils' enable_fts writes them; its
+# own call would commit the migration's transaction half-way).
+_TEXTS_FTS = """
+CREATE VIRTUAL TABLE IF NOT EXISTS [texts_fts] USING FTS5 (
+    [text],
+    tokenize='porter',
+    content=[texts]
+);
+CREATE TRIGGER IF NOT EXISTS [texts_ai] AFTER INSERT ON [texts] BEGIN
+  INSERT INTO [texts_fts] (rowid, [text]) VALUES (new.rowid, new.[text]);
+END;
+CREATE TRIGGER IF NOT EXISTS [texts_ad] AFTER DELETE ON [texts] BEGIN
+  INSERT INTO [texts_fts] ([texts_fts], rowid, [text]) VALUES('delete', old.rowid, old.[text]);
+END;
+CREATE TRIGGER IF NOT EXISTS [texts_au] AFTER UPDATE ON [texts] BEGIN
+  INSERT INTO [texts_fts] ([texts_fts], rowid, [text]) VALUES('delete', old.rowid, old.[text]);
+  INSERT INTO [texts_fts] (rowid, [text]) VALUES (new.rowid, new.[text]);
+END;
+"""
+
+
+def create_tables(db: sqlite_utils.Database) -> None:
+    """The crawl tables as foiawatch 0.1.0 created them (and creates none an 0.1.0 archive already has)."""
+    for name, (columns, options) in _TABLES.items():
+        db[name].create(columns, if_not_exists=True, **options)
+    for table, columns, unique in _INDEXES:
+        db[table].create_index(columns, unique=unique, if_not_exists=True)
+    execute_script(db, _TEXTS_FTS)
+
+
+def add_listing_page_facts(db: sqlite_utils.Database) -> None:
+    """Store every fact the crawl verdict is decided from, so diff/ re-derives the same verdict from the rows:
+    whether a page is one of the agency's library URLs (0.1.0 gave those page number 0) and the outage notice's
+    text (0.1.0 kept only a flag)."""
+    db.execute("alter table listing_pages add column is_root integer")
+    db.execute("alter table listing_pages add column notice text")
+    db.execute("update listing_pages set is_root = (page_number = 0)")

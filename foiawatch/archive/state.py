@@ -1,0 +1,94 @@
+"""The operating state beside the archive: the private database, the history of pipeline runs, and the locks that
+keep two runs of one agency, or two alert senders, from overlapping.
+
+``private.db`` holds subscribers and what was sent to them, the operator's alert conditions, the runs and the
+scheduler's jobs. It is never published (docs/DESIGN.md, "Public vs private").
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from . import schema
+from .datadir import DataDir, DataDirLike
+from .db import connect, transaction
+from .store import utcnow
+from .vocabulary import RunStatus, StepStatus
+
+
+class Locked(RuntimeError):
+    """Someone else holds the lock."""
+
+
+def open_private(data_dir: DataDirLike) -> sqlite_utils.Database:
+    """Open (and if needed create, or migrate) the private database of a data directory.
+
+    Autocommit: writes that belong together use ``db.transaction``. FULL sync: its rows record what was sent.
+    """
+    data_dir = DataDir.at(data_dir)
+    data_dir.root.mkdir(parents=True, exist_ok=True)
+    db = connect(data_dir.private_db, autocommit=True, synchronous="FULL")
+    schema.PRIVATE.apply(db)
+    return db
+
+
+@contextmanager
+def file_lock(path: Path, *, wait: bool = True) -> Iterator[None]:
+    """An exclusive lock across threads and processes, released when the block ends (or its process dies).
+    Raises ``Locked`` at once when ``wait`` is false and someone holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise Locked(str(path)) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# runs ---------------------------------------------------------------------------------------------------------
+
+
+def start_run(private: sqlite_utils.Database, agency_id: str) -> int:
+    with transaction(private):
+        cursor = private.execute("insert into runs (agency_id, started_at, status) values (?, ?, ?)",
+                                 [agency_id, utcnow(), RunStatus.RUNNING])
+    return int(cursor.lastrowid or 0)
+
+
+def record_run(private: sqlite_utils.Database, run_id: int, status: str, steps: Mapping[str, Any], *,
+               finished: bool = False) -> None:
+    """The run's steps so far (name -> their outcome), its status, and when it finished."""
+    with transaction(private):
+        private.execute("update runs set steps = ?, status = ?, finished_at = ? where id = ?",
+                        [json.dumps(steps), status, utcnow() if finished else None, run_id])
+
+
+def last_step_success(private: sqlite_utils.Database, agency_id: str, step: str) -> str | None:
+    """When the last run in which ``step`` succeeded started (ISO time), or None."""
+    (last,) = private.execute(
+        "select max(started_at) from runs where agency_id = ? and json_extract(steps, '$.' || ? || '.status') = ?",
+        [agency_id, step, StepStatus.OK]).fetchone()
+    return last
+
+
+# small facts ----------------------------------------------------------------------------------------------------
+
+
+def get_state(db: sqlite_utils.Database, key: str, default: str | None = None) -> str | None:
+    row = db.execute("select value from state where key = ?", [key]).fetchone()
+    return row[0] if row else default
+
+
+def set_state(db: sqlite_utils.Database, key: str, value: str) -> None:
+    db.execute("insert into state (key, value) values (?, ?) on conflict(key) do update set value = excluded.value",
+               [key, value])

@@ -1,0 +1,69 @@
+"""``foiawatch export`` and ``foiawatch bundle``: hand an agency's archive on (BagIt, WARCs), and gather a section's
+documents in one ZIP and one PDF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..archive import DataDir
+from ..export.bagit import ExportError, export_bag, export_warcs
+from ..export.bundle import write_bundle
+from .options import config_dir_option, data_dir_option, load_agency, open_archive
+
+
+@click.command()
+@click.argument("agency")
+@data_dir_option
+@config_dir_option
+@click.option("--bagit", "bag_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write a BagIt bag (blobs, WARCs, provenance.csv) to this new or empty directory.")
+@click.option("--warc", "warc_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Copy the agency's crawl WARCs, unchanged, into this directory.")
+@click.option("--include-withheld", is_flag=True,
+              help="Put blobs the PII screen withholds (or has not screened) in the bag too: a private copy.")
+def export(agency: str, data_dir: DataDir, config_dir: Path | None, bag_dir: Path | None, warc_dir: Path | None,
+           include_withheld: bool) -> None:
+    """Export AGENCY's archive as a BagIt bag and/or its crawl WARCs as they are."""
+    if not bag_dir and not warc_dir:
+        raise click.UsageError("say where to export: --bagit DIR and/or --warc DIR")
+    config = load_agency(agency, config_dir)
+    archive = open_archive(data_dir)
+    try:
+        if bag_dir:
+            bag = export_bag(archive, config.id, bag_dir, include_withheld=include_withheld)
+            click.echo(f"BagIt bag of {config.id} in {bag.directory}: {bag.blobs} blob(s), {bag.warcs} WARC(s), "
+                       f"{bag.bytes:,} bytes of payload.")
+            if bag.withheld:
+                click.echo(f"{bag.withheld} blob(s) withheld by the PII screen or not yet screened were left out "
+                           "(listed in provenance.csv); --include-withheld puts them in.")
+        if warc_dir:
+            copies = export_warcs(archive, config.id, warc_dir)
+            click.echo(f"{len(copies)} WARC file(s) of {config.id} copied to {warc_dir}.")
+    except ExportError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.command()
+@click.argument("agency")
+@data_dir_option
+@config_dir_option
+@click.option("--section", required=True, help="Section heading, or for documents only Wayback saw, their folder.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Directory to write the bundle into.")
+def bundle(agency: str, data_dir: DataDir, config_dir: Path | None, section: str, out_dir: Path) -> None:
+    """Write one ZIP of a section's documents with manifest.csv, and one bookmarked PDF when all are PDFs.
+
+    PRIVATE: the bundle includes files the PII screen withholds from the public archive (flagged in the manifest).
+    It is an operator artefact; review it before sharing it with anyone.
+    """
+    config = load_agency(agency, config_dir)
+    try:
+        result = write_bundle(open_archive(data_dir), config.id, section, out_dir)
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{result.zip_path}: {result.included} document(s), {result.missing} without a copy, "
+               f"{result.withheld} withheld from the public archive (private bundle).")
+    if result.pdf_path:
+        click.echo(f"{result.pdf_path}: merged PDF, one bookmark per document.")
