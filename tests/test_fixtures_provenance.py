@@ -11,7 +11,7 @@ import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # Folders of data foiawatch made itself (their README says how); they carry no third-party licence or provenance.
-OWN_DATA = {"archive-0.1.0"}
+OWN_DATA = {"archive-0.1.0", "schema"}
 NOT_FIXTURES = {"README.md", "LICENSE", "PROVENANCE.tsv"}
 COLUMNS = {"saved_file", "repo", "commit", "source_path", "bytes"}
 THIRD_PARTY = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and p.name not in OWN_DATA)
