@@ -4,7 +4,8 @@
 
 Prints first-crawl wall time and docs/s, re-crawl wall time and its 304 share, the crawl process's peak RSS,
 wget's time on the same site, and the floor Scrapy itself sets: the same document URLs fetched by a bare Scrapy
-spider whose callback does nothing (no parsing, storing, WARC or database), at the same concurrency. Targets (issue 2): first crawl <= 2x wget, re-crawl <= 0.2x first crawl, RSS <= 300 MB.
+spider whose callback does nothing (no parsing, storing, WARC or database), at the same concurrency. Targets
+(issue 2): first crawl <= 2x wget, re-crawl <= 0.2x first crawl, RSS <= 300 MB.
 The crawl figures are for fetching and archiving; text extraction, which wget does not do, is timed separately.
 """
 

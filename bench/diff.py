@@ -6,7 +6,8 @@ Builds an archive directly (the archive's own schema, rows bulk-inserted with ex
 document over pages of 100, under sections of 1,000; snapshot 2 drops ≈1 % of the documents at random plus one
 whole section (probed 404), changes the content of ≈1 %, adds ≈1 % new ones, re-paginates (so every later page
 shifts) and deletes one paragraph. The build and each diff run in fresh processes so that each peak RSS is the
-diff's own; confirmations=1 so that the comparison also writes the removed events. Target: the comparison ≤ 5 s and ≤ 500 MB.
+diff's own; confirmations=1 so that the comparison also writes the removed events. Target: the comparison ≤ 5 s
+and ≤ 500 MB.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 

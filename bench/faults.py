@@ -18,9 +18,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -92,7 +93,8 @@ def summary(runs: list[FaultRunResult], crashes: list[CrashResult], seconds: flo
             f"{sum(len(c.fixity_problems) for c in crashes)}",
             f"  digests resent under the same Idempotency-Key: {sum(c.resent for c in crashes)} (at-least-once; "
             "not a failure)",
-            f"  recovered copies the next recovery left unextracted or unscreened: {sum(c.unscreened for c in crashes)}",
+            "  recovered copies the next recovery left unextracted or unscreened: "
+            f"{sum(c.unscreened for c in crashes)}",
         ]
     failed = [r.seed for r in runs if not r.ok], [c.seed for c in crashes if not c.ok]
     lines.append(f"Failed:            fault runs {failed[0] or 'none'}, crash points {failed[1] or 'none'}")

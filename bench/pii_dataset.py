@@ -13,9 +13,9 @@ All values are fabricated; none is a real person's.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Callable
 
 SSN, A_NUMBER, DOB, PHONE, EMAIL, ADDRESS = "ssn", "a_number", "dob", "phone", "email", "address"
 

@@ -22,8 +22,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from urllib.parse import urlencode
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -143,7 +143,7 @@ def main() -> int:
                     break
                 except OSError:
                     if server.poll() is not None or time.monotonic() > deadline:
-                        raise SystemExit("foiawatch serve did not start")
+                        raise SystemExit("foiawatch serve did not start") from None
                     time.sleep(0.2)
             with urllib.request.urlopen(base + "/public/removed_documents.json", timeout=60) as first:
                 page2 = "/public/removed_documents?" + urlencode({"_next": json.load(first)["next"]})

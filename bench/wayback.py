@@ -19,9 +19,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from foiawatch.web.ratelimit import RateLimiter  # noqa: E402
-from foiawatch.wayback import WaybackClient  # noqa: E402
 from foiawatch.demo.wayback_standin import StandinCapture, WaybackStandin  # noqa: E402
+from foiawatch.wayback import WaybackClient  # noqa: E402
+from foiawatch.web.ratelimit import RateLimiter  # noqa: E402
 
 PREFIX = "www.agency.gov/foia/library/"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import timezone
+from datetime import UTC
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -185,7 +185,7 @@ def cron_trigger(expression: str) -> CronTrigger:
     parts = expression.split()
     if len(parts) == 5 and any(c.isdigit() for c in parts[4]):
         parts[4] = ",".join(_weekday_names(parts[4]))
-    return CronTrigger.from_crontab(" ".join(parts), timezone=timezone.utc)
+    return CronTrigger.from_crontab(" ".join(parts), timezone=UTC)
 
 
 def _weekday_names(field: str) -> list[str]:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -102,7 +102,7 @@ def wayback_step(context: RunContext) -> str:
     if not config.wayback.prefix:
         raise SkipStep("no [wayback] prefix configured")
     due_at = wayback_due_at(context)
-    if due_at > datetime.now(timezone.utc):
+    if due_at > datetime.now(UTC):
         raise SkipStep(f"next baseline due at {due_at.isoformat(timespec='minutes')}")
     with Archive(context.data_dir) as archive, wayback_client(config) as client:
         outcome = wayback_baseline(archive, config, client)
@@ -204,7 +204,8 @@ def _run_step(context: RunContext, name: str, step: Step) -> StepResult:
         result = StepResult(name, StepStatus.SKIPPED, str(skipped))
     except Exception as error:  # a failing step is recorded; the run goes on
         log.exception("%s: step %s failed", context.config.id, name)
-        result = StepResult(name, StepStatus.FAILED, error=f"{type(error).__name__}: {error}", error_type=type(error).__name__)
+        result = StepResult(name, StepStatus.FAILED, error=f"{type(error).__name__}: {error}",
+                            error_type=type(error).__name__)
     result.seconds = time.monotonic() - started
     log.info("%s: %s %s %s", context.config.id, name, result.status, result.detail or result.error or "")
     return result
@@ -219,6 +220,6 @@ def wayback_due_at(context: RunContext) -> datetime:
     fires after the last success (times in UTC)."""
     last = last_step_success(context.private, context.config.id, "wayback")
     if last is None:
-        return datetime.min.replace(tzinfo=timezone.utc)
+        return datetime.min.replace(tzinfo=UTC)
     after = datetime.fromisoformat(last) + timedelta(seconds=1)
     return cron_trigger(context.config.wayback.schedule).get_next_fire_time(None, after)

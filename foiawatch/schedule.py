@@ -18,7 +18,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from datetime import timezone
+from datetime import UTC
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -60,7 +60,7 @@ def start_scheduler(configs: Sequence[AgencyConfig], data_dir: DataDirLike, *,
                                engine_options={"connect_args": {"timeout": 30}})
     scheduler = BackgroundScheduler(
         jobstores={"default": store}, executors={"default": ThreadPoolExecutor(max(2, len(configs)))},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}, timezone=timezone.utc,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}, timezone=UTC,
     )
     scheduler.start(paused=True)
     wanted = {f"agency:{config.id}": config for config in configs}

@@ -8,17 +8,19 @@ import email.policy
 import json
 import socket
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from foiawatch.config import AgencyConfig, find_config
-from .support.faults import FaultHarness
 from foiawatch.demo.site import DemoSite
+
+from .support.faults import FaultHarness
+
 
 @pytest.fixture
 def demo_site() -> Iterator[DemoSite]:
@@ -63,7 +65,7 @@ class StaticSite:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "StaticSite":
+    def __enter__(self) -> StaticSite:
         self.thread.start()
         return self
 

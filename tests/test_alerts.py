@@ -13,16 +13,15 @@ from foiawatch.alerts import outbox
 from foiawatch.alerts.notify import run_alerts
 from foiawatch.alerts.safety import RefusedTarget, check_email, check_webhook_url, mask_address, mask_url
 from foiawatch.alerts.settings import AlertSettings, parse_duration
-from foiawatch.archive.state import open_private
 from foiawatch.alerts.subscriptions import SubscriptionError, confirm, subscribe, unsubscribe
 from foiawatch.archive import Archive
+from foiawatch.archive.state import open_private
 from foiawatch.archive.vocabulary import Channel, MessageStatus, SubscriptionStatus
-
-EMAIL, WEBHOOK, PENDING = Channel.EMAIL, Channel.WEBHOOK, SubscriptionStatus.PENDING
 from foiawatch.cli import cli
 
 from .conftest import OPERATOR, PUBLIC_URL, SUBSCRIBER, Mailbox
 
+EMAIL, WEBHOOK, PENDING = Channel.EMAIL, Channel.WEBHOOK, SubscriptionStatus.PENDING
 AGENCY = "ice"
 
 

@@ -8,9 +8,8 @@ CI runs a few seeds; ``bench/faults.py`` runs fifty and more with the same harne
 
 from __future__ import annotations
 
-from .support.faults import CRASH_PHASES, CRASH_STEPS, SUBSCRIBERS, FaultHarness
-
 from .conftest import run_seeds
+from .support.faults import CRASH_PHASES, CRASH_STEPS, SUBSCRIBERS, FaultHarness
 
 CI_CRASH_POINTS = 6
 

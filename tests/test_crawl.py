@@ -36,7 +36,7 @@ def sightings(data_dir: Path, crawl_id: int) -> dict[str, dict]:
             [crawl_id],
         ).fetchall()
         columns = ["url"] + [c.name for c in archive.db["sightings"].columns]
-    return {row[0]: dict(zip(columns, row)) for row in rows}
+    return {row[0]: dict(zip(columns, row, strict=True)) for row in rows}
 
 
 def test_second_crawl_of_unchanged_library_downloads_nothing(demo_site, tmp_path):
@@ -99,8 +99,9 @@ def test_killed_crawl_leaves_a_sound_archive_and_is_never_complete(tmp_path):
     with DemoSite(DemoLibrary.synthetic(400, n_sections=8, page_size=50)) as site:
         config = demo_config(site.url, concurrency=2)
         config_path = tmp_path / "demo.json"
-        from foiawatch.config import config_to_dict
         import json
+
+        from foiawatch.config import config_to_dict
 
         config_path.write_text(json.dumps(config_to_dict(config)))
         data = tmp_path / "data"

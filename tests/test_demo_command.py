@@ -6,10 +6,9 @@ import sqlite3
 
 from click.testing import CliRunner
 
-from foiawatch.archive import Archive
+from foiawatch.archive import Archive, DataDir
 from foiawatch.cli import cli
 from foiawatch.demo.scenario import PILOT_RECORDS
-from foiawatch.archive import DataDir
 
 
 def test_demo_replays_the_ice_takedown_and_publishes(tmp_path):

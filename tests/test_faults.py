@@ -21,12 +21,12 @@ from foiawatch.archive import Archive
 from foiawatch.archive.pii import screen_pending
 from foiawatch.archive.text import ExtractorPool, extract_pending
 from foiawatch.crawler import crawl
-from .support.faults import FAULT_KINDS, FaultHarness, FaultPlan, FaultProxy
 from foiawatch.demo.library import document_bytes
 from foiawatch.demo.pdf import assemble_pdf, make_pdf
 from foiawatch.demo.site import OUTAGE_NOTICE, DemoSite
 
 from .conftest import demo_config, run_seeds
+from .support.faults import FAULT_KINDS, FaultHarness, FaultPlan, FaultProxy
 
 CI_FAULT_RUNS = 6
 

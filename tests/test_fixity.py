@@ -17,10 +17,10 @@ from foiawatch.archive.fixity import audit, check_warc
 from foiawatch.archive.store import utcnow
 from foiawatch.cli import cli
 from foiawatch.crawler import crawl
-from foiawatch.wayback import cdx_digest
 from foiawatch.demo.pdf import make_pdf
 from foiawatch.demo.site import DemoSite
 from foiawatch.demo.wayback_standin import WaybackStandin
+from foiawatch.wayback import cdx_digest
 
 from .conftest import demo_config
 

@@ -279,10 +279,12 @@ USWDS = page("""
     <li class="usa-collection__item"><div class="usa-collection__body">
       <h4 class="usa-collection__heading"><a href="/doclib/foia/dro_policy_memos/09684drofieldpolicymanual.pdf">
         DRO Field Policy Manual | Detention Management</a></h4>
-      <p class="usa-collection__description">Superseded. <a href="/doclib/foia/dro_policy_memos/09684drofieldpolicymanual.pdf">Download</a></p>
+      <p class="usa-collection__description">Superseded. <a
+         href="/doclib/foia/dro_policy_memos/09684drofieldpolicymanual.pdf">Download</a></p>
     </div></li>
     <li class="usa-collection__item"><div class="usa-collection__body">
-      <h4 class="usa-collection__heading"><a href="https://www.ice.gov/doclib/foia/contracts/Contract.ZIP">Contract files</a></h4>
+      <h4 class="usa-collection__heading"><a
+         href="https://www.ice.gov/doclib/foia/contracts/Contract.ZIP">Contract files</a></h4>
     </div></li>
   </ul>
   <nav class="usa-pagination" aria-label="Pagination"><ul>
@@ -327,9 +329,11 @@ DRUPAL_VIEWS = page("""
       <div class="view-grouping"><div class="view-grouping-header">Detention</div>
         <div class="view-grouping-content">
           <table class="views-table cols-2"><thead><tr><th>Title</th><th>Date</th></tr></thead><tbody>
-            <tr class="odd"><td class="views-field views-field-title"><a href="/sites/default/files/detention-standards-2011.pdf">Detention Standards 2011</a></td>
+            <tr class="odd"><td class="views-field views-field-title"><a
+                href="/sites/default/files/detention-standards-2011.pdf">Detention Standards 2011</a></td>
                 <td><span class="date-display-single" content="2011-02-04T00:00:00-05:00">02/04/2011</span></td></tr>
-            <tr class="even"><td><a href="/sites/default/files/inspections.xls">Inspections</a></td><td>03/01/2012</td></tr>
+            <tr class="even"><td><a
+                href="/sites/default/files/inspections.xls">Inspections</a></td><td>03/01/2012</td></tr>
           </tbody></table>
         </div></div>
       <div class="view-grouping"><div class="view-grouping-header">Removal</div>
@@ -344,7 +348,8 @@ DRUPAL_VIEWS = page("""
   <h2>Other records</h2>
   <div class="views-row"><span class="views-field-title"><a href="/sites/default/files/other.pdf">Other</a></span>
     <span class="date-display-single">January 5, 2016</span></div>
-  <div class="item-list"><ul class="pager"><li class="pager-next"><a href="/foia-library?page=1">next ›</a></li></ul></div>
+  <div class="item-list"><ul class="pager"><li
+    class="pager-next"><a href="/foia-library?page=1">next ›</a></li></ul></div>
 </div></div>""")
 
 
@@ -380,7 +385,8 @@ PLAIN = page("""
   <h2>Policies</h2>
   <ul>
     <li><a href="policy/Annual Report 2016.pdf">Annual Report 2016</a>
-      <ul><li><a href="https://www.agency.gov/foia/library/policy/Annual%20Report%202016.pdf">same report, other spelling</a></li>
+      <ul><li><a
+      href="https://www.agency.gov/foia/library/policy/Annual%20Report%202016.pdf">same report, other spelling</a></li>
           <li><a href="/data/export.XLSX">Data export</a> (<a href="/data/export.zip">zip</a>)</li></ul></li>
     <li><a href="/foia/requests">How to make a request</a></li>
     <li><a href="mailto:foia@agency.gov">Email us about report.pdf</a></li>
@@ -390,7 +396,8 @@ PLAIN = page("""
   <h3>Memoranda</h3>
   <ul><li><a href="https://www.agency.gov/foia/library/policy/Annual%20Report%202016.pdf" title="x"></a></li>
       <li><a href="https://other.example.org/memo.pdf">External memo</a></li></ul>
-  <form><input type="hidden" name="form_build_id" value="form-abc123"><input type="hidden" name="csrf_token" value="zzz">
+  <form><input type="hidden" name="form_build_id" value="form-abc123"><input
+    type="hidden" name="csrf_token" value="zzz">
     <label>Search</label></form>
   <p>Page last reviewed: March 3, 2024</p>
   <div>Showing 1 - 4 of 4 results</div>

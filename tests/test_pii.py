@@ -9,7 +9,13 @@ import pytest
 
 from foiawatch.archive import Archive
 from foiawatch.archive.pii import (
-    PRIVATE_TABLES, ScreenStats, is_withheld, release, screen_pending, screen_text, withhold,
+    PRIVATE_TABLES,
+    ScreenStats,
+    is_withheld,
+    release,
+    screen_pending,
+    screen_text,
+    withhold,
 )
 from foiawatch.archive.pii_patterns import find_pii, nanp_is_valid, ssn_is_valid
 

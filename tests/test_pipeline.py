@@ -7,7 +7,7 @@ import json
 import re
 import threading
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from click.testing import CliRunner
 
@@ -15,8 +15,8 @@ from foiawatch.alerts.settings import AlertSettings
 from foiawatch.archive.state import open_private
 from foiawatch.cli import cli
 from foiawatch.config import bundled_config_dir, find_config
-from foiawatch.wayback import RateLimited
 from foiawatch.pipeline import RunContext, RunInProgress, alerts_step, run_pipeline, wayback_due_at
+from foiawatch.wayback import RateLimited
 
 from .conftest import OPERATOR
 
@@ -124,11 +124,11 @@ def test_wayback_baseline_follows_its_own_schedule(tmp_path):
     config = replace(find_config("demo"), wayback=replace(find_config("demo").wayback, schedule="0 3 * * 0"))
     private = open_private(tmp_path)
     context = RunContext(config, tmp_path, AlertSettings(), private, run_id=0)
-    assert wayback_due_at(context) < datetime.now(timezone.utc), "never done: due at once"
+    assert wayback_due_at(context) < datetime.now(UTC), "never done: due at once"
     with private.conn:
         private.execute("insert into runs (agency_id, started_at, status, steps) values (?, ?, 'ok', ?)",
                         [config.id, "2024-05-01T10:00:00+00:00", json.dumps({"wayback": {"status": "ok"}})])
-    assert wayback_due_at(context) == datetime(2024, 5, 5, 3, 0, tzinfo=timezone.utc)  # the next Sunday, 03:00
+    assert wayback_due_at(context) == datetime(2024, 5, 5, 3, 0, tzinfo=UTC)  # the next Sunday, 03:00
 
 
 def test_unknown_agency_and_bad_settings_are_clear_errors(tmp_path):

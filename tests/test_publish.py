@@ -13,9 +13,9 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import feedparser
 import httpx
@@ -112,7 +112,7 @@ class Served:
                                                     log_level="warning", lifespan="on"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> "Served":
+    def __enter__(self) -> Served:
         self.thread.start()
         deadline = time.monotonic() + 20
         while not self.server.started:
@@ -322,7 +322,8 @@ def test_private_tables_and_databases_are_unreachable(ice, public):
     assert public.get("/_internal").status_code == 403  # Datasette's own catalogue, root only
     assert public.sql("select * from subscriptions").status_code == 400
     assert [d["name"] for d in public.sql("select * from pragma_database_list").json()] == ["main"]
-    assert list(public.json("/-/databases.json")) and {d["name"] for d in public.json("/-/databases.json")} == {"public"}
+    assert list(public.json("/-/databases.json")) and {
+        d["name"] for d in public.json("/-/databases.json")} == {"public"}
     for attempt in (f"attach database '{ice.data_dir / 'private.db'}' as private",
                     "select * from private.subscriptions", "insert into events (kind) values ('x')",
                     f"select readfile('{ice.data_dir / 'private.db'}')", "select load_extension('x')"):
@@ -410,8 +411,9 @@ def test_wayback_recoveries_are_published_when_the_archive_has_them(ice, tmp_pat
                        "values ('demo', ?, '20150101000000', ?, ?, 'SHA1DIGEST', ?, '2030-01-01')",
                        [url, url, url, raw_url])
             db.execute("insert into recoveries (agency_id, url, capture_timestamp, original, capture_digest, raw_url, "
-                       "status, sha256, retrieved_at) values ('demo', ?, '20150101000000', ?, 'SHA1DIGEST', ?, 'ok', ?, "
-                       "'2030-01-01')", [url, url, raw_url, stored.sha256])
+                       "status, sha256, retrieved_at) "
+                       "values ('demo', ?, '20150101000000', ?, 'SHA1DIGEST', ?, 'ok', ?, '2030-01-01')",
+                       [url, url, raw_url, stored.sha256])
             db.execute("insert into events (agency_id, kind, url, title, section, detected_at, summary, evidence, "
                        "dedupe_key) values ('demo', 'removed_before_monitoring', ?, ?, 'secure-communities', "
                        "'2030-01-01T00:00:00+00:00', 'Captured, never listed, gone now.', '{}', ?)",

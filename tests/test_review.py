@@ -9,14 +9,13 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from foiawatch.archive import Archive
+from foiawatch.archive import Archive, DataDir
 from foiawatch.cli import cli
 from foiawatch.crawler import crawl
 from foiawatch.demo.library import preset
 from foiawatch.demo.site import DemoSite
 from foiawatch.diff.engine import run_diff
 from foiawatch.pipeline import publish_archive
-from foiawatch.archive import DataDir
 
 from .conftest import demo_config
 from .test_publish import WITHHELD_PATH, WITHHELD_SSN, WITHHELD_TEXT, WITHHELD_TITLE

@@ -39,7 +39,7 @@ class Scenario:
                 [self.config.id, kind, kind],
             )
             columns = [c[0] for c in rows.description]
-            return [dict(zip(columns, row)) for row in rows.fetchall()]
+            return [dict(zip(columns, row, strict=True)) for row in rows.fetchall()]
 
 
 

@@ -11,14 +11,13 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.triggers.interval import IntervalTrigger
 
 from foiawatch.archive.state import open_private
-from foiawatch.config import AgencyConfig, find_config
-from foiawatch.config import cron_trigger
+from foiawatch.config import AgencyConfig, cron_trigger, find_config
 from foiawatch.pipeline import RunContext
 from foiawatch.schedule import serve, start_scheduler
 
@@ -105,7 +104,7 @@ def test_agencies_no_longer_named_are_unscheduled(tmp_path):
 
 
 def test_cron_days_of_week_are_read_as_cron_reads_them():
-    after = datetime(2024, 5, 1, tzinfo=timezone.utc)  # a Wednesday
+    after = datetime(2024, 5, 1, tzinfo=UTC)  # a Wednesday
     weekday = {expression: cron_trigger(expression).get_next_fire_time(None, after).strftime("%a")
                for expression in ("0 3 * * 0", "0 3 * * 7", "0 3 * * 1-5", "0 3 * * 6")}
     assert weekday == {"0 3 * * 0": "Sun", "0 3 * * 7": "Sun", "0 3 * * 1-5": "Wed", "0 3 * * 6": "Sat"}
@@ -124,7 +123,7 @@ def second(context: RunContext) -> str:
 
 def serve_until_signalled(data_dir: str) -> None:
     """Run in a child process by the SIGTERM test: one agency, due at once, two steps."""
-    soon = datetime.now(timezone.utc) + timedelta(seconds=0.3)
+    soon = datetime.now(UTC) + timedelta(seconds=0.3)
     serve([agency("sigterm")], Path(data_dir), steps=(("first", first), ("second", second)),
           trigger_for=lambda config: IntervalTrigger(seconds=60, start_date=soon))
 

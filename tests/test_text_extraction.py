@@ -1,5 +1,5 @@
-"""Text extraction: real PDFs from the py-pdf sample-files corpus (tests/fixtures/pdfs), broken and hostile files built from them, and the archive
-integration (one ``texts`` row per blob, searchable through FTS)."""
+"""Text extraction: real PDFs from the py-pdf sample-files corpus (tests/fixtures/pdfs), broken and hostile files built
+from them, and the archive integration (one ``texts`` row per blob, searchable through FTS)."""
 
 from __future__ import annotations
 

@@ -23,17 +23,24 @@ from foiawatch.archive import Archive
 from foiawatch.cli import cli
 from foiawatch.config import find_config
 from foiawatch.crawler import crawl
-from foiawatch.wayback.probes import probe_never_listed
-from foiawatch.wayback import WaybackClient, cdx_digest
-from foiawatch.wayback.cdx_sync import sync_captures
 from foiawatch.demo.library import SECURE_COMMUNITIES_SECTIONS
-from foiawatch.wayback.listings import read_archived_listings
-from foiawatch.demo.scenario import (CAPTURED_AT, PILOT_RECORDS, PILOT_SECTION, PILOT_SECTION_TITLE,
-                                     archived_listing_pages, demo_agency, first_library_captures,
-                                     wayback_captures)
+from foiawatch.demo.scenario import (
+    CAPTURED_AT,
+    PILOT_RECORDS,
+    PILOT_SECTION,
+    PILOT_SECTION_TITLE,
+    archived_listing_pages,
+    demo_agency,
+    first_library_captures,
+    wayback_captures,
+)
 from foiawatch.demo.site import DemoSite
 from foiawatch.demo.wayback_standin import StandinCapture, WaybackStandin
 from foiawatch.diff.baseline import run_baseline
+from foiawatch.wayback import WaybackClient, cdx_digest
+from foiawatch.wayback.cdx_sync import sync_captures
+from foiawatch.wayback.listings import read_archived_listings
+from foiawatch.wayback.probes import probe_never_listed
 
 from .conftest import StaticSite, demo_config
 

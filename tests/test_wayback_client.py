@@ -8,11 +8,11 @@ import logging
 import socket
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from foiawatch.web.ratelimit import Gate, RateLimiter
+from foiawatch.demo.wayback_standin import StandinCapture, WaybackStandin
 from foiawatch.wayback import (
     BlockedSite,
     Capture,
@@ -26,7 +26,7 @@ from foiawatch.wayback import (
     WaybackUnavailable,
     cdx_digest,
 )
-from foiawatch.demo.wayback_standin import StandinCapture, WaybackStandin
+from foiawatch.web.ratelimit import Gate, RateLimiter
 
 PREFIX = "www.agency.gov/foia/library/"
 PDF = "application/pdf"
@@ -81,7 +81,7 @@ def test_capture_fields_and_urls():
     with WaybackStandin([pdf("a.pdf", "20200102030405", b"%PDF a")]) as server:
         capture = only(fast_client(server), "a.pdf")
     assert capture.urlkey == "gov,agency)/foia/library/a.pdf" and capture.status == 200 and capture.length == 6
-    assert capture.captured_at == datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert capture.captured_at == datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert capture.digest == cdx_digest(b"%PDF a") and capture.mimetype == PDF
     assert capture.raw_url == f"{server.url}/web/20200102030405id_/https://{PREFIX}a.pdf"
     assert capture.view_url == f"{server.url}/web/20200102030405/https://{PREFIX}a.pdf"
@@ -180,7 +180,7 @@ def test_unarchived_url_is_reported_as_such(tmp_path):
 
 def gaps_after_429(server: WaybackStandin) -> list[float]:
     log = list(server.log)
-    return [later[0] - entry[0] for entry, later in zip(log, log[1:]) if entry[2] == 429]
+    return [later[0] - entry[0] for entry, later in zip(log, log[1:], strict=False) if entry[2] == 429]
 
 
 def test_live_429_without_retry_after_backs_off_and_completes():
@@ -191,7 +191,7 @@ def test_live_429_without_retry_after_backs_off_and_completes():
     assert 1 <= server.rejected["cdx"] <= 3  # it hit the limit, then stopped instead of hammering
     assert min(gaps_after_429(server)) >= 0.29
     arrivals = [entry[0] for entry in server.log]
-    assert min(b - a for a, b in zip(arrivals, arrivals[1:])) >= 0.09  # never faster than 600/min
+    assert min(b - a for a, b in zip(arrivals, arrivals[1:], strict=False)) >= 0.09  # never faster than 600/min
 
 
 def test_live_429_with_retry_after_is_honoured():

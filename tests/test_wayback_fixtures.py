@@ -7,7 +7,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import islice
 from pathlib import Path
@@ -184,7 +184,7 @@ def test_every_recorded_cdx_body_is_read(name, status):
     data_rows, _, key = text.partition("\n\n")
     assert stats.rows + stats.malformed == len([line for line in data_rows.splitlines() if line.strip()])
     assert len(captures) == stats.rows - stats.duplicates
-    assert all(len(c.timestamp) == 14 and c.captured_at.tzinfo is timezone.utc for c in captures)
+    assert all(len(c.timestamp) == 14 and c.captured_at.tzinfo is UTC for c in captures)
     assert all((c.status is None) == c.is_revisit for c in captures)
     sent_keys = [dict(query).get("resumeKey") for _, query in replay.seen]
     assert sent_keys == ([None, key.strip()] if key.strip() else [None])  # the key goes back verbatim
@@ -199,8 +199,8 @@ def test_real_traps_are_handled():
 
     captures, _, _ = listing_of("testfile__bad_timestamp_cdx.txt")
     repaired = {c.timestamp: c.captured_at for c in captures}
-    assert repaired["20000012170449"] == datetime(2000, 12, 17, 4, 49, tzinfo=timezone.utc)  # month 00
-    assert repaired["20000800241623"] == datetime(2000, 8, 24, 16, 23, tzinfo=timezone.utc)  # day 00
+    assert repaired["20000012170449"] == datetime(2000, 12, 17, 4, 49, tzinfo=UTC)  # month 00
+    assert repaired["20000800241623"] == datetime(2000, 8, 24, 16, 23, tzinfo=UTC)  # day 00
 
     captures, _, _ = listing_of("testfile__zero_length_cdx.txt")
     assert len(captures) == 5 and captures[-1].length is None

@@ -8,8 +8,8 @@ import pytest
 import requests
 import wayback
 
-from foiawatch.wayback import cdx_digest
 from foiawatch.demo.wayback_standin import StandinCapture, WaybackStandin, surt
+from foiawatch.wayback import cdx_digest
 
 PDF = "application/pdf"
 

@@ -19,7 +19,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate
@@ -69,7 +69,8 @@ def queue(db: sqlite_utils.Database, purpose: str, channel: str, target: str, re
 def recover_orphans(db: sqlite_utils.Database) -> None:
     """Settle messages a dead sender left ``sending`` (see the module's doc). Call under the dispatch lock."""
     with transaction(db):
-        orphans = list(db.query("select id, channel, target, phase from messages where status = ?", [MessageStatus.SENDING]))
+        orphans = list(db.query("select id, channel, target, phase from messages where status = ?",
+                                [MessageStatus.SENDING]))
         for message in orphans:
             if message["channel"] == "email" and message["phase"] == "data":
                 log.warning("message %s to %s: the sender stopped after handing it to the SMTP server; it may "
@@ -78,7 +79,8 @@ def recover_orphans(db: sqlite_utils.Database) -> None:
                 db.execute("update messages set status = ?, last_error = ? where id = ?",
                            [MessageStatus.UNKNOWN, "sender stopped during SMTP DATA; outcome unknown", message["id"]])
             else:
-                db.execute("update messages set status = ?, phase = null where id = ?", [MessageStatus.QUEUED, message["id"]])
+                db.execute("update messages set status = ?, phase = null where id = ?",
+                           [MessageStatus.QUEUED, message["id"]])
 
 
 def send_due(db: sqlite_utils.Database, settings: AlertSettings) -> SendReport:
@@ -86,7 +88,8 @@ def send_due(db: sqlite_utils.Database, settings: AlertSettings) -> SendReport:
     report = SendReport()
     due = list(db.query("select m.*, s.status as subscription_status, s.unsubscribe_token from messages m "
                         "left join subscriptions s on s.id = m.subscription_id "
-                        "where m.status = ? and m.next_attempt_at <= ? order by m.id", [MessageStatus.QUEUED, utcnow()]))
+                        "where m.status = ? and m.next_attempt_at <= ? order by m.id",
+                        [MessageStatus.QUEUED, utcnow()]))
     for message in due:
         if message["subscription_status"] == SubscriptionStatus.UNSUBSCRIBED:
             _finish(db, message["id"], MessageStatus.FAILED, "unsubscribed")
@@ -127,7 +130,7 @@ def _attempt(db: sqlite_utils.Database, message: dict[str, Any], settings: Alert
         delay = min(settings.retry_base * 2 ** (attempts - 1), settings.retry_max)
         log.warning("message %s (%s) to %s failed (attempt %d), retrying in %.0f s: %s", message["id"],
                     message["purpose"], target, attempts, delay, error_text)
-        retry_at = (datetime.now(timezone.utc) + timedelta(seconds=delay)).isoformat(timespec="seconds")
+        retry_at = (datetime.now(UTC) + timedelta(seconds=delay)).isoformat(timespec="seconds")
         with transaction(db):
             db.execute("update messages set status = ?, phase = null, next_attempt_at = ?, last_error = ? "
                        "where id = ?", [MessageStatus.QUEUED, retry_at, error_text, message["id"]])

@@ -16,7 +16,8 @@ NEVER_LISTED = f"""
           select url from documents where agency_id = :agency
           union
           select s.final_url from sightings s join documents d on d.id = s.document_id
-          where d.agency_id = :agency and s.final_url is not null and s.outcome in ('{FetchOutcome.FETCHED}', '{FetchOutcome.NOT_MODIFIED}')
+          where d.agency_id = :agency and s.final_url is not null
+            and s.outcome in ('{FetchOutcome.FETCHED}', '{FetchOutcome.NOT_MODIFIED}')
       )
     group by c.url
 """

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlite_utils
 
@@ -65,7 +65,7 @@ class MigrationSet:
                     continue  # applied before, or by another process a moment ago
                 migration.apply(db)
                 db.execute(f"insert into {RECORD_TABLE} (name, applied_at) values (?, ?)",
-                           [migration.name, datetime.now(timezone.utc).isoformat(timespec="seconds")])
+                           [migration.name, datetime.now(UTC).isoformat(timespec="seconds")])
                 count = db.execute(f"select count(*) from {RECORD_TABLE}").fetchone()[0]
                 db.execute(f"PRAGMA user_version = {int(count)}")
             applied.append(migration.name)

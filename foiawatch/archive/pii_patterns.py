@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterator
 
 SSN, A_NUMBER, DOB, PHONE, EMAIL, ADDRESS = "ssn", "a_number", "dob", "phone", "email", "address"
 KINDS = (SSN, A_NUMBER, DOB, PHONE, EMAIL, ADDRESS)

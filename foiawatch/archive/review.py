@@ -92,5 +92,5 @@ def _named_by(db: sqlite_utils.Database, sha256: str) -> dict[str, Any]:
     for query in (_NAMED_BY, _RECOVERED_AS):
         found = db.execute(query, {"sha256": sha256}).fetchone()
         if found:
-            return dict(zip(("url", "title", "section", "agency_id"), found))
+            return dict(zip(("url", "title", "section", "agency_id"), found, strict=True))
     return {"url": None, "title": None, "section": None, "agency_id": None}

@@ -322,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             result = extract(Path(path), mimetype, max_chars)
         except MemoryError:
-            result = Extraction(TextStatus.FAILED, error=f"worker crashed: out of memory (limit {args.memory_limit >> 20} MiB)")
+            result = Extraction(TextStatus.FAILED,
+                                error=f"worker crashed: out of memory (limit {args.memory_limit >> 20} MiB)")
             # The heap may be left fragmented; a fresh process is cheaper than finding out.
             replies.send_bytes(encode_reply(result, False))
             return 1

@@ -10,8 +10,9 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..archive.datadir import DataDir, DataDirLike
 from ..config import AgencyConfig, config_to_dict

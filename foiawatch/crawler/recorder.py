@@ -148,8 +148,8 @@ class CrawlRecorder:
             "http_status, final_url, etag, last_modified, content_type, sha256, size, not_modified, outcome, "
             "error, fetched_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [self.crawl_id, document_id, 1 if listed else 0, listing_page, section, link_text, http_status,
-             final_url, etag, last_modified, content_type, sha256, size, 1 if outcome == FetchOutcome.NOT_MODIFIED else 0,
-             outcome, error, utcnow()],
+             final_url, etag, last_modified, content_type, sha256, size,
+             1 if outcome == FetchOutcome.NOT_MODIFIED else 0, outcome, error, utcnow()],
         )
         if sha256 and outcome in (FetchOutcome.FETCHED, FetchOutcome.NOT_MODIFIED):
             self.db.execute("update documents set sha256 = ?, mimetype = coalesce(?, mimetype) where id = ?",

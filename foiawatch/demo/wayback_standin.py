@@ -26,7 +26,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -345,7 +345,7 @@ class WaybackStandin:
 
     def _available(self, query: dict[str, list[str]]) -> _Reply:
         url = query.get("url", [""])[0]
-        timestamp = query.get("timestamp", [""])[0] or datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+        timestamp = query.get("timestamp", [""])[0] or datetime.now(UTC).strftime("%Y%m%d%H%M%S")
         with self._lock:
             candidates = [c for c in self._by_key.get(surt(url), ()) if c.status == 200]
         snapshots = {}
@@ -386,7 +386,7 @@ class WaybackStandin:
             })
         with self._lock:
             self.saved.append(job["url"])
-        timestamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+        timestamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
         return _json_reply(200, {
             "status": "success", "job_id": job_id, "original_url": job["url"], "timestamp": timestamp,
             "duration_sec": 0.1,

@@ -138,7 +138,8 @@ def _page_deletions(
     vanished_by_name = {section.name: section for section in vanished}
     candidates: list[tuple[str, int, str, str | None]] = []  # (page, position, block, vanished section)
     for url, text, *states in itertools.chain([first], changed):
-        if not (page_ok(dict(zip(_PAGE_STATE, states[:4]))) and page_ok(dict(zip(_PAGE_STATE, states[4:])))):
+        if not (page_ok(dict(zip(_PAGE_STATE, states[:4], strict=True)))
+                and page_ok(dict(zip(_PAGE_STATE, states[4:], strict=True)))):
             continue
         page_blocks = blocks(text)
         missing = [p for p in _positions_missing(page_blocks, present) if page_blocks[p] not in headings]
@@ -178,7 +179,8 @@ def _vanished_spans(
         return []
     starts = [position for position, block in enumerate(page_blocks) if block in headings]
     ends = starts[1:] + [len(page_blocks)]
-    return [(start, end, page_blocks[start]) for start, end in zip(starts, ends) if page_blocks[start] in vanished]
+    return [(start, end, page_blocks[start])
+            for start, end in zip(starts, ends, strict=True) if page_blocks[start] in vanished]
 
 
 def _positions_missing(page_blocks: list[str], present: set[int]) -> list[int]:

@@ -7,8 +7,9 @@ else (a block, a 5xx, a timeout, no probe at all) breaks a run of confirmations 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..archive.verdict import DEFAULT_FAILED_PAGE_SHARE, CrawlVerdict, PageFacts, judge_crawl
 from ..archive.vocabulary import CrawlStatus, DocumentState, EventKind, FetchOutcome
@@ -66,7 +67,8 @@ def judge_missing(state: str, streak: int, outcome: str | None, confirmations: i
             return MissingVerdict(DocumentState.REMOVED, streak, EventKind.REMOVED)
         return MissingVerdict(DocumentState.MISSING if state == DocumentState.LISTED else state, streak)
     if outcome in SERVED_OUTCOMES:
-        return MissingVerdict(DocumentState.UNLISTED, 0, None if state == DocumentState.UNLISTED else EventKind.UNLISTED)
+        return MissingVerdict(DocumentState.UNLISTED, 0,
+                              None if state == DocumentState.UNLISTED else EventKind.UNLISTED)
     return MissingVerdict(DocumentState.MISSING if state == DocumentState.LISTED else state, 0)
 
 

@@ -19,9 +19,9 @@ import datetime as dt
 import hashlib
 import os
 import shutil
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .. import __version__
 from ..archive import Archive

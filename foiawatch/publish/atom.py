@@ -7,8 +7,9 @@ must still be a feed a reader can subscribe to. Relative links become absolute, 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urljoin
 from xml.etree import ElementTree
 
@@ -38,7 +39,7 @@ async def render_atom(datasette: Datasette, request: Request, columns: list[str]
     _element(feed, "link", href=request.url, rel="self")
     _element(feed, "link", href=urljoin(request.url, request.path.rsplit(".atom", 1)[0]), rel="alternate")
     updated = [str(row["atom_updated"]) for row in rows if row["atom_updated"]]
-    _element(feed, "updated", max(updated, default=datetime.now(timezone.utc).isoformat(timespec="seconds")))
+    _element(feed, "updated", max(updated, default=datetime.now(UTC).isoformat(timespec="seconds")))
     author = _element(feed, "author")
     _element(author, "name", datasette.metadata("title") or "Datasette")
     for row in rows:

@@ -2,9 +2,9 @@
 
 Everything in it comes from an allow-list of archive tables and columns: a table or column added to the archive
 later stays private until it is listed here (only the Wayback tables, metadata by design, are copied whole).
-Subscriptions, deliveries, review decisions and PII findings are never listed. The archive is attached read-only and read in one transaction (a consistent snapshot even while a
-crawl writes), and the result is written under a temporary name and renamed into place, so a running instance
-never sees a half-built file.
+Subscriptions, deliveries, review decisions and PII findings are never listed. The archive is attached read-only
+and read in one transaction (a consistent snapshot even while a crawl writes), and the result is written under a
+temporary name and renamed into place, so a running instance never sees a half-built file.
 
 Withholding fails closed as in ``archive/pii.py``: a blob is published only when its ``withholdings`` row says
 ``withheld = 0``. The text, bytes and text diffs of every other blob are left out, so no URL and no SQL query of
@@ -252,7 +252,8 @@ def _placeholders() -> dict[str, str]:
                    "where s.sha256 = src.sha256 order by s.crawl_id desc limit 1)")
     return {"decided_by": decision.format("w.decided_by"), "updated_at": decision.format("w.updated_at"),
             "withheld_reason": f"coalesce({decision.format(reason)}, {unscreenable}, 'not screened yet')",
-            "blob_url": f"coalesce({crawled_url}, (select r.url from archive.recoveries r where r.sha256 = src.sha256))"}
+            "blob_url": f"coalesce({crawled_url}, "
+                        "(select r.url from archive.recoveries r where r.sha256 = src.sha256))"}
 
 
 def _copy(db: sqlite_utils.Database, table: Table, placeholders: dict[str, str]) -> int:

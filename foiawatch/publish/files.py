@@ -58,7 +58,7 @@ def safe_content_type(mimetype: str | None) -> str:
     return f"{base}; charset=utf-8" if base.startswith("text/") else base
 
 
-async def download(datasette: Datasette, request: Request) -> "FileDownload | Response":
+async def download(datasette: Datasette, request: Request) -> FileDownload | Response:
     sha256 = request.url_vars["sha256"]
     data_dir = _archives.get(datasette)
     if data_dir is None:

@@ -5,15 +5,16 @@ latest takedowns. Registered by ``serve.make_datasette``; it does nothing for da
 from __future__ import annotations
 
 import sys
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.plugins import pm
 from markupsafe import Markup, escape
 
-from . import atom, files
 from ..archive.published import FILES_ROUTE, PUBLIC_DB_NAME
+from . import atom, files
 
 NAME = "foiawatch"
 LATEST_TAKEDOWNS = 10

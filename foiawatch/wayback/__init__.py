@@ -9,10 +9,27 @@ Everything here records facts; diff/ decides what was removed.
 
 from .client import WaybackClient
 from .errors import (
-    BlockedSite, CaptureRejected, DigestMismatch, NotADocument, NotArchived, RateLimited, SaveFailed, WaybackError,
+    BlockedSite,
+    CaptureRejected,
+    DigestMismatch,
+    NotADocument,
+    NotArchived,
+    RateLimited,
+    SaveFailed,
+    WaybackError,
     WaybackUnavailable,
 )
-from .models import Capture, CdxListing, CdxPage, CdxStats, DownloadResult, SaveResult, cdx_digest, parse_cdx, parse_timestamp
+from .models import (
+    Capture,
+    CdxListing,
+    CdxPage,
+    CdxStats,
+    DownloadResult,
+    SaveResult,
+    cdx_digest,
+    parse_cdx,
+    parse_timestamp,
+)
 
 __all__ = [
     "BlockedSite", "Capture", "CaptureRejected", "CdxListing", "CdxPage", "CdxStats", "DigestMismatch",

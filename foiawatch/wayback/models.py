@@ -9,7 +9,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -39,7 +39,7 @@ def parse_timestamp(timestamp: str) -> datetime:
         timestamp = f"{timestamp[:4]}{timestamp[6:]}00"
     elif timestamp[6:8] == "00":
         timestamp = f"{timestamp[:6]}{timestamp[8:]}00"
-    return datetime.strptime(timestamp, "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+    return datetime.strptime(timestamp, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
 
 
 def format_timestamp(value: str | date) -> str:
@@ -48,7 +48,7 @@ def format_timestamp(value: str | date) -> str:
         return value
     if isinstance(value, datetime):
         if value.tzinfo:
-            value = value.astimezone(timezone.utc)
+            value = value.astimezone(UTC)
         return value.strftime("%Y%m%d%H%M%S")
     return value.strftime("%Y%m%d000000")
 

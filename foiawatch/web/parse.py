@@ -11,9 +11,9 @@ bot blocks, challenge pages and 5xx never do.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import AbstractSet, Iterable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import cssselect
@@ -194,8 +194,8 @@ class _Prose:
 class _Reader:
     """One pass over content: visible text lines, prose paragraphs, and document links with their section."""
 
-    def __init__(self, config: AgencyConfig, base: str, *, ignored: AbstractSet[etree._Element] = frozenset(),
-                 headings: AbstractSet[etree._Element] = frozenset(), items: AbstractSet[etree._Element] = frozenset()):
+    def __init__(self, config: AgencyConfig, base: str, *, ignored: Set[etree._Element] = frozenset(),
+                 headings: Set[etree._Element] = frozenset(), items: Set[etree._Element] = frozenset()):
         self.config = config
         self.base = base
         self.ignored = ignored

@@ -8,8 +8,8 @@ would report a removal plus an addition), while two different files must never c
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from ..config import DocumentRules

@@ -1,11 +1,12 @@
 """Seeded faults for the demo library: a misbehaving network in front of it, and crashes at chosen points.
 
-:class:`FaultProxy` is a reverse proxy on 127.0.0.1 that forwards to a running :class:`~foiawatch.demo.site.DemoSite` and
-spoils some answers the way real agency servers and networks do: 500/502/503, a connection that hangs past the
-crawler's timeout, a reset mid-body, a body cut short under a correct Content-Length, a slow drip, a wrong
-Content-Type, a redirect loop, a "temporarily unavailable" page served with 200. Which request gets which fault
-is decided by a :class:`FaultPlan` from the seed, the method, the path and how many times that path was asked
-for, so a run is reproducible whatever order a concurrent crawler sends its requests in.
+:class:`FaultProxy` is a reverse proxy on 127.0.0.1 that forwards to a running
+:class:`~foiawatch.demo.site.DemoSite` and spoils some answers the way real agency servers and networks do:
+500/502/503, a connection that hangs past the crawler's timeout, a reset mid-body, a body cut short under a correct
+Content-Length, a slow drip, a wrong Content-Type, a redirect loop, a "temporarily unavailable" page served with
+200. Which request gets which fault is decided by a :class:`FaultPlan` from the seed, the method, the path and how
+many times that path was asked for, so a run is reproducible whatever order a concurrent crawler sends its requests
+in.
 
 :class:`FaultHarness` drives foiawatch through the scenario versions behind the proxy and checks what the issue
 demands: seeded fault runs raise no false ``removed`` event, store no corrupt blob and still find every real
@@ -28,11 +29,12 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from foiawatch.alerts import notify
@@ -50,8 +52,8 @@ from foiawatch.demo.scenario import demo_agency
 from foiawatch.demo.serving import BackgroundServer
 from foiawatch.demo.site import LIBRARY_PATH, OUTAGE_NOTICE, REDIRECT_PREFIX, DemoSite
 from foiawatch.demo.wayback_standin import StandinCapture, WaybackStandin
-from foiawatch.pipeline import diff_agency
 from foiawatch.diff.baseline import run_baseline
+from foiawatch.pipeline import diff_agency
 from foiawatch.wayback import WaybackClient
 from foiawatch.wayback.cdx_sync import sync_captures
 from foiawatch.wayback.probes import probe_never_listed
