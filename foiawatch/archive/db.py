@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
+from sqlite_utils.db import Table
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -28,6 +29,14 @@ def connect(path: Path, *, autocommit: bool = False, synchronous: str = "NORMAL"
     db.conn.execute(f"PRAGMA synchronous = {synchronous}")
     db.conn.execute("PRAGMA foreign_keys = ON")
     return db
+
+
+def table(db: sqlite_utils.Database, name: str) -> Table:
+    """``db[name]`` for one of foiawatch's tables. sqlite-utils types ``db[name]`` as a table or a view, and only a
+    table can be created, inserted into or updated; foiawatch creates no views under these names."""
+    found = db[name]
+    assert isinstance(found, Table), f"{name} is a view, not a table"
+    return found
 
 
 @contextmanager

@@ -8,21 +8,22 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import sqlite_utils
 
 from . import schema
 from .blobs import BlobStore, StoredBlob
 from .datadir import DataDir, DataDirLike
-from .db import connect
+from .db import connect, table
 from .vocabulary import CrawlStatus, DocumentState
 
 
 def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Archive:
@@ -39,7 +40,7 @@ class Archive:
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "Archive":
+    def __enter__(self) -> Archive:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -52,37 +53,39 @@ class Archive:
         record = {"id": agency_id, "name": name, "library_urls": sqlite_utils.utils.json.dumps(library_urls),
                   "config": config_json}
         if existing:
-            self.db["agencies"].update(agency_id, record)
+            table(self.db, "agencies").update(agency_id, record)
         else:
-            self.db["agencies"].insert({**record, "created_at": utcnow()})
+            table(self.db, "agencies").insert({**record, "created_at": utcnow()})
 
     # crawls -------------------------------------------------------------------------------------------------
 
     def start_crawl(self, agency_id: str, pid: int | None = None) -> int:
         """Record a crawl as running: a crawl killed before it finishes is never mistaken for a complete one."""
         self.mark_interrupted_crawls(agency_id)
-        table = self.db["crawls"].insert(
+        crawls = table(self.db, "crawls").insert(
             {"agency_id": agency_id, "started_at": utcnow(), "status": CrawlStatus.RUNNING, "pid": pid or os.getpid()}
         )
-        return int(table.last_pk)
+        assert crawls.last_pk is not None, "an insert sets last_pk"
+        return int(crawls.last_pk)
 
     def finish_crawl(self, crawl_id: int, status: str, reason: str, stats: dict[str, Any]) -> None:
         if status not in (CrawlStatus.COMPLETE, CrawlStatus.INCOMPLETE, CrawlStatus.OUTAGE):
             raise ValueError(f"unknown crawl status {status!r}")
-        self.db["crawls"].update(
+        table(self.db, "crawls").update(
             crawl_id, {**stats, "status": status, "status_reason": reason, "finished_at": utcnow()}
         )
 
     def mark_interrupted_crawls(self, agency_id: str | None = None) -> int:
         """Crawls left "running" by a dead process become "incomplete" (they can never remove anything)."""
-        where, params = "status = ?", [CrawlStatus.RUNNING]
+        where = "status = ?"
+        params: list[str] = [CrawlStatus.RUNNING]
         if agency_id:
             where, params = where + " and agency_id = ?", params + [agency_id]
         interrupted = 0
         for row in list(self.db["crawls"].rows_where(where, params)):
             if row["pid"] and _process_alive(row["pid"]) and row["pid"] != os.getpid():
                 continue
-            self.db["crawls"].update(
+            table(self.db, "crawls").update(
                 row["id"], {"status": CrawlStatus.INCOMPLETE, "status_reason": "interrupted: the crawl process stopped",
                             "finished_at": row["finished_at"] or utcnow()}
             )

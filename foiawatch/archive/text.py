@@ -19,11 +19,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar, cast
 
+from .db import table
 from .store import Archive, utcnow
 from .text_worker import READY, Extraction, decode_reply
 from .vocabulary import TextStatus
@@ -152,7 +154,7 @@ class ExtractorPool:
         self._busy: dict[_Worker, _Job] = {}
         self._started = 0
 
-    def __enter__(self) -> "ExtractorPool":
+    def __enter__(self) -> ExtractorPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -229,14 +231,17 @@ class ExtractorPool:
         """Wait for the first answer or deadline; return what finished, replacing workers that failed."""
         next_deadline = min(job.deadline for job in self._busy.values())
         by_connection = {worker.replies: worker for worker in self._busy}
-        ready = wait(list(by_connection), timeout=max(0.0, next_deadline - time.monotonic()))
+        # wait() returns some of the connections it is given; typeshed widens that to anything it could be given
+        ready = cast("list[Connection[Any, Any]]",
+                     wait(list(by_connection), timeout=max(0.0, next_deadline - time.monotonic())))
         now = time.monotonic()
         finished: list[tuple[Any, Extraction]] = []
         for worker in [by_connection[connection] for connection in ready]:
             job = self._busy[worker]
             answer = worker.receive()
             if answer is None:
-                extraction, reusable = Extraction(TextStatus.FAILED, error=f"worker crashed: {worker.exit_reason()}"), False
+                extraction = Extraction(TextStatus.FAILED, error=f"worker crashed: {worker.exit_reason()}")
+                reusable = False
             else:
                 extraction, reusable = answer
             finished.append((job.key, replace(extraction, seconds=now - job.started)))
@@ -248,7 +253,8 @@ class ExtractorPool:
         for worker, job in list(self._busy.items()):
             if now >= job.deadline:
                 self._retire(worker)
-                timed_out = Extraction(TextStatus.FAILED, error=f"timed out after {self.timeout:g} s", seconds=now - job.started)
+                timed_out = Extraction(TextStatus.FAILED, error=f"timed out after {self.timeout:g} s",
+                                       seconds=now - job.started)
                 finished.append((job.key, timed_out))
         return finished
 
@@ -317,4 +323,4 @@ def _row(sha256: str, extraction: Extraction) -> dict[str, Any]:
 def _write(archive: Archive, rows: list[dict[str, Any]]) -> None:
     # "or ignore": another process may have extracted the same blob meanwhile; the first row stands.
     if rows:
-        archive.db["texts"].insert_all(rows, ignore=True)
+        table(archive.db, "texts").insert_all(rows, ignore=True)

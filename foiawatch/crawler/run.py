@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..archive import Archive, DataDir
+from ..archive.db import table
 from ..archive.text import extract_pending
 from ..archive.warc import CrawlWarc
 from ..config import AgencyConfig, config_to_dict, parse_config
@@ -76,8 +77,9 @@ def run(config: AgencyConfig, data_dir: DataDir) -> int:
     status, reason = recorder.finish(archive.data_dir.relative(warc_path))
     shutil.rmtree(stream_dir, ignore_errors=True)
     emit("crawled", {"crawl_id": crawl_id, "status": status, "reason": reason})
-    extraction = extract_pending(archive, progress=lambda done, total: emit("extracting", {"done": done, "total": total}))
-    row = archive.db["crawls"].get(crawl_id)
+    extraction = extract_pending(archive,
+                                 progress=lambda done, total: emit("extracting", {"done": done, "total": total}))
+    row = table(archive.db, "crawls").get(crawl_id)
     emit("finished", {"crawl_id": crawl_id, "status": status, "reason": reason, "crawl": row,
                       "extraction": extraction.as_dict()})
     archive.close()

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
+from ..db import table
 from ..migrations import execute_script
 
 _TABLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
@@ -105,9 +106,9 @@ END;
 def create_tables(db: sqlite_utils.Database) -> None:
     """The crawl tables as foiawatch 0.1.0 created them (and creates none an 0.1.0 archive already has)."""
     for name, (columns, options) in _TABLES.items():
-        db[name].create(columns, if_not_exists=True, **options)
-    for table, columns, unique in _INDEXES:
-        db[table].create_index(columns, unique=unique, if_not_exists=True)
+        table(db, name).create(columns, if_not_exists=True, **options)
+    for name, index_columns, unique in _INDEXES:
+        table(db, name).create_index(index_columns, unique=unique, if_not_exists=True)
     execute_script(db, _TEXTS_FTS)
 
 
