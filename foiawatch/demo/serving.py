@@ -7,6 +7,14 @@ import threading
 from typing import Self
 
 
+def bound_address(server: socketserver.TCPServer) -> tuple[str, int]:
+    """The host and port ``server`` listens on (port 0 resolved to the one the system chose)."""
+    host, port = server.server_address[:2]
+    # typeshed allows bytes for an address one passes in; the one a bound socket reports names its host as a str
+    assert isinstance(host, str), host
+    return host, port
+
+
 class BackgroundServer:
     """Serves ``server`` on a daemon thread after ``start()`` (or inside ``with``) until ``stop()``.
 
@@ -16,7 +24,7 @@ class BackgroundServer:
 
     thread_name = "http-server"
 
-    def __init__(self, server: socketserver.BaseServer) -> None:
+    def __init__(self, server: socketserver.TCPServer) -> None:
         self._server = server
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -24,7 +32,7 @@ class BackgroundServer:
     @property
     def url(self) -> str:
         """Base URL without a trailing slash, e.g. http://127.0.0.1:54321."""
-        host, port = self._server.server_address[:2]
+        host, port = bound_address(self._server)
         return f"http://{host}:{port}"
 
     def wait(self, seconds: float) -> None:

@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .library import DemoLibrary, LibraryState, LibraryView, Section, ServedDocument, document_bytes
 from .library import preset as preset_state
-from .serving import BackgroundServer
+from .serving import BackgroundServer, bound_address
 
 LIBRARY_PATH = "/foia/library"
 COLLECTION_PATH = "/foia/library/collection"
@@ -73,8 +73,9 @@ class DemoSite(BackgroundServer):
         self._requests: list[RequestRecord] = []
         self._edit_times: dict[tuple[int, str], dt.datetime] = {}
         self.set_state(state)
-        super().__init__(_Server((host, port), _Handler))
-        self._server.site = self
+        server = _Server((host, port), _Handler)
+        super().__init__(server)
+        server.site = self
 
     @property
     def library_url(self) -> str:
@@ -101,12 +102,12 @@ class DemoSite(BackgroundServer):
         """Give edited text a Last-Modified later than anything served before, so If-Modified-Since sees it."""
         key = (served.document.id, served.text)
         if served.text != served.document.text and key not in self._edit_times:
-            now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
             latest = max(self._edit_times.values(), default=now - dt.timedelta(seconds=1))
             self._edit_times[key] = max(now, latest + dt.timedelta(seconds=1))
 
     def last_modified(self, served: ServedDocument) -> dt.datetime:
-        published = dt.datetime.fromisoformat(served.document.date).replace(tzinfo=dt.timezone.utc)
+        published = dt.datetime.fromisoformat(served.document.date).replace(tzinfo=dt.UTC)
         return self._edit_times.get((served.document.id, served.text), published)
 
     @property
@@ -148,7 +149,7 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # a crawler opening many connections at once must not see SYNs dropped
     site: DemoSite
 
-    def handle_error(self, request: object, client_address: object) -> None:
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: object) -> None:
         """Clients dropping connections (aborted downloads, timeouts) is routine here; anything else is a bug."""
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
@@ -265,7 +266,10 @@ class _Handler(BaseHTTPRequestHandler):
     # --- responses -------------------------------------------------------------------------------------------
 
     def _base(self) -> str:
-        return f"http://{self.headers.get('Host') or '%s:%d' % self.server.server_address[:2]}"
+        if host := self.headers.get("Host"):
+            return f"http://{host}"
+        bound_host, port = bound_address(self.server)
+        return f"http://{bound_host}:{port}"
 
     def _send(
         self, status: int, content_type: str | None, body: bytes, headers: Mapping[str, str] | None = None
@@ -372,7 +376,7 @@ def _page(title: str, main: str) -> str:
 
 
 def _last_updated() -> str:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return (f'<div class="last-updated">Last Reviewed/Updated: <time datetime="{now.isoformat(timespec="seconds")}">'
             f'{now:%m/%d/%Y %H:%M:%S}</time></div>')
 
