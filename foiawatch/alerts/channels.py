@@ -41,6 +41,7 @@ def post_json(url: str, body: bytes, headers: dict[str, str], *, timeout: float,
     sent) when the host resolves to a refused address."""
     address = resolve_webhook(url, allow_private)[0]
     parts = urlsplit(url)
+    assert parts.hostname, "resolve_webhook refuses a URL without a host"
     connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(parts.hostname, parts.port, address, timeout)
     request_headers = {"Content-Type": "application/json", "User-Agent": f"foiawatch/{__version__}", **headers}
@@ -68,6 +69,7 @@ def send_email(server: SmtpServer, message: EmailMessage, *, timeout: float,
     """Hand one message to the SMTP server; raises DeliveryError (permanent for a 5xx refusal of the recipient or
     the message)."""
     sender, recipient = message["From"], message["To"]
+    smtp: smtplib.SMTP
     try:
         if server.security == "tls":
             smtp = smtplib.SMTP_SSL(server.host, server.port, timeout=timeout, context=ssl.create_default_context())
@@ -105,7 +107,9 @@ def send_email(server: SmtpServer, message: EmailMessage, *, timeout: float,
 def _pinned(address: str) -> Callable[..., socket.socket]:
     """A stand-in for ``socket.create_connection`` that connects to ``address`` whatever host it is given."""
 
-    def create_connection(host_port, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None):
+    # The timeout default is socket.create_connection's own, a private sentinel that typeshed does not declare.
+    def create_connection(host_port, timeout=socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
+                          source_address=None):
         return socket.create_connection((address, host_port[1]), timeout, source_address)
 
     return create_connection

@@ -77,8 +77,8 @@ def queue_digests(private: sqlite_utils.Database, archive: Archive, settings: Al
         rendered = render.digest(events, key=key, unsubscribe=unsubscribe_line(settings, subscription),
                                  filters=subscription.describe_filters(), slack=subscription.format == "slack")
         with transaction(private):
-            message_id = outbox.queue(private, MessagePurpose.DIGEST, subscription.channel, subscription.target, rendered,
-                                      key=key, fmt=subscription.format, subscription_id=subscription.id)
+            message_id = outbox.queue(private, MessagePurpose.DIGEST, subscription.channel, subscription.target,
+                                      rendered, key=key, fmt=subscription.format, subscription_id=subscription.id)
             private.conn.executemany("update deliveries set message_id = ? where subscription_id = ? and event_id = ?",
                                      [(message_id, subscription.id, event_id) for event_id in pending])
         queued.append(message_id)
@@ -91,7 +91,8 @@ def queued_deliveries(private: sqlite_utils.Database, by: str) -> dict[object, i
     column = {"subscription": "d.subscription_id", "agency": "d.agency_id"}[by]
     return dict(private.execute(
         f"select {column}, count(*) from deliveries d left join messages m on m.id = d.message_id "
-        f"where m.id is null or m.status in (?, ?) group by {column}", [MessageStatus.QUEUED, MessageStatus.SENDING]).fetchall())
+        f"where m.id is null or m.status in (?, ?) group by {column}",
+        [MessageStatus.QUEUED, MessageStatus.SENDING]).fetchall())
 
 
 def unsubscribe_line(settings: AlertSettings, subscription: Subscription) -> str:
@@ -104,9 +105,11 @@ def unsubscribe_line(settings: AlertSettings, subscription: Subscription) -> str
 
 def queue_confirmation(private: sqlite_utils.Database, settings: AlertSettings, subscription: Subscription) -> int:
     """Queue the double opt-in request of a pending email subscription."""
-    link = settings.manage_link("confirm", subscription.confirm_token)
+    token = subscription.confirm_token
+    assert token is not None, "a pending subscription is given a confirmation token when it is created"
+    link = settings.manage_link("confirm", token)
     how = (f"Confirm: {link}" if link else
-           f"To confirm, send this token to the operator of this foiawatch instance: {subscription.confirm_token} "
+           f"To confirm, send this token to the operator of this foiawatch instance: {token} "
            f"(they run `foiawatch confirm TOKEN`).")
     with transaction(private):
         return outbox.queue(private, MessagePurpose.CONFIRM, Channel.EMAIL, subscription.target,

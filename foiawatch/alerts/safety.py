@@ -57,7 +57,7 @@ def resolve_webhook(url: str, allow_private: bool) -> list[str]:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise OSError(f"cannot resolve the host of {mask_url(url)}: {error.strerror}") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(_host(info[4]) for info in infos))
     if not allow_private:
         for address in addresses:
             reason = non_public_reason(address)
@@ -65,6 +65,14 @@ def resolve_webhook(url: str, allow_private: bool) -> list[str]:
                 raise RefusedTarget(f"webhook {mask_url(url)} refused: {address} is a {reason} address "
                                     f"({ALLOW_PRIVATE_HINT})")
     return addresses
+
+
+def _host(sockaddr: tuple[str, int] | tuple[str, int, int, int] | tuple[int, bytes]) -> str:
+    """The IP address of one of getaddrinfo's answers: always a string for the AF_INET/AF_INET6 answers asked for
+    here (typeshed also allows the (int, bytes) a Python built without IPv6 support gives for an IPv6 one)."""
+    host = sockaddr[0]
+    assert isinstance(host, str), sockaddr
+    return host
 
 
 def non_public_reason(address: str) -> str | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
@@ -70,7 +70,8 @@ def _stale(archive: Archive, agency_id: str, settings: AlertSettings) -> Conditi
     last = archive.last_crawl(agency_id, CrawlStatus.COMPLETE)
     first = next(archive.crawls(agency_id))
     since = last["finished_at"] if last else first["started_at"]
-    detail = (f"Last complete crawl: {'crawl %d at %s' % (last['id'], since) if last else 'none'}.\n"
+    last_text = f"crawl {last['id']} at {since}" if last else "none"
+    detail = (f"Last complete crawl: {last_text}.\n"
               f"Latest crawl: {latest['id']}, {latest['status']}"
               + (f" ({latest['status_reason']})" if latest["status_reason"] else "") + ".")
     age = age_seconds(since)
@@ -86,7 +87,8 @@ def failed_streak(private: sqlite_utils.Database, agency_id: str, run_id: int | 
     """How many of the agency's latest runs failed in a row, with the errors of the latest. The run in progress
     counts if a step has failed already; interrupted and stopped runs are skipped; the Wayback Machine's refusals
     are the ``wayback`` condition's business, not a failure of foiawatch."""
-    streak, errors = 0, []
+    streak = 0
+    errors: list[str] = []
     for run in private.query("select id, status, steps from runs where agency_id = ? order by id desc limit 100",
                              [agency_id]):
         if run["id"] != run_id and run["status"] not in (RunStatus.OK, RunStatus.FAILED):
@@ -105,7 +107,8 @@ def _wayback(private: sqlite_utils.Database, agency_id: str, run_id: int | None)
     if run_id is None:
         return None
     steps = json.loads(private.execute("select steps from runs where id = ?", [run_id]).fetchone()[0])
-    ran = {name: steps[name] for name in WAYBACK_STEPS if steps.get(name, {}).get("status") in (StepStatus.OK, StepStatus.FAILED)}
+    ran = {name: steps[name] for name in WAYBACK_STEPS
+           if steps.get(name, {}).get("status") in (StepStatus.OK, StepStatus.FAILED)}
     if not ran:
         return None
     trouble = [f"{name}: {step.get('error')}" for name, step in ran.items()
@@ -175,7 +178,7 @@ def active_conditions(private: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 
 def age_seconds(iso: str) -> float:
-    return (datetime.now(timezone.utc) - datetime.fromisoformat(iso)).total_seconds()
+    return (datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds()
 
 
 def duration_text(seconds: float) -> str:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from warcio.archiveiterator import ArchiveIterator
 
@@ -90,6 +90,7 @@ def audit(archive: Archive, repair: Repair | None = None, progress: AuditProgres
     if repair:
         for problem in result.problems:
             if problem.file_type == BLOB and problem.kind in (MISSING, CORRUPT):
+                assert problem.sha256 is not None, "_check_blobs names every missing or corrupt blob by its sha256"
                 failure = repair(problem.sha256)
                 problem.repaired = failure is None
                 problem.detail += "; repaired" if failure is None else f"; not repaired: {failure}"

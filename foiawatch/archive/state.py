@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import sqlite_utils
 
@@ -84,7 +84,12 @@ def last_step_success(private: sqlite_utils.Database, agency_id: str, step: str)
 # small facts ----------------------------------------------------------------------------------------------------
 
 
+@overload
+def get_state(db: sqlite_utils.Database, key: str, default: str) -> str: ...
+@overload
+def get_state(db: sqlite_utils.Database, key: str, default: None = None) -> str | None: ...
 def get_state(db: sqlite_utils.Database, key: str, default: str | None = None) -> str | None:
+    """The value ``set_state`` stored under ``key`` (always a string), or ``default``."""
     row = db.execute("select value from state where key = ?", [key]).fetchone()
     return row[0] if row else default
 

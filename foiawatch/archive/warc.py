@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 import zlib
+from collections.abc import Iterable
 from http import HTTPStatus
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
@@ -31,7 +32,7 @@ class _GzipMembers:
 
     def __init__(self, handle: BinaryIO):
         self._handle = handle
-        self._compressor = None
+        self._compressor: zlib._Compress | None = None  # typeshed's name for what zlib.compressobj returns
         self.level = GZIP_LEVEL
 
     def write(self, data: bytes) -> None:

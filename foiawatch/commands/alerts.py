@@ -49,11 +49,13 @@ def subscribe(data_dir: DataDir, email: str | None, webhook: str | None, slack: 
     """
     if bool(email) == bool(webhook):
         raise click.UsageError("give exactly one of --email or --webhook")
+    target = email or webhook
+    assert target, "exactly one of --email and --webhook is given (checked above)"
     settings = alert_settings()
     private = open_private(data_dir)
     try:
         subscription = add_subscription(
-            private, Channel.EMAIL if email else Channel.WEBHOOK, email or webhook, latest_event_id=_latest_event_id(data_dir),
+            private, Channel.EMAIL if email else Channel.WEBHOOK, target, latest_event_id=_latest_event_id(data_dir),
             allow_private_webhooks=settings.allow_private_webhooks, agencies=agencies,
             kinds=kinds or DEFAULT_KINDS, section=section, keyword=keyword, fmt=FORMATS[1] if slack else FORMATS[0])
         if subscription.channel == Channel.EMAIL:

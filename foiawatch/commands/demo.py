@@ -65,6 +65,8 @@ def demo(data_dir: Path, port: int, serve: bool) -> None:
         with Archive(archive_dir) as archive, wayback_client(config) as client:
             outcome = wayback_baseline(archive, config, client)
             recovered = recover_documents(archive, config, client)
+        assert outcome.listings is not None and outcome.baseline is not None, \
+            "the demo agency sets a [wayback] prefix, so its baseline is never skipped"
         console.print(f"[bold]Wayback baseline[/]: {outcome.sync.captures} captures listed in "
                       f"{outcome.sync.cdx_requests + outcome.listings.cdx_requests} CDX requests; "
                       f"{outcome.listings.read} archived listing pages read; {outcome.baseline.created} documents "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
 from rich.console import Console
@@ -35,12 +36,13 @@ class CrawlProgress:
         self.documents = self.progress.add_task("documents", total=0)
         self.extraction = self.progress.add_task("text extraction", total=None, visible=False)
 
-    def __enter__(self) -> "CrawlProgress":
+    def __enter__(self) -> CrawlProgress:
         self.progress.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.progress.__exit__(exc_type, exc, traceback)
 
     def update(self, event: dict[str, Any]) -> None:
         kind = event.get("event")

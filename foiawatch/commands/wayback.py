@@ -44,6 +44,7 @@ def wayback(agency: str, data_dir: DataDir, config_dir: Path | None, quiet: bool
     if result is None:
         click.echo(f"Skipped: {sync.skipped}.")
         return
+    assert listings is not None and probes is not None, "a baseline runs only on evidence gathered in full"
     click.echo(f"CDX requests: {sync.cdx_requests} for documents, {listings.cdx_requests} for listing pages")
     click.echo(f"Captures: {sync.captures} of documents listed ({sync.new} new); "
                f"{sync.urls} document URL(s) captured in all.")
@@ -94,8 +95,8 @@ def recover(agency: str, data_dir: DataDir, config_dir: Path | None, event_id: i
         click.echo(f"  rejected capture {timestamp} of {url}: {reason}")
     for url in stats.unrecoverable:
         click.echo(f"  no usable capture of {url}")
-    for error in stats.errors:
-        click.echo(f"  failed for now (the next run retries): {error}")
+    for failure in stats.errors:
+        click.echo(f"  failed for now (the next run retries): {failure}")
 
 
 @contextmanager

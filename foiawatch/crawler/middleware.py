@@ -12,7 +12,8 @@ from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 
 from ..archive.warc import CrawlWarc
-from .streaming import BODY_META, discard_body
+from .spider import LibrarySpider
+from .streaming import BODY_META, DiskBody, discard_body
 
 
 def _pairs(headers: Any) -> list[tuple[str, str]]:
@@ -26,16 +27,18 @@ class WarcMiddleware:
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "WarcMiddleware":
+    def from_crawler(cls, crawler: Crawler) -> WarcMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
-        warc: CrawlWarc = self.crawler.spider.warc
-        body = request.meta.get(BODY_META)
-        streamed = body is not None and body.sha256
+        spider = self.crawler.spider
+        assert isinstance(spider, LibrarySpider), "crawler/run.py installs this middleware for LibrarySpider only"
+        warc: CrawlWarc = spider.warc
+        body: DiskBody | None = request.meta.get(BODY_META)
+        streamed = body if body is not None and body.sha256 else None  # a finished download on disk
         warc.write_exchange(
             request.url, request.method, _pairs(request.headers), response.status, _pairs(response.headers),
-            body=None if streamed else response.body, body_path=body.path if streamed else None,
+            body=None if streamed else response.body, body_path=streamed.path if streamed else None,
             protocol=response.protocol or "HTTP/1.1",
         )
         if 300 <= response.status < 400:

@@ -7,8 +7,9 @@ bodies stream to disk (:mod:`.streaming`) and are moved into the blob store only
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import scrapy
 from scrapy import signals
@@ -19,8 +20,8 @@ from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
 from ..archive.blobs import BlobError
-from ..archive.warc import CrawlWarc
 from ..archive.vocabulary import CrawlStatus, FetchOutcome
+from ..archive.warc import CrawlWarc
 from ..web.parse import classify_response, parse_listing
 from ..web.sniff import is_html, sniff_mimetype
 from ..web.urls import canonical_url, is_document_url
@@ -58,7 +59,7 @@ class LibrarySpider(scrapy.Spider):
         self.probed = False
 
     @classmethod
-    def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> "LibrarySpider":
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> LibrarySpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         return spider
@@ -84,7 +85,7 @@ class LibrarySpider(scrapy.Spider):
 
     def parse_listing_page(self, response: Response) -> Iterator[scrapy.Request]:
         info = response.meta[LISTING]
-        url = response.request.url if not response.meta.get("redirect_urls") else response.meta["redirect_urls"][0]
+        url = _request(response).url if not response.meta.get("redirect_urls") else response.meta["redirect_urls"][0]
         headers = {k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v}
         verdict = classify_response(response.status, headers, response.body)
         if verdict != "ok":
@@ -122,7 +123,7 @@ class LibrarySpider(scrapy.Spider):
                 yield self.listing_request(page_url, page_number=info["page_number"] + 1)
 
     def listing_failed(self, failure: Failure) -> None:
-        request = failure.request
+        request = _failed_request(failure)
         info = request.meta[LISTING]
         url = request.meta.get("redirect_urls", [request.url])[0]
         self.recorder.page(url, final_url=request.url, http_status=None, page_number=info["page_number"],
@@ -153,11 +154,11 @@ class LibrarySpider(scrapy.Spider):
 
     async def document_fetched(self, response: Response) -> None:
         info = response.meta[DOCUMENT]
-        if response.request.method == "HEAD":
+        if _request(response).method == "HEAD":
             self._probe_answered(response, info)
             return
         body = response.meta.get(BODY_META)
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0].strip() or None
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").split(";")[0].strip() or None
         common = self._common(response, info, content_type)
         try:
             if response.status == 304 and info["url"] in self.known:
@@ -206,7 +207,7 @@ class LibrarySpider(scrapy.Spider):
         self.crawler.engine.crawl(self.document_request(info["url"], info["id"], listed=False))
 
     def document_failed(self, failure: Failure) -> None:
-        request = failure.request
+        request = _failed_request(failure)
         info = request.meta[DOCUMENT]
         body = request.meta.get(BODY_META)
         error = _describe(failure)
@@ -249,6 +250,18 @@ class LibrarySpider(scrapy.Spider):
         for document_id, url in missing:
             self.crawler.engine.crawl(self.document_request(url, document_id, listed=False, method="HEAD"))
         raise DontCloseSpider
+
+
+def _request(response: Response) -> scrapy.Request:
+    """The request ``response`` answers."""
+    assert response.request is not None, "Scrapy sets response.request before it calls a callback"
+    return response.request
+
+
+def _failed_request(failure: Failure) -> scrapy.Request:
+    """The request an errback's ``failure`` is about."""
+    request: scrapy.Request = failure.request  # type: ignore[attr-defined]  # Scrapy attaches it; twisted's type lacks it
+    return request
 
 
 def _outcome_for_status(response: Response) -> str:

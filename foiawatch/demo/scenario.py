@@ -8,8 +8,8 @@ programme's records the agency had removed before monitoring began.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 from urllib.parse import urlsplit
 
 import requests
@@ -81,7 +81,8 @@ def archived_listing_pages(site) -> list[StandinCapture]:
         for n, (filename, title, text) in enumerate(PILOT_RECORDS)))
     library = replace(site.library, sections=(*site.library.sections, pilot))
     config = demo_agency(site.library_url)
-    captures, queue = [], [site.library_url]
+    captures: list[StandinCapture] = []
+    queue = [site.library_url]
     with DemoSite(library, state="v1") as then, requests.Session() as session:
         while queue:
             url = queue.pop(0)

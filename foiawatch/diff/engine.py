@@ -294,7 +294,9 @@ def _absent(db: sqlite_utils.Database, crawl: _Crawl, confirmations: int) -> set
     """))
     db.execute("drop table temp.diff_absent")
 
-    updates, moved_to = [], set()
+    # (state, streak, streak_evidence, last_listed, document_id) for each diff_documents row that changes
+    updates: list[tuple[str, int, str | None, int | None, int]] = []
+    moved_to: set[int] = set()
     for r in rows:
         probe = {"crawl_id": crawl.id, "outcome": r["outcome"], "http_status": r["http_status"],
                  "final_url": r["final_url"], "error": r["error"]}
@@ -349,7 +351,8 @@ def _added(db: sqlite_utils.Database, crawl: _Crawl, moved_to: set[int]) -> None
                    document_id=r["document_id"], url=r["url"], title=r["title"], section=r["section"])
 
 
-def _listing_events(crawl: _Crawl, changes: ListingChanges, previous: int) -> None:
+def _listing_events(crawl: _Crawl, changes: ListingChanges, previous: int | None) -> None:
+    # ``previous`` is None only before the first complete crawl, when there is nothing to compare (no changes)
     for section in changes.sections:
         gone = sum(1 for d in section.documents if d["probe"] in ("gone", "soft_404"))
         count = len(section.documents)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from typing import Any, Iterable, Sequence
-
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from ..archive import Archive
 from ..archive.vocabulary import EventKind
@@ -25,7 +25,8 @@ def list_events(
 
     ``since`` is a crawl id (events decided by that crawl or later) or an ISO timestamp (detected at or after it).
     """
-    where, params = [], []
+    where: list[str] = []
+    params: list[str | int] = []
     if agency:
         where.append("e.agency_id = ?")
         params.append(agency)

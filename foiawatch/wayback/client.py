@@ -28,9 +28,10 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -39,11 +40,24 @@ import urllib3
 from ..config import DEFAULT_USER_AGENT, WAYBACK_BASE_URL
 from ..web.ratelimit import RateLimiter, shared_gate, shared_limiter
 from .errors import (
-    BlockedSite, DigestMismatch, NotADocument, NotArchived, RateLimited, SaveFailed, WaybackError,
+    BlockedSite,
+    DigestMismatch,
+    NotADocument,
+    NotArchived,
+    RateLimited,
+    SaveFailed,
+    WaybackError,
     WaybackUnavailable,
 )
 from .models import (
-    Capture, CdxListing, CdxPage, DownloadResult, SaveResult, base32_digest, format_timestamp, parse_cdx,
+    Capture,
+    CdxListing,
+    CdxPage,
+    DownloadResult,
+    SaveResult,
+    base32_digest,
+    format_timestamp,
+    parse_cdx,
 )
 
 log = logging.getLogger(__name__)
@@ -63,7 +77,7 @@ def _retry_after(response: requests.Response) -> float:
     if value.isdigit():
         return float(value)
     try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
     except (TypeError, ValueError):
         return 0.0
 
@@ -107,6 +121,23 @@ class _BodyHasher:
 
     def matches(self, expected: str) -> bool:
         return expected.upper() in {base32_digest(self._stored.digest()), base32_digest(self._plain.digest())}
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keyword options of ``WaybackClient``, for code that passes them on to the clients it makes."""
+
+    cdx_per_minute: float
+    playback_per_second: float
+    save_per_minute: float
+    min_backoff: float
+    max_rate_limit_waits: int
+    retries: int
+    retry_backoff: float
+    page_size: int
+    timeout: float | tuple[float, float]
+    user_agent: str
+    allow_save: bool
+    session: requests.Session | None
 
 
 class WaybackClient:
@@ -258,7 +289,9 @@ class WaybackClient:
     def _open_memento(self, capture: Capture, follow_redirects: bool) -> tuple[requests.Response, list[str], bool]:
         """Walk the service's redirects to the memento holding a body; return it unread, the archived redirects
         followed, and whether the first answer was already it."""
-        url, redirects, visited = capture.raw_url, [], []
+        url = capture.raw_url
+        redirects: list[str] = []
+        visited: list[str] = []
         while len(visited) < MAX_HOPS:
             visited.append(url)
             response = self._request("playback", url, stream=True, headers={"Accept-Encoding": "identity"})
@@ -289,8 +322,11 @@ class WaybackClient:
     ) -> DownloadResult:
         encodings = {e.strip().lower() for e in response.headers.get("Content-Encoding", "").split(",")}
         hasher = _BodyHasher(gzip=bool(encodings & {"gzip", "x-gzip"}))
-        final_timestamp = _MEMENTO_PATH.match(urlsplit(response.url).path).group(1)
-        verified = direct and capture.digest is not None
+        memento = _MEMENTO_PATH.match(urlsplit(response.url).path)
+        assert memento is not None, "_open_memento asks only for memento URLs (the capture's, or _on_service's)"
+        final_timestamp = memento.group(1)
+        expected = capture.digest if direct else None  # the CDX row describes only the capture asked for
+        verified = expected is not None
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(f".{dest.name}.part")
         try:
@@ -298,8 +334,8 @@ class WaybackClient:
                 for chunk in response.raw.stream(CHUNK, decode_content=False):
                     handle.write(hasher.feed(chunk))
                 handle.write(hasher.finish())
-            if verified and not hasher.matches(capture.digest):
-                raise DigestMismatch(capture, capture.digest, hasher.digest, hasher.size)
+            if expected is not None and not hasher.matches(expected):
+                raise DigestMismatch(capture, expected, hasher.digest, hasher.size)
             os.replace(partial, dest)
         finally:
             partial.unlink(missing_ok=True)
@@ -351,7 +387,9 @@ class WaybackClient:
     # -- transport -------------------------------------------------------------------------------------------
 
     def _request(
-        self, endpoint: str, url: str, *, method: str = "GET", stream: bool = False, **kwargs: object
+        self, endpoint: str, url: str, *, method: str = "GET", stream: bool = False,
+        params: dict[str, str | list[str]] | None = None, headers: dict[str, str] | None = None,
+        data: dict[str, str] | None = None,
     ) -> requests.Response:
         """Send one request politely: paced, retried on 5xx and dropped connections, paused on a live 429."""
         failures = rate_limited = 0
@@ -361,7 +399,8 @@ class WaybackClient:
                 self.requests[endpoint] += 1
             try:
                 response = self.session.request(
-                    method, url, stream=stream, allow_redirects=False, timeout=self.timeout, **kwargs
+                    method, url, stream=stream, allow_redirects=False, timeout=self.timeout, params=params,
+                    headers=headers, data=data,
                 )
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
                 failures += 1

@@ -153,13 +153,15 @@ class _Prober:
         if not is_html(body):
             return ProbeOutcome.SERVED
         # An HTML page where a document was: a soft 404, unless it is the library's outage notice.
-        return ProbeOutcome.OUTAGE if parse_listing(body, response.url, self.config).outage_notice else ProbeOutcome.SOFT_404
+        if parse_listing(body, response.url, self.config).outage_notice:
+            return ProbeOutcome.OUTAGE
+        return ProbeOutcome.SOFT_404
 
-    def _send(self, method: str, url: str, **kwargs: object) -> requests.Response:
+    def _send(self, method: str, url: str, *, stream: bool | None = None) -> requests.Response:
         if self.pace:
             self.pace.acquire()
         return self.session.request(method, url, timeout=self.config.politeness.timeout, allow_redirects=True,
-                                    **kwargs)
+                                    stream=stream)
 
     def _allowed(self, url: str) -> bool:
         if not self.config.politeness.obey_robots:

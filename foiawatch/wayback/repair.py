@@ -3,9 +3,11 @@ whose file went missing or bad is fetched again from the Wayback capture it was 
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from ..archive import Archive
 from ..archive.vocabulary import RecoveryStatus
-from .client import WaybackClient
+from .client import ClientOptions, WaybackClient
 from .errors import WaybackError
 from .models import Capture, parse_timestamp
 
@@ -18,7 +20,7 @@ class WaybackRepair:
     anything. A crawled blob has no second source; its WARC record is the evidence.
     """
 
-    def __init__(self, archive: Archive, **client_options: object):
+    def __init__(self, archive: Archive, **client_options: Unpack[ClientOptions]):
         self.archive = archive
         self.client_options = client_options
         self._clients: dict[str, WaybackClient] = {}

@@ -33,7 +33,7 @@ def sniff_mimetype(head: bytes, declared: str | None, url: str = "") -> str:
     for signature, mimetype in _SIGNATURES:
         if head.startswith(signature):
             if mimetype == "application/zip":  # OOXML files are ZIPs too: the name or a matching type tells
-                if declared in _OOXML.values():
+                if declared is not None and declared in _OOXML.values():
                     return declared
                 extension = url.rsplit(".", 1)[-1].lower() if "." in url.rsplit("/", 1)[-1] else ""
                 return _OOXML.get(extension, mimetype)
