@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,19 @@ class Archive:
             return {}
         return dict(self.db.execute("select url, coalesce(document_links, 0) from listing_pages where crawl_id = ?",
                                     [crawl_id]).fetchall())
+
+    def record_not_found_signature(self, agency_id: str, crawl_id: int | None, key: str, probe_url: str,
+                                   facts: Mapping[str, Any] | None, error: str | None = None) -> None:
+        """Keep how a site answered a URL that does not exist (``facts``: ``NotFoundSignature.as_evidence()``), or
+        why nothing was learned: the evidence behind every answer judged to be that site's not-found page."""
+        facts = facts or {}
+        self.db.execute(
+            "insert into not_found_signatures (agency_id, crawl_id, key, probe_url, http_status, final_url, "
+            "content_type, title, words, blocked, error, learned_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [agency_id, crawl_id, key, probe_url, facts.get("http_status"), facts.get("final_url"),
+             facts.get("content_type"), facts.get("title"), facts.get("words"), facts.get("blocked"), error,
+             utcnow()],
+        )
 
     def latest_event_id(self) -> int:
         """The newest event's id (0 when there is none): a new subscription hears only of events after it."""

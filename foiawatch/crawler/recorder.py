@@ -17,6 +17,7 @@ from ..archive.store import Archive, utcnow
 from ..archive.verdict import CrawlVerdict, PageFacts, judge_crawl
 from ..archive.vocabulary import CrawlStatus, FetchOutcome
 from ..config import AgencyConfig
+from ..web.answers import NotFoundSignature
 
 COMMIT_EVERY = 200  # rows; a crash loses at most this batch, and the crawl then stays not-complete anyway
 
@@ -158,6 +159,13 @@ class CrawlRecorder:
 
     def record_blob(self, stored: StoredBlob, mimetype: str) -> bool:
         return self.archive.record_blob(stored, mimetype, source="crawl")
+
+    def not_found_signature(self, key: str, probe_url: str, signature: NotFoundSignature | None, *,
+                            error: str | None = None) -> None:
+        """Keep how a site answers a URL that does not exist with the crawl (or why nothing could be learned)."""
+        self.archive.record_not_found_signature(self.config.id, self.crawl_id, key, probe_url,
+                                                signature.as_evidence() if signature else None, error)
+        self._wrote()
 
     def documents_to_probe(self) -> list[tuple[int, str]]:
         """Known documents listed in an earlier crawl but not in this one, and not yet settled as removed or moved."""

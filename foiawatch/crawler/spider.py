@@ -1,7 +1,9 @@
 """The library spider: walks every listing page of one agency, fetches every linked document, probes the missing.
 
-Listing pages are parsed by :mod:`.parse`; what was seen goes to the :class:`~.recorder.CrawlRecorder`. Document
-bodies stream to disk (:mod:`.streaming`) and are moved into the blob store only once complete and hashed.
+Listing pages are parsed by :mod:`foiawatch.web.parse`; what was seen goes to the :class:`~.recorder.CrawlRecorder`.
+Document bodies stream to disk (:mod:`.streaming`) and are moved into the blob store only once complete and hashed.
+An HTML page where a document was is judged by :mod:`foiawatch.web.answers` against the site's own not-found page,
+learned once per site and crawl by asking for a URL that certainly does not exist.
 """
 
 from __future__ import annotations
@@ -16,12 +18,22 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
 from ..archive.blobs import BlobError
 from ..archive.vocabulary import CrawlStatus, FetchOutcome
 from ..archive.warc import CrawlWarc
+from ..web.answers import (
+    HEAD_BYTES,
+    Answer,
+    NotFoundSignature,
+    block_reason,
+    judge_document_answer,
+    nonexistent_url,
+    signature_key,
+)
 from ..web.parse import classify_response, parse_listing
 from ..web.sniff import is_html, sniff_mimetype
 from ..web.urls import canonical_url, is_document_url
@@ -32,6 +44,7 @@ LISTING = "foiawatch_listing"
 DOCUMENT = "foiawatch_document"
 # Statuses the spider wants to see itself rather than have Scrapy drop (redirects stay Scrapy's to follow).
 SEEN_STATUSES = [304, *range(400, 600)]
+NOT_FOUND_PAGE_MAX_BYTES = 2 * 1024 * 1024  # a site's not-found page larger than this is not learned
 
 
 class LibrarySpider(scrapy.Spider):
@@ -57,6 +70,8 @@ class LibrarySpider(scrapy.Spider):
         self.roots = [canonical_url(url) or url for url in self.config.library_urls]
         self.pages_requested: set[str] = set()
         self.probed = False
+        self.signatures: dict[str, NotFoundSignature | None] = {}  # per signature_key, learned this crawl
+        self._learning: dict[str, list[Deferred[NotFoundSignature | None]]] = {}
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> LibrarySpider:
@@ -168,7 +183,9 @@ class LibrarySpider(scrapy.Spider):
             elif response.status == 200 and body is not None:
                 await self._store_document(response, info, body, common)
             else:
-                self.recorder.sighting(info["id"], outcome=_outcome_for_status(response), **common)
+                blocked = block_reason(response.status, _headers(response), _head(body))
+                outcome = FetchOutcome.BLOCKED if blocked else _outcome_for_status(response)
+                self.recorder.sighting(info["id"], outcome=outcome, error=blocked, **common)
         finally:
             discard_body(response.meta)
         self.progress("document", {"url": info["url"], "listed": info["listed"]})
@@ -176,13 +193,19 @@ class LibrarySpider(scrapy.Spider):
     async def _store_document(self, response: Response, info: dict[str, Any], body: DiskBody,
                               common: dict[str, Any]) -> None:
         with open(body.path, "rb") as handle:
-            head = handle.read(4096)
+            head = handle.read(HEAD_BYTES)
+        blocked = block_reason(response.status, _headers(response), head, info["url"])
+        if blocked:
+            self.recorder.sighting(info["id"], outcome=FetchOutcome.BLOCKED,
+                                   error=f"a block page was served where a document was linked: {blocked}", **common)
+            return
         if is_html(head) and is_document_url(info["url"], self.config.documents):
-            headers = {k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v}
-            verdict = classify_response(200, headers, head)
-            outcome = FetchOutcome.BLOCKED if verdict == "blocked" else FetchOutcome.SOFT_404
+            answer = Answer.of(info["url"], response.status, response.url, _headers(response), head)
+            judgement = judge_document_answer(answer, await self.not_found_signature(info["url"]), self.roots)
+            outcome = FetchOutcome.SOFT_404 if judgement.outcome == "soft_404" else FetchOutcome.BLOCKED
             self.recorder.sighting(info["id"], outcome=outcome,
-                                   error="an HTML page was served where a document was linked", **common)
+                                   error=f"an HTML page was served where a document was linked: {judgement.reason}",
+                                   **common)
             return
         mimetype = sniff_mimetype(head, common["content_type"], response.url)  # the final URL names the file
         # Hashing again from disk and fsyncing take milliseconds: do it off the reactor thread.
@@ -230,6 +253,38 @@ class LibrarySpider(scrapy.Spider):
             "etag": _header(response, b"ETag"), "last_modified": _header(response, b"Last-Modified"),
         }
 
+    # the site's not-found page ------------------------------------------------------------------------------
+
+    async def not_found_signature(self, url: str) -> NotFoundSignature | None:
+        """How ``url``'s site answers a URL that does not exist: asked once per site and crawl, whoever needs it
+        first; the others wait for that answer. None when the question itself failed."""
+        key = signature_key(url)
+        if key in self.signatures:
+            return self.signatures[key]
+        if key in self._learning:
+            waiting: Deferred[NotFoundSignature | None] = Deferred()
+            self._learning[key].append(waiting)
+            return await maybe_deferred_to_future(waiting)
+        self._learning[key] = []
+        signature = self.signatures[key] = await self._learn_signature(url, key)
+        for waiting in self._learning.pop(key):
+            waiting.callback(signature)
+        return signature
+
+    async def _learn_signature(self, url: str, key: str) -> NotFoundSignature | None:
+        request = scrapy.Request(nonexistent_url(url), dont_filter=True, meta={
+            "handle_httpstatus_list": SEEN_STATUSES, "download_maxsize": NOT_FOUND_PAGE_MAX_BYTES})
+        assert self.crawler.engine is not None, "the spider runs inside an engine"
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except Exception as error:  # noqa: BLE001 - any failure: nothing learned, HTML answers stay no conclusion
+            self.recorder.not_found_signature(key, request.url, None, error=_describe(Failure(error)))
+            return None
+        answer = Answer.of(request.url, response.status, response.url, _headers(response), response.body)
+        signature = NotFoundSignature.learn(answer)
+        self.recorder.not_found_signature(key, request.url, signature)
+        return signature
+
     # probing ------------------------------------------------------------------------------------------------
 
     def on_idle(self) -> None:
@@ -271,6 +326,21 @@ def _outcome_for_status(response: Response) -> str:
     if status in (401, 403, 407, 429):
         return FetchOutcome.BLOCKED
     return FetchOutcome.FAILED
+
+
+def _headers(response: Response) -> dict[str, str]:
+    return {k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v}
+
+
+def _head(body: DiskBody | None) -> bytes:
+    """The first bytes of a streamed body (an error page's), if it was kept."""
+    if body is None:
+        return b""
+    try:
+        with open(body.path, "rb") as handle:
+            return handle.read(HEAD_BYTES)
+    except OSError:
+        return b""
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -220,7 +220,7 @@ def _relisted(db: sqlite_utils.Database, crawl: _Crawl) -> None:
                        document_id=r["document_id"], url=r["url"], title=r["title"], section=r["section"])
     db.execute(
         """
-        update diff_documents set state = 'listed', streak = 0, streak_evidence = null, last_listed = ?
+        update diff_documents set state = 'listed', streak = 0, streak_evidence = null, unverified = 0, last_listed = ?
         where document_id in (select document_id from temp.diff_seen
                               where state is not null and state != 'listed' and listed = 1)
         """,
@@ -261,7 +261,7 @@ def _absent(db: sqlite_utils.Database, crawl: _Crawl, confirmations: int) -> set
     db.execute(
         f"""
         create temp table diff_absent as
-        select d.document_id, d.state, d.streak, d.streak_evidence, d.sha256,
+        select d.document_id, d.state, d.streak, d.streak_evidence, d.unverified, d.sha256,
                case when d.state = 'listed'
                     then (select max(s.crawl_id) from sightings s where s.document_id = d.document_id
                           and s.listed = 1 and s.crawl_id < :crawl)
@@ -294,8 +294,8 @@ def _absent(db: sqlite_utils.Database, crawl: _Crawl, confirmations: int) -> set
     """))
     db.execute("drop table temp.diff_absent")
 
-    # (state, streak, streak_evidence, last_listed, document_id) for each diff_documents row that changes
-    updates: list[tuple[str, int, str | None, int | None, int]] = []
+    # (state, streak, streak_evidence, unverified, last_listed, document_id) for each diff_documents row that changes
+    updates: list[tuple[str, int, str | None, int, int | None, int]] = []
     moved_to: set[int] = set()
     for r in rows:
         probe = {"crawl_id": crawl.id, "outcome": r["outcome"], "http_status": r["http_status"],
@@ -310,12 +310,17 @@ def _absent(db: sqlite_utils.Database, crawl: _Crawl, confirmations: int) -> set
             crawl.emit(EventKind.MOVED, str(r["document_id"]), f"“{name}” moved to {new_url} (same content).",
                        {**facts, "new_document_id": target, "new_url": new_url, "new_title": new_title}, **doc)
             moved_to.add(target)
-            updates.append((DocumentState.MOVED, 0, None, r["last_listed"], r["document_id"]))
+            updates.append((DocumentState.MOVED, 0, None, 0, r["last_listed"], r["document_id"]))
             continue
-        verdict = judge_missing(r["state"], r["streak"], r["outcome"], confirmations)
+        verdict = judge_missing(r["state"], r["streak"], r["outcome"], confirmations, r["unverified"])
         # The probes of the current run of "gone" (a verdict with no streak ended the run).
         streak = json.loads(r["streak_evidence"] or "[]") + [probe] if verdict.streak else []
-        if verdict.event == EventKind.UNLISTED:
+        if verdict.event == EventKind.UNLISTED and verdict.cannot_verify:
+            crawl.emit(EventKind.UNLISTED, str(r["document_id"]),
+                       f"“{name}” is no longer listed, and whether it is still served cannot be verified: "
+                       f"{verdict.unverified} consecutive complete crawls met a block page ({r['error']}).",
+                       {**facts, "unverified": True, "blocked_crawls": verdict.unverified}, **doc)
+        elif verdict.event == EventKind.UNLISTED:
             crawl.emit(EventKind.UNLISTED, str(r["document_id"]),
                        f"“{name}” is no longer listed but is still served ({describe_probe(probe)}).", facts, **doc)
         elif verdict.event == EventKind.REMOVED:
@@ -324,11 +329,12 @@ def _absent(db: sqlite_utils.Database, crawl: _Crawl, confirmations: int) -> set
                        f"“{name}” was removed: not listed and gone in {len(streak)} consecutive complete crawls "
                        f"({statuses}).",
                        {**facts, "confirmations": confirmations, "crawls": streak}, **doc)
-        if (verdict.state, verdict.streak) != (r["state"], r["streak"]):
+        if (verdict.state, verdict.streak, verdict.unverified) != (r["state"], r["streak"], r["unverified"]):
             updates.append((verdict.state, verdict.streak, json.dumps(streak) if streak else None,
-                            r["last_listed"], r["document_id"]))
+                            verdict.unverified, r["last_listed"], r["document_id"]))
     db.conn.executemany(
-        "update diff_documents set state = ?, streak = ?, streak_evidence = ?, last_listed = ? where document_id = ?",
+        "update diff_documents set state = ?, streak = ?, streak_evidence = ?, unverified = ?, last_listed = ? "
+        "where document_id = ?",
         updates,
     )
     return moved_to

@@ -52,14 +52,19 @@ class MissingVerdict:
     state: str
     streak: int
     event: str | None = None
+    unverified: int = 0  # consecutive complete crawls whose probe met a block page
+    cannot_verify: bool = False  # the event says the document is unlisted only because it could not be checked
 
 
-def judge_missing(state: str, streak: int, outcome: str | None, confirmations: int) -> MissingVerdict:
+def judge_missing(state: str, streak: int, outcome: str | None, confirmations: int,
+                  unverified: int = 0) -> MissingVerdict:
     """Apply rules 3 and 4 to one unlisted document, given its probe outcome in this complete crawl.
 
     ``state`` is listed, missing or unlisted; ``streak`` counts the consecutive complete crawls so far in which it
     was missing and probed gone. Gone ``confirmations`` times in a row → removed. Served → unlisted (announced
-    once). Anything else is no conclusion and restarts the count: "consecutive" means consecutive.
+    once). Anything else is no conclusion and restarts the count: "consecutive" means consecutive. A block page
+    ``confirmations`` times in a row (``unverified``) makes it unlisted, announced as "cannot be verified": a
+    document that stays behind a block page is reported, never as removed.
     """
     if outcome in GONE_OUTCOMES:
         streak += 1
@@ -67,8 +72,14 @@ def judge_missing(state: str, streak: int, outcome: str | None, confirmations: i
             return MissingVerdict(DocumentState.REMOVED, streak, EventKind.REMOVED)
         return MissingVerdict(DocumentState.MISSING if state == DocumentState.LISTED else state, streak)
     if outcome in SERVED_OUTCOMES:
-        return MissingVerdict(DocumentState.UNLISTED, 0,
-                              None if state == DocumentState.UNLISTED else EventKind.UNLISTED)
+        event = None if state == DocumentState.UNLISTED else EventKind.UNLISTED
+        return MissingVerdict(DocumentState.UNLISTED, 0, event)
+    if outcome == FetchOutcome.BLOCKED:
+        unverified += 1
+        if unverified >= confirmations:
+            event = None if state == DocumentState.UNLISTED else EventKind.UNLISTED
+            return MissingVerdict(DocumentState.UNLISTED, 0, event, unverified, cannot_verify=True)
+        return MissingVerdict(DocumentState.MISSING if state == DocumentState.LISTED else state, 0, None, unverified)
     return MissingVerdict(DocumentState.MISSING if state == DocumentState.LISTED else state, 0)
 
 

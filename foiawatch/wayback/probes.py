@@ -24,15 +24,19 @@ from ..archive.captures import LATEST_PROBES, NEVER_LISTED
 from ..archive.store import Archive, utcnow
 from ..archive.vocabulary import CrawlStatus, ProbeOutcome
 from ..config import AgencyConfig
-from ..web import parse
-from ..web.parse import classify_response, parse_listing
+from ..web.answers import (
+    HEAD_BYTES,
+    Answer,
+    NotFoundSignature,
+    block_reason,
+    judge_document_answer,
+    nonexistent_url,
+    signature_key,
+)
+from ..web.parse import parse_listing
 from ..web.ratelimit import RateLimiter
-from ..web.sniff import is_html
 
-HEAD_BYTES = 256 * 1024  # enough of a body to tell a document from an HTML page
 MAX_REDIRECTS = 10
-_VERDICTS = {parse.GONE: ProbeOutcome.GONE, parse.BLOCKED: ProbeOutcome.BLOCKED, parse.ERROR: ProbeOutcome.FAILED,
-             parse.NOT_FOUND_PAGE: ProbeOutcome.SOFT_404}
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,10 @@ def probe_never_listed(archive: Archive, config: AgencyConfig,
             stats.outcomes[answer.outcome] += 1
             if progress:
                 progress(done, len(urls))
+        with archive.db.conn:
+            for key, probe_url, signature, error in prober.learned:
+                archive.record_not_found_signature(config.id, None, key, probe_url,
+                                                   signature.as_evidence() if signature else None, error)
     return stats
 
 
@@ -125,6 +133,8 @@ class _Prober:
             self.session.mount(scheme, HTTPAdapter(max_retries=retry))
         self.pace = RateLimiter(1, politeness.delay) if politeness.delay > 0 else None
         self.robots: dict[str, RobotFileParser | None] = {}
+        self.signatures: dict[str, NotFoundSignature | None] = {}
+        self.learned: list[tuple[str, str, NotFoundSignature | None, str | None]] = []  # to keep as evidence
 
     def __enter__(self) -> _Prober:
         return self
@@ -140,22 +150,34 @@ class _Prober:
             head.close()
             if head.status_code in (404, 410):
                 return _answer(ProbeOutcome.GONE, head)
-            with self._send("GET", url, stream=True) as response:
-                body = response.raw.read(HEAD_BYTES, decode_content=True) or b""
-                return _answer(self._judge(response, body), response)
+            answer = self._get(url)
         except requests.RequestException as error:
             return ProbeAnswer(ProbeOutcome.FAILED, error=f"{type(error).__name__}: {error}")
+        if answer.is_html and not block_reason(answer.status, answer.headers, answer.body, url) and \
+                parse_listing(answer.body, answer.final_url, self.config).outage_notice:
+            return _answer(ProbeOutcome.OUTAGE, answer, "the library's outage notice: no conclusion")
+        signature = self._signature(url) if answer.is_html else None
+        judgement = judge_document_answer(answer, signature, self.config.library_urls)
+        served = judgement.outcome == ProbeOutcome.SERVED
+        return _answer(judgement.outcome, answer, None if served else judgement.reason)
 
-    def _judge(self, response: requests.Response, body: bytes) -> str:
-        verdict = classify_response(response.status_code, dict(response.headers), body)
-        if verdict != parse.OK:
-            return _VERDICTS[verdict]
-        if not is_html(body):
-            return ProbeOutcome.SERVED
-        # An HTML page where a document was: a soft 404, unless it is the library's outage notice.
-        if parse_listing(body, response.url, self.config).outage_notice:
-            return ProbeOutcome.OUTAGE
-        return ProbeOutcome.SOFT_404
+    def _get(self, url: str) -> Answer:
+        with self._send("GET", url, stream=True) as response:
+            body = response.raw.read(HEAD_BYTES, decode_content=True) or b""
+            return Answer.of(url, response.status_code, response.url, dict(response.headers), body)
+
+    def _signature(self, url: str) -> NotFoundSignature | None:
+        """How ``url``'s site answers a URL that does not exist: asked once per site and run (cached)."""
+        key = signature_key(url)
+        if key not in self.signatures:
+            probe_url = nonexistent_url(url)
+            try:
+                self.signatures[key] = NotFoundSignature.learn(self._get(probe_url))
+                error = None
+            except requests.RequestException as failure:
+                self.signatures[key], error = None, f"{type(failure).__name__}: {failure}"
+            self.learned.append((key, probe_url, self.signatures[key], error))
+        return self.signatures[key]
 
     def _send(self, method: str, url: str, *, stream: bool | None = None) -> requests.Response:
         if self.pace:
@@ -186,5 +208,7 @@ class _Prober:
         return robots
 
 
-def _answer(outcome: str, response: requests.Response) -> ProbeAnswer:
-    return ProbeAnswer(outcome, response.status_code, response.url, response.headers.get("Content-Type"))
+def _answer(outcome: str, answer: requests.Response | Answer, error: str | None = None) -> ProbeAnswer:
+    if isinstance(answer, Answer):
+        return ProbeAnswer(outcome, answer.status, answer.final_url, answer.headers.get("content-type"), error)
+    return ProbeAnswer(outcome, answer.status_code, answer.url, answer.headers.get("Content-Type"), error)

@@ -11,29 +11,24 @@ bot blocks, challenge pages and 5xx never do.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import cssselect
-import lxml.html
 from lxml import etree
-from w3lib.encoding import html_to_unicode
 
 from ..config import AgencyConfig
+from .answers import block_reason, says_not_found
+from .html import NEVER_VISIBLE, WHITESPACE, collapse, looks_like_html, parse_html
 from .urls import canonical_url, is_document_url, same_site
 
 # Verdicts of classify_response.
 OK, GONE, BLOCKED, ERROR, NOT_FOUND_PAGE = "ok", "gone", "blocked", "error", "not_found_page"
 
-# A page with more document links than this is a library page whatever notice it shows.
+# A page with more document links than this is a library page whatever notice or block marker it shows.
 OUTAGE_MAX_DOCUMENTS = 2
-# Challenge and block pages are tiny; a longer page that merely mentions "Access Denied" is content.
-_CHALLENGE_MAX_TEXT = 5000
-_CLASSIFY_HEAD_BYTES = 256 * 1024
-
-_NEVER_VISIBLE = ("script", "style", "template")
 _BLOCK_TAGS = frozenset(
     "address article aside blockquote br caption dd details dialog div dl dt fieldset figcaption figure footer form "
     "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul".split()
@@ -41,7 +36,6 @@ _BLOCK_TAGS = frozenset(
 _PROSE_TAGS = frozenset({"p", "blockquote", "dd", "figcaption", "address"})
 _PAGE_NUMBER = re.compile(r"^\d+(?:,\d+)*$")  # Drupal writes "page=0,2" when a page has two pagers
 _WORD = re.compile(r"\w")
-_SPACE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
 _ITEM_HEADING = etree.XPath(
     "(.//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6"
     " or contains(@class, 'heading') or contains(@class, 'title')])[1]"
@@ -63,41 +57,6 @@ _VOLATILE = (
 # Drupal prints the label and the date of a stamp as separate elements, hence separate lines.
 _STAMP_LABEL = re.compile(r"(?i)^" + _STAMP + "$")
 _DATE_LINE = re.compile(r"(?i)^" + _DATE + "$")
-
-_CHALLENGE_TITLES = (
-    (re.compile(r"(?i)^just a moment(?:\.\.\.|…)?$"), "Cloudflare challenge"),
-    (re.compile(r"(?i)attention required! \| cloudflare"), "Cloudflare block"),
-    (re.compile(r"(?i)^access denied$"), "Akamai access denied"),
-    (re.compile(r"(?i)^request rejected$"), "F5 firewall rejection"),
-    (re.compile(r"(?i)sucuri website firewall"), "Sucuri firewall"),
-)
-_CHALLENGE_TEXTS = (
-    (re.compile(r"(?i)checking (?:your browser before accessing|if the site connection is secure)"),
-     "Cloudflare challenge"),
-    (re.compile(r"(?i)sorry, you have been blocked"), "Cloudflare block"),
-    (re.compile(r"(?i)you don['’]t have permission to access .{0,500}? on this server\.?\s*reference\s*#"),
-     "Akamai access denied"),
-    (re.compile(r"(?i)request unsuccessful\. incapsula incident id"), "Incapsula block"),
-    (re.compile(r"(?i)the requested url was rejected\. please consult with your administrator"),
-     "F5 firewall rejection"),
-    (re.compile(r"(?i)pardon our interruption"), "Imperva/Distil challenge"),
-)
-_CHALLENGE_MARKUP = (
-    ("cf-browser-verification", "Cloudflare challenge"),
-    ("_cf_chl_opt", "Cloudflare challenge"),
-    ("_Incapsula_Resource", "Incapsula block"),
-    ("px-captcha", "PerimeterX challenge"),
-)
-_NOT_FOUND = re.compile(
-    r"(?i)\b(?:page|file|document|resource|content)\s+(?:was\s+)?not\s+found\b"
-    r"|^\s*(?:error\s*)?404\b|\b(?:error|http)\s+404\b|\b404\s*[-:|–]\s*(?:error|not found|page)"
-    r"|\bpage (?:you(?:'re| are| were)? (?:requested|looking for|trying to reach)|requested)\b.{0,80}?"
-    r"(?:not (?:be )?found|no longer (?:available|exists)|(?:been|was) (?:moved|removed|deleted)|does not exist"
-    r"|(?:could|can)(?:not|n't) be found)"
-    r"|\bpage (?:does not|doesn't|no longer) exists?\b"
-    r"|\bhelp (?:you )?find(?:ing)? (?:information|what you(?:'re| are) looking for)"
-)
-
 
 @dataclass(frozen=True)
 class DocumentLink:
@@ -129,7 +88,7 @@ def parse_listing(body: bytes, url: str, config: AgencyConfig, *, encoding: str 
     ``encoding`` is the charset the server declared, if any. A byte-order mark overrides it; when it is missing or
     bogus, the page's own meta charset and then UTF-8 are used (undecodable bytes become U+FFFD, never an error).
     """
-    document = _parse_html(body, encoding)
+    document = parse_html(body, encoding)
     base = _base_url(document, url)
     listing = config.listing
     next_pages, follow_pages = _further_pages(document, base, url, config)
@@ -148,36 +107,25 @@ def parse_listing(body: bytes, url: str, config: AgencyConfig, *, encoding: str 
         text="\n".join(lines),
         paragraphs=reader.paragraphs,
     )
-    result.blocked = _challenge(_title(document), "\n".join(lines), _head_markup(body))
     if len(result.documents) <= OUTAGE_MAX_DOCUMENTS:
+        result.blocked = block_reason(200, {"content-type": "text/html"}, body)
         result.outage_notice = _outage_notice(document, config)
     return result
 
 
-def classify_response(status: int, headers: dict[str, str], body: bytes) -> str:
-    """``ok``, ``gone`` (404/410), ``blocked`` (401/403/407/429/202 or a challenge page), ``error`` (other
-    failures, including 5xx) or ``not_found_page`` (a 2xx whose HTML says "page not found").
-
-    Only ``gone`` and ``not_found_page`` may ever count towards a removal.
+def classify_response(status: int, headers: Mapping[str, str], body: bytes) -> str:
+    """For a listing page: ``ok``, ``gone`` (404/410), ``blocked`` (a block, challenge or access page, whatever
+    its status: see ``answers.block_reason``), ``error`` (other failures, 5xx included) or ``not_found_page`` (a 2xx
+    whose HTML says "page not found"). Answers at documents' URLs are judged by ``answers.judge_document_answer``.
     """
-    lowered = {k.lower(): v for k, v in headers.items()}
     if status in (404, 410):
         return GONE
-    if status in (401, 403, 407, 429, 202):
+    if block_reason(status, headers, body):
         return BLOCKED
-    if lowered.get("cf-mitigated", "").lower() == "challenge" or \
-            lowered.get("x-amzn-waf-action", "").lower() in ("challenge", "captcha"):
-        return BLOCKED
-    document = None
-    if _looks_like_html(lowered.get("content-type", ""), body):
-        head = body[:_CLASSIFY_HEAD_BYTES]
-        document = _parse_html(head, None)
-        etree.strip_elements(document, *_NEVER_VISIBLE, with_tail=False)
-        if _challenge(_title(document), _collapse(document.text_content()), _head_markup(head)):
-            return BLOCKED
     if not 200 <= status < 300:
         return ERROR
-    if document is not None and _says_not_found(document):
+    if looks_like_html(dict((k.lower(), v) for k, v in headers.items()).get("content-type", ""), body) \
+            and says_not_found(body):
         return NOT_FOUND_PAGE
     return OK
 
@@ -219,7 +167,7 @@ class _Reader:
             if not isinstance(tag, str):
                 continue
             if event == "start":
-                if element in self.ignored or tag in _NEVER_VISIBLE:
+                if element in self.ignored or tag in NEVER_VISIBLE:
                     walker.skip_subtree()
                     continue
                 self._start(element, tag)
@@ -233,12 +181,12 @@ class _Reader:
         if tag in _BLOCK_TAGS:
             self._chunks.append("\n")
         if element.text:
-            self._chunks.append(_SPACE.sub(" ", element.text))
+            self._chunks.append(WHITESPACE.sub(" ", element.text))
         if element in self.headings:
             self._open_section(element, tag)
         if element in self.items:
             heading = _ITEM_HEADING(element)
-            self._items.append((element, _collapse(heading[0].text_content()) if heading else ""))
+            self._items.append((element, collapse(heading[0].text_content()) if heading else ""))
         if tag in _PROSE_TAGS:
             if self._prose:
                 self._prose[-1].has_prose_child = True
@@ -260,10 +208,10 @@ class _Reader:
                 del self._sections[index:]
                 break
         if element.tail:
-            self._chunks.append(_SPACE.sub(" ", element.tail))
+            self._chunks.append(WHITESPACE.sub(" ", element.tail))
 
     def _open_section(self, element: etree._Element, tag: str) -> None:
-        text = _collapse(element.text_content())
+        text = collapse(element.text_content())
         scope = _section_scope(element, tag)
         if scope is None and self._sections and self._sections[-1][1] is None:
             self._sections[-1] = (text, None)
@@ -275,8 +223,8 @@ class _Reader:
         if url is None or not is_document_url(url, self.config.documents):
             return
         self._links += 1
-        link_text = _collapse(element.text_content())
-        title = (self._items[-1][1] if self._items else "") or link_text or _collapse(
+        link_text = collapse(element.text_content())
+        title = (self._items[-1][1] if self._items else "") or link_text or collapse(
             element.get("title") or element.get("aria-label") or unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         )
         section = self._sections[-1][0] if self._sections else ""
@@ -355,48 +303,9 @@ def _outage_notice(document: etree._Element, config: AgencyConfig) -> str | None
     return None
 
 
-def _challenge(title: str, text: str, markup: str) -> str | None:
-    """Name the bot challenge or firewall page this is, if it is one."""
-    for marker, name in _CHALLENGE_MARKUP:
-        if marker in markup:
-            return name
-    if len(text) > _CHALLENGE_MAX_TEXT:
-        return None
-    for pattern, name in _CHALLENGE_TITLES:
-        if pattern.search(title):
-            return name
-    for pattern, name in _CHALLENGE_TEXTS:
-        if pattern.search(text):
-            return name
-    return None
-
-
-def _says_not_found(document: etree._Element) -> bool:
-    """A "page not found" (or a "help finding information" signpost) says so in its title or main heading."""
-    texts = [_title(document)] + [_collapse(h.text_content()) for h in document.iter("h1")]
-    return any(_NOT_FOUND.search(text) for text in texts if text)
-
-
-def _parse_html(body: bytes, encoding: str | None) -> etree._Element:
-    _, text = html_to_unicode(f"text/html; charset={encoding}" if encoding else None, body)
-    text = text.replace("\x00", "")
-    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
-    try:
-        return lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=parser)
-    except (etree.ParserError, ValueError):  # empty or hopeless: an empty page, not a crash
-        return lxml.html.document_fromstring(b"<html><body></body></html>", parser=parser)
-
-
 def _base_url(document: etree._Element, url: str) -> str:
     base = document.find(".//base[@href]")
     return (canonical_url(base.get("href"), url) or url) if base is not None else url
-
-
-def _title(document: etree._Element) -> str:
-    title = document.find("head/title")
-    if title is None:
-        title = document.find(".//title")
-    return _collapse(title.text_content()) if title is not None else ""
 
 
 def _content_roots(document: etree._Element, content_selector: str) -> list[etree._Element]:
@@ -436,10 +345,10 @@ def _normalise(lines: Iterable[str]) -> list[str]:
     out: list[str] = []
     after_label = False
     for line in lines:
-        line = _collapse(line)
+        line = collapse(line)
         stripped = line
         for pattern in _VOLATILE:
-            stripped = _collapse(pattern.sub("", stripped))
+            stripped = collapse(pattern.sub("", stripped))
         if stripped != line and not _WORD.search(stripped):  # nothing left but punctuation
             continue
         line = stripped
@@ -452,18 +361,3 @@ def _normalise(lines: Iterable[str]) -> list[str]:
         if not after_label:
             out.append(line)
     return out
-
-
-def _collapse(text: str) -> str:
-    return _SPACE.sub(" ", text).strip()
-
-
-def _head_markup(body: bytes) -> str:
-    return body[:_CLASSIFY_HEAD_BYTES].decode("utf-8", "replace")
-
-
-def _looks_like_html(content_type: str, body: bytes) -> bool:
-    if "html" in content_type.lower():
-        return True
-    start = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return start.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<title"))

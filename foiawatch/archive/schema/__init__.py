@@ -19,6 +19,8 @@ ARCHIVE = MigrationSet("archive.db", [
     Migration("0005_fixity", fixity.create_tables),
     Migration("0006_removal_views", events.create_removal_views),
     Migration("0007_listing_page_facts", crawls.add_listing_page_facts),
+    Migration("0008_not_found_signatures", crawls.add_not_found_signatures),
+    Migration("0009_unverified_streak", events.add_unverified_streak),
 ])
 
 PRIVATE = MigrationSet("private.db", [

@@ -119,3 +119,29 @@ def add_listing_page_facts(db: sqlite_utils.Database) -> None:
     db.execute("alter table listing_pages add column is_root integer")
     db.execute("alter table listing_pages add column notice text")
     db.execute("update listing_pages set is_root = (page_number = 0)")
+
+
+_NOT_FOUND_SIGNATURES = """
+create table not_found_signatures (
+    id integer primary key,
+    agency_id text not null references agencies(id),
+    crawl_id integer references crawls(id),           -- the crawl that asked; null for a Wayback probe run
+    key text not null,                                -- scheme://host/top-folder the signature stands for
+    probe_url text not null,                          -- the random URL that certainly does not exist
+    http_status integer,                              -- null: the question itself failed (nothing learned)
+    final_url text,
+    content_type text,
+    title text,
+    words integer,                                    -- words of its text compared with answers
+    blocked text,                                     -- it met a block page: it can match nothing
+    error text,
+    learned_at text not null
+);
+create index not_found_signatures_crawl on not_found_signatures (crawl_id, key);
+"""
+
+
+def add_not_found_signatures(db: sqlite_utils.Database) -> None:
+    """How each site answers a URL that does not exist, learned once per site and crawl: the evidence that an HTML
+    answer at a document's URL is that site's not-found page (web/answers.py)."""
+    execute_script(db, _NOT_FOUND_SIGNATURES)

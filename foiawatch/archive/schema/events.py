@@ -99,3 +99,9 @@ def create_tables(db: sqlite_utils.Database) -> None:
 
 def create_removal_views(db: sqlite_utils.Database) -> None:
     execute_script(db, _REMOVAL_VIEWS)
+
+
+def add_unverified_streak(db: sqlite_utils.Database) -> None:
+    """Count the consecutive complete crawls in which a delisted document's probe met a block page: after
+    ``removal_confirmations`` of them it shows as unlisted, "cannot be verified", and never as removed."""
+    db.execute("alter table diff_documents add column unverified integer not null default 0")
