@@ -11,15 +11,18 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from foiawatch.alerts.notify import run_alerts
+from foiawatch.alerts.settings import AlertSettings
 from foiawatch.archive import Archive
 from foiawatch.crawler import crawl
 from foiawatch.pipeline import diff_agency
 from foiawatch.web.answers import Answer, NotFoundSignature, block_reason, judge_document_answer, nonexistent_url
 
-from .conftest import StaticSite, demo_config
+from .conftest import OPERATOR, Mailbox, StaticSite, demo_config
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -190,6 +193,16 @@ def test_delisted_documents_behind_block_pages_are_never_removed(tmp_path):
         signatures = list(archive.db.query("select * from not_found_signatures"))
         assert signatures and all(row["http_status"] == 404 for row in signatures), "the site's 404, kept as evidence"
 
+    mailbox = Mailbox().start()
+    try:
+        settings = AlertSettings(smtp_url=mailbox.url, operator_email=OPERATOR, retry_base=0)
+        run_alerts(tmp_path, settings, config.id)
+        host = urlsplit(site.url).netloc
+        (alert,) = mailbox.to(OPERATOR)
+        assert f"cannot verify {len(blocked)} delisted documents on {host}: blocked" in alert["Subject"]
+    finally:
+        mailbox.stop()
+
 
 def test_a_block_page_at_the_listing_url_is_an_outage_not_removals(tmp_path):
     names = [f"doc-{n}" for n in range(8)]
@@ -217,8 +230,6 @@ def test_a_block_page_at_the_listing_url_is_an_outage_not_removals(tmp_path):
 
 
 def test_a_captured_url_behind_a_block_page_is_not_removed_before_monitoring(tmp_path):
-    from urllib.parse import urlsplit
-
     from foiawatch.demo.wayback_standin import StandinCapture, WaybackStandin
     from foiawatch.diff.baseline import run_baseline
     from foiawatch.wayback import WaybackClient

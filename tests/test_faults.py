@@ -26,7 +26,7 @@ from foiawatch.demo.pdf import assemble_pdf, make_pdf
 from foiawatch.demo.site import OUTAGE_NOTICE, DemoSite
 
 from .conftest import demo_config, run_seeds
-from .support.faults import FAULT_KINDS, FaultHarness, FaultPlan, FaultProxy
+from .support.faults import BLOCK_PAGES, FAULT_KINDS, FaultHarness, FaultPlan, FaultProxy
 
 CI_FAULT_RUNS = 6
 
@@ -145,6 +145,17 @@ def test_without_faults_the_proxy_is_transparent(site):
         library = requests.get(proxy.url + "/foia/library", timeout=5).text
         assert proxy.url in library and site.url not in library  # links point back through the proxy
         assert not proxy.injected
+
+
+def test_block_pages_served_with_200_directly_and_through_a_redirect(site):
+    path, _ = a_pdf(site)
+    with FaultProxy(site.url, only("block_page")) as proxy:
+        response = requests.get(proxy.url + path, timeout=5)
+        assert response.status_code == 200 and response.content in BLOCK_PAGES
+    with FaultProxy(site.url, only("block_redirect")) as proxy:
+        response = requests.get(proxy.url + "/foia/library", timeout=5)
+        assert [r.status_code for r in response.history] == [302] and response.status_code == 200
+        assert response.content in BLOCK_PAGES and len(proxy.injected) == 1
 
 
 def test_a_listing_page_caught_in_a_redirect_loop_keeps_the_crawl_from_being_complete(site, tmp_path):

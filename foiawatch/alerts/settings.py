@@ -20,6 +20,8 @@ Alert settings (environment variables):
   FOIAWATCH_ALLOW_PRIVATE_WEBHOOKS  1 to allow webhooks on loopback/private addresses
   FOIAWATCH_STALE_AFTER     alert when an agency has no complete crawl for this long (default 2d)
   FOIAWATCH_FAILED_RUNS     alert after this many failed runs of an agency in a row (default 3)
+  FOIAWATCH_BLOCKED_PROBES  alert when a host answers this many delisted-document probes in a row with a
+                            block page (default 3)
   FOIAWATCH_DELIVERY_FAILURES  alert after a message failed this many attempts (default 3)
   FOIAWATCH_RETRY_BASE / FOIAWATCH_RETRY_MAX  delivery back-off, doubling (default 5m / 6h)
   FOIAWATCH_MAX_ATTEMPTS    give a message up after this many attempts (default 12)
@@ -59,6 +61,7 @@ class AlertSettings:
     allow_private_webhooks: bool = False
     stale_after: float = 2 * 86400.0
     failed_runs: int = 3
+    blocked_probes: int = 3
     delivery_failures: int = 3
     retry_base: float = 300.0
     retry_max: float = 6 * 3600.0
@@ -92,6 +95,7 @@ class AlertSettings:
             allow_private_webhooks=(text("ALLOW_PRIVATE_WEBHOOKS") or "").lower() in _TRUE,
             stale_after=number("STALE_AFTER", cls.stale_after),
             failed_runs=count("FAILED_RUNS", cls.failed_runs),
+            blocked_probes=count("BLOCKED_PROBES", cls.blocked_probes),
             delivery_failures=count("DELIVERY_FAILURES", cls.delivery_failures),
             retry_base=number("RETRY_BASE", cls.retry_base),
             retry_max=number("RETRY_MAX", cls.retry_max),

@@ -6,6 +6,8 @@ it ends, whatever the number of runs in between.
 - ``failing:<agency>``  ``failed_runs`` runs in a row with a failed step (foiawatch itself broken: a crawl process
                         dying, a full disk). A library that is merely down is ``stale``, not ``failing``.
 - ``wayback:<agency>``  the Wayback Machine rate-limits or refuses us (``RateLimited``, ``WaybackUnavailable``).
+- ``blocked:<agency>:<host>``  the host answered ``blocked_probes`` probes of delisted documents in a row with a
+                        block page: those documents cannot be verified (and are never called removed).
 - ``delivery:<id>``     a subscriber's messages keep failing (``delivery_failures`` attempts, given up, or lost in
                         a crash mid-send).
 """
@@ -17,13 +19,22 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlite_utils
 
 from ..archive import Archive
 from ..archive.db import transaction
 from ..archive.store import utcnow
-from ..archive.vocabulary import CrawlStatus, MessagePurpose, MessageStatus, RunStatus, StepStatus, SubscriptionStatus
+from ..archive.vocabulary import (
+    CrawlStatus,
+    FetchOutcome,
+    MessagePurpose,
+    MessageStatus,
+    RunStatus,
+    StepStatus,
+    SubscriptionStatus,
+)
 from . import outbox, render
 from .safety import mask_target
 from .settings import AlertSettings
@@ -57,6 +68,7 @@ def agency_conditions(archive: Archive, private: sqlite_utils.Database, agency_i
         f"{agency_id}: {streak} run(s) in a row failed" if streak else f"{agency_id}: runs succeed again",
         "\n".join(errors) or "The last run finished every step.",
     ))
+    conditions += _blocked_probes(archive, private, agency_id, settings)
     wayback = _wayback(private, agency_id, run_id)
     if wayback:
         conditions.append(wayback)
@@ -80,6 +92,40 @@ def _stale(archive: Archive, agency_id: str, settings: AlertSettings) -> Conditi
                          f"{agency_id}: no complete crawl for {duration_text(age)}", detail)
     return Condition(f"stale:{agency_id}", agency_id, False,
                      f"{agency_id}: complete crawls again (crawl {last['id'] if last else '?'})", detail)
+
+
+def _blocked_probes(archive: Archive, private: sqlite_utils.Database, agency_id: str,
+                    settings: AlertSettings) -> list[Condition]:
+    """Per host, the probes of delisted documents in the last complete crawl that met a block page in a row (at
+    the end of the crawl); a host that answers again ends its condition."""
+    last = archive.last_crawl(agency_id, CrawlStatus.COMPLETE)
+    runs: dict[str, list[str]] = {}
+    for row in archive.db.query(
+            "select d.url, s.outcome, s.error from sightings s join documents d on d.id = s.document_id "
+            "where s.crawl_id = ? and s.listed = 0 order by s.id", [last["id"] if last else 0]):
+        host = urlsplit(row["url"]).netloc
+        run = runs.setdefault(host, [])
+        if row["outcome"] == FetchOutcome.BLOCKED:
+            run.append(f"{row['url']}: {row['error'] or 'blocked'}")
+        else:
+            run.clear()
+    conditions = []
+    for host, blocked in sorted(runs.items()):
+        if len(blocked) >= settings.blocked_probes:
+            conditions.append(Condition(
+                f"blocked:{agency_id}:{host}", agency_id, True,
+                f"{agency_id}: cannot verify {len(blocked)} delisted documents on {host}: blocked",
+                "A block page answered where each document was, so whether it is still served cannot be told "
+                "(none is called removed):\n" + "\n".join(blocked[:20])))
+    active = {condition.key for condition in conditions}
+    for (key,) in private.execute("select key from conditions where active = 1 and key like ?",
+                                  [f"blocked:{agency_id}:%"]).fetchall():
+        if key not in active:
+            host = key.split(":", 2)[2]
+            conditions.append(Condition(key, agency_id, False,
+                                        f"{agency_id}: delisted documents on {host} can be checked again",
+                                        "The last complete crawl's probes were not blocked."))
+    return conditions
 
 
 def failed_streak(private: sqlite_utils.Database, agency_id: str, run_id: int | None = None

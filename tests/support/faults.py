@@ -63,8 +63,24 @@ REMOVED, SECTION_REMOVED, UNLISTED = EventKind.REMOVED, EventKind.SECTION_REMOVE
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 FAULT_KINDS = ("500", "502", "503", "timeout", "reset", "truncate", "drip", "content_type", "redirect_loop",
-               "unavailable")
+               "unavailable", "block_page", "block_redirect")
 LOOP_PARAM = "foiawatch-loop"  # marks the hops of a redirect loop, which never leads anywhere
+BLOCKED_PATH = "/foiawatch-fault-blocked/"  # where a "block_redirect" sends the request: a block page, with 200
+# Block, challenge and access pages as WAFs, CDNs and network filters serve them with status 200 (in the shape of
+# the real ones in tests/fixtures/blockpages/); a fault picks one by its seed.
+BLOCK_PAGES = (
+    b"<HTML><HEAD><TITLE>Access Denied</TITLE></HEAD><BODY><H1>Access Denied</H1>You don't have permission to "
+    b"access \"http&#58;&#47;&#47;www&#46;agency&#46;gov&#47;foia\" on this server.<P>Reference&#32;&#35;18&#46;"
+    b"2f1d4b17&#46;1716912345&#46;4a1b2c3</BODY></HTML>",
+    b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body><h1>Checking your browser before "
+    b"accessing agency.gov.</h1><script>window._cf_chl_opt={cType:'managed'};</script></body></html>",
+    b"<html><head><title>Request Rejected</title></head><body>The requested URL was rejected. Please consult with "
+    b"your administrator.<br><br>Your support ID is: 1234567890123456789</body></html>",
+    b"<html><head><title>Web Page Blocked</title></head><body><h2>Web Page Blocked!</h2><p>The page you have "
+    b"requested has been blocked, because the URL is banned.</p></body></html>",
+    b"<html><head><title>Request Access</title></head><body><h1>Request Access</h1><form method=post>"
+    b"<div class=\"g-recaptcha\" data-sitekey=\"x\"></div><button>Continue</button></form></body></html>",
+)
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
                "content-length"}
 _DRIP_CHUNKS = 20
@@ -74,6 +90,7 @@ _DRIP_CHUNKS = 20
 class Fault:
     kind: str  # one of FAULT_KINDS
     seconds: float = 0.0  # how long a "timeout" hangs or a "drip" takes in all
+    variant: int = 0  # which of BLOCK_PAGES a "block_page" or "block_redirect" serves
 
 
 @dataclass(frozen=True)
@@ -107,6 +124,8 @@ class FaultPlan:
             return Fault(kind, self.hang)
         if kind == "drip":
             return Fault(kind, rng.choice((self.hang / 10, self.hang)))
+        if kind in ("block_page", "block_redirect"):
+            return Fault(kind, variant=rng.randrange(len(BLOCK_PAGES)))
         return Fault(kind)
 
 
@@ -185,11 +204,19 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         proxy = self.server.proxy
+        if self.path.startswith(BLOCKED_PATH):
+            page = BLOCK_PAGES[int(self.path[len(BLOCKED_PATH):] or 0) % len(BLOCK_PAGES)]
+            return self._reply(200, [("Content-Type", "text/html; charset=utf-8")], page)
         target, looping = _strip_loop(self.path)
         if looping:
             return self._loop(target, looping)
         fault = proxy.decide(self.command, target)
         kind = fault.kind if fault else None
+        if kind == "block_page":
+            return self._reply(200, [("Content-Type", "text/html; charset=utf-8")],
+                               BLOCK_PAGES[fault.variant % len(BLOCK_PAGES)])
+        if kind == "block_redirect":
+            return self._reply(302, [("Location", f"{BLOCKED_PATH}{fault.variant}")], b"")
         if kind in ("500", "502", "503"):
             return self._reply(int(kind), [("Content-Type", "text/html; charset=utf-8")],
                                b"<html><body><h1>Error</h1><p>Please try again later.</p></body></html>")
@@ -740,13 +767,14 @@ def _compare(expected: Counter, got: Counter) -> tuple[list[tuple], list[tuple]]
 
 
 def _alarms(data: Path) -> dict[str, set[str]]:
-    """What the archive's removed, section_removed and unlisted events name: URLs, or section headings."""
+    """What the archive's removed, section_removed and unlisted events name: URLs, or section headings. An
+    unlisted event that says the document cannot be verified (a block page kept answering) claims nothing."""
     found: dict[str, set[str]] = {REMOVED: set(), SECTION_REMOVED: set(), UNLISTED: set()}
     with Archive(data) as archive:
-        if "events" in archive.db.table_names():
-            for kind, url, section in archive.db.execute(
-                    "select kind, url, section from events where kind in (?, ?, ?)", list(found)):
-                found[kind].add(section if kind == SECTION_REMOVED else url)
+        for kind, url, section in archive.db.execute(
+                "select kind, url, section from events where kind in (?, ?, ?) "
+                "and json_extract(evidence, '$.unverified') is null", list(found)):
+            found[kind].add(section if kind == SECTION_REMOVED else url)
     return found
 
 
