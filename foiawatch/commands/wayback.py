@@ -48,6 +48,7 @@ def wayback(agency: str, data_dir: DataDir, config_dir: Path | None, quiet: bool
     click.echo(f"CDX requests: {sync.cdx_requests} for documents, {listings.cdx_requests} for listing pages")
     click.echo(f"Captures: {sync.captures} of documents listed ({sync.new} new); "
                f"{sync.urls} document URL(s) captured in all.")
+    click.echo(f"Skipped: {sync.skipped_rows()}.")
     left = f"; {listings.left} older version(s) left for later runs" if listings.left else ""
     left += "".join(f"; not listed: {reason}" for reason in listings.blocked)
     click.echo(f"Archived listing pages: {listings.versions} version(s) captured, {listings.read} read now "

@@ -11,6 +11,7 @@ from .client import WaybackClient
 from .errors import (
     BlockedSite,
     CaptureRejected,
+    CdxFormatError,
     DigestMismatch,
     NotADocument,
     NotArchived,
@@ -32,7 +33,7 @@ from .models import (
 )
 
 __all__ = [
-    "BlockedSite", "Capture", "CaptureRejected", "CdxListing", "CdxPage", "CdxStats", "DigestMismatch",
-    "DownloadResult", "NotADocument", "NotArchived", "RateLimited", "SaveFailed", "SaveResult", "WaybackClient",
-    "WaybackError", "WaybackUnavailable", "cdx_digest", "parse_cdx", "parse_timestamp",
+    "BlockedSite", "Capture", "CaptureRejected", "CdxFormatError", "CdxListing", "CdxPage", "CdxStats",
+    "DigestMismatch", "DownloadResult", "NotADocument", "NotArchived", "RateLimited", "SaveFailed", "SaveResult",
+    "WaybackClient", "WaybackError", "WaybackUnavailable", "cdx_digest", "parse_cdx", "parse_timestamp",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..archive.captures import is_document_capture
 from ..archive.store import Archive, utcnow
 from ..config import AgencyConfig
 from ..web.urls import canonical_url, is_document_url
@@ -27,8 +28,16 @@ class SyncStats:
     captures: int = 0  # of which, captures of document URLs
     new: int = 0  # of which, not in the archive before
     urls: int = 0  # distinct document URLs the archive holds captures of
-    malformed: int = 0  # rows the index could not give a readable URL for
+    malformed: int = 0  # rows skipped: unreadable, or naming no real URL
+    bad_timestamps: int = 0  # rows skipped: their timestamp is no time at all
+    not_ok: int = 0  # captures of document URLs whose archived answer was not 2xx: kept as history, never evidence
     skipped: str | None = None
+
+    def skipped_rows(self) -> str:
+        """What the listing left out and why, for a person."""
+        parts = [f"{self.malformed} malformed", f"{self.bad_timestamps} with a bad timestamp"]
+        return (f"{', '.join(parts)} CDX row(s) skipped; {self.not_ok} capture(s) of a non-2xx answer kept as "
+                "history only")
 
 
 def sync_captures(archive: Archive, config: AgencyConfig, client: WaybackClient,
@@ -54,6 +63,7 @@ def sync_captures(archive: Archive, config: AgencyConfig, client: WaybackClient,
             if not is_document_url(url, config.documents):
                 continue
             stats.captures += 1
+            stats.not_ok += not is_document_capture(capture.status, capture.is_revisit)
             batch.append((config.id, capture.urlkey, capture.timestamp, capture.original, url, capture.mimetype,
                           capture.status, capture.digest, capture.length, capture.raw_url, utcnow()))
             if len(batch) >= _BATCH:
@@ -65,6 +75,7 @@ def sync_captures(archive: Archive, config: AgencyConfig, client: WaybackClient,
         stats.new += _insert(archive, batch)
         stats.cdx_requests = client.requests["cdx"] - requests_before
         stats.malformed += listing.stats.malformed
+        stats.bad_timestamps += listing.stats.bad_timestamps
     stats.urls = archive.db.execute(
         "select count(distinct url) from captures where agency_id = ?", [config.id]
     ).fetchone()[0]

@@ -16,6 +16,11 @@ class WaybackUnavailable(WaybackError):
     """The service is unreachable or keeps failing: retry the whole job later, do not conclude anything."""
 
 
+class CdxFormatError(WaybackUnavailable):
+    """The CDX endpoint answered with something that is not CDX (an HTML page, a body opening with a blank line):
+    nothing is concluded from it, and the listing is tried again later."""
+
+
 class RateLimited(WaybackError):
     """The service kept answering 429 after every back-off allowed; stop before the IP gets blocked."""
 

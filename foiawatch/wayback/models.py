@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..config import WAYBACK_BASE_URL
-from .errors import BlockedSite
+from .errors import BlockedSite, CdxFormatError
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,11 @@ class CdxPage:
     captures: list[Capture]
     resume_key: str | None  # opaque: sent back verbatim to get the next page
     malformed: int  # rows skipped because they could not be read or name no real URL
+    bad_timestamps: int = 0  # rows skipped because their timestamp is no time at all
+
+
+class _BadTimestamp(ValueError):
+    pass
 
 
 def _parse_row(line: str, base_url: str) -> Capture | None:
@@ -119,6 +124,9 @@ def _parse_row(line: str, base_url: str) -> Capture | None:
     urlkey, timestamp, original, mimetype, status, digest, length = fields
     try:
         captured_at = parse_timestamp(timestamp)
+    except ValueError:
+        raise _BadTimestamp(timestamp) from None
+    try:
         status_code = None if status == "-" else int(status)
         size = None if length == "-" else int(length)
     except ValueError:
@@ -130,9 +138,18 @@ def _parse_row(line: str, base_url: str) -> Capture | None:
 
 
 def parse_cdx(text: str, base_url: str = WAYBACK_BASE_URL) -> CdxPage:
-    """Parse a plain-text CDX response: rows of 7 space-separated fields, then a blank line and the resume key."""
+    """Parse a plain-text CDX response: rows of 7 space-separated fields, then a blank line and the resume key.
+
+    An answer that is not CDX at all (an HTML page served with 200 by a proxy or an error handler, or a body that
+    opens with a blank line) raises ``CdxFormatError``: parsing it would lose every row, or send a page of HTML
+    back as a resume key.
+    """
+    if text[:1] in ("\n", "\r"):
+        raise CdxFormatError("the CDX answer starts with a blank line, so it holds no rows a reader can trust")
+    if text.lstrip()[:1] == "<":
+        raise CdxFormatError(f"the CDX answer is HTML, not CDX: {' '.join(text.split())[:120]!r}")
     captures: list[Capture] = []
-    malformed = 0
+    malformed = bad_timestamps = 0
     lines = iter(text.splitlines())
     resume_key = None
     for line in lines:
@@ -141,13 +158,20 @@ def parse_cdx(text: str, base_url: str = WAYBACK_BASE_URL) -> CdxPage:
             break
         if "AccessControlException" in line:
             raise BlockedSite(line.strip())
-        capture = _parse_row(line.strip(), base_url)
+        try:
+            capture = _parse_row(line.strip(), base_url)
+        except _BadTimestamp:
+            bad_timestamps += 1
+            log.debug("skipping CDX row with a bad timestamp %.200r", line)
+            continue
         if capture is None:
             malformed += 1
             log.debug("skipping malformed CDX row %.200r", line)
         else:
             captures.append(capture)
-    return CdxPage(captures, resume_key, malformed)
+    if resume_key is not None and (" " in resume_key or "<" in resume_key):
+        raise CdxFormatError(f"the CDX answer ends in something that is no resume key: {resume_key[:120]!r}")
+    return CdxPage(captures, resume_key, malformed, bad_timestamps)
 
 
 @dataclass
@@ -158,6 +182,7 @@ class CdxStats:
     rows: int = 0  # readable rows received, duplicates included
     duplicates: int = 0
     malformed: int = 0
+    bad_timestamps: int = 0
     revisits: int = 0
 
 
@@ -181,6 +206,7 @@ class CdxListing(Iterator[Capture]):
             page = fetch_page(params if resume_key is None else {**params, "resumeKey": resume_key})
             self.stats.pages += 1
             self.stats.malformed += page.malformed
+            self.stats.bad_timestamps += page.bad_timestamps
             for capture in page.captures:
                 self.stats.rows += 1
                 # The real index repeats rows, within a page and across pages.
