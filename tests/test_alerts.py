@@ -15,6 +15,7 @@ from foiawatch.alerts.safety import RefusedTarget, check_email, check_webhook_ur
 from foiawatch.alerts.settings import AlertSettings, parse_duration
 from foiawatch.alerts.subscriptions import SubscriptionError, confirm, subscribe, unsubscribe
 from foiawatch.archive import Archive
+from foiawatch.archive.pii import screen_pending
 from foiawatch.archive.state import open_private
 from foiawatch.archive.vocabulary import Channel, MessageStatus, SubscriptionStatus
 from foiawatch.cli import cli
@@ -56,6 +57,7 @@ class Library:
             self.archive.db.execute("insert into texts (sha256, status, text) values ('ab', 'ok', ?)", [text])
             self.archive.db.execute("insert into sightings (crawl_id, document_id, listed, sha256) "
                                     "values (?, ?, 1, 'ab')", [crawl, document])
+        screen_pending(self.archive)  # keyword filters read only public (screened, not withheld) text
         return document
 
     @property
@@ -368,7 +370,10 @@ def test_links_point_at_the_public_archive_and_the_recovered_copy(library, mailb
             "retrieved_at) values (?, ?, '20170101000000', ?, 'X', ?, 'ok', '2017-02-02')", [AGENCY, url, url, raw])
     run_alerts(library.data_dir, settings_for(mailbox))
     ((_, body),) = receiver.posts
-    assert body["events"][0]["links"] == {"archive": f"{PUBLIC_URL}/public/events/{event_id}", "recovered_copy": raw}
+    # The recovery has no screened copy: its capture calendar, not the direct (id_) link to unscreened bytes.
+    assert body["events"][0]["links"] == {"archive": f"{PUBLIC_URL}/public/events/{event_id}",
+                                          "recovered_copy": f"https://web.archive.org/web/*/{url}"}
+    assert raw not in json.dumps(body)
 
 
 def test_subscribe_and_list_from_the_command_line(tmp_path, mailbox):

@@ -16,6 +16,7 @@ import sqlite_utils
 
 from ..archive import Archive
 from ..archive.db import transaction
+from ..archive.pii import is_withheld
 from ..archive.state import get_state, set_state
 from ..archive.store import utcnow
 from ..archive.vocabulary import Channel, MessagePurpose, MessageStatus, SubscriptionStatus
@@ -34,12 +35,14 @@ def fan_out(private: sqlite_utils.Database, archive: Archive) -> int:
     texts: dict[int, str | None] = {}
 
     def document_text(event: dict[str, Any]) -> str | None:
+        """The document's newest extracted text, if it is public. A withheld text is never searched: a keyword
+        matching it would tell the subscriber what the withheld file says (whether it holds a given SSN)."""
         if event["document_id"] and event["document_id"] not in texts:
             row = archive.db.execute(
-                "select t.text from sightings s join texts t on t.sha256 = s.sha256 "
+                "select t.sha256, t.text from sightings s join texts t on t.sha256 = s.sha256 "
                 "where s.document_id = ? and t.text is not null order by s.crawl_id desc limit 1",
                 [event["document_id"]]).fetchone()
-            texts[event["document_id"]] = row[0] if row else None
+            texts[event["document_id"]] = row[1] if row and not is_withheld(archive, row[0]) else None
         return texts.get(event["document_id"])
 
     added, cursor = 0, int(get_state(private, CURSOR, "0"))

@@ -2,7 +2,9 @@
 copy of the document, and any copy recovered from the Wayback Machine.
 
 File links are given only for bytes the public archive actually serves (screened and not withheld, the rule of
-``publish.build``); a withheld copy is reachable through the document's page, which says why it is withheld.
+``publish.build``); a withheld copy is reachable through the document's page, which says why it is withheld. A
+recovered copy that is withheld (or was never screened) is linked by its capture calendar, never by the direct
+Wayback link to its bytes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from ..archive import Archive
 from ..archive.pii import is_withheld
 from ..archive.published import FILES_ROUTE, PUBLIC_DB_NAME
 from ..archive.vocabulary import RecoveryStatus
+from ..config import WAYBACK_BASE_URL
 
 
 class EventLinks:
@@ -33,9 +36,20 @@ class EventLinks:
                 links["archived_copy"] = self._file(archived)
         recovered = self._recovery(event)
         if recovered:
-            published = self.public_url and self._published(recovered["sha256"])
-            links["recovered_copy"] = self._file(recovered["sha256"]) if published else recovered["raw_url"]
+            if not recovered["sha256"] or not self._published(recovered["sha256"]):
+                links["recovered_copy"] = self._calendar(event["agency_id"], recovered["original"])
+            elif self.public_url:
+                links["recovered_copy"] = self._file(recovered["sha256"])
+            else:
+                links["recovered_copy"] = recovered["raw_url"]
         return links
+
+    def _calendar(self, agency_id: str, url: str) -> str:
+        """The Wayback Machine's list of a URL's captures, in the agency's configured Wayback Machine (as
+        ``publish.build`` links it): never the direct (``id_``) link to the bytes of a withheld copy."""
+        row = self.db.execute("select json_extract(config, '$.wayback.base_url') from agencies where id = ?",
+                              [agency_id]).fetchone()
+        return f"{(row and row[0]) or WAYBACK_BASE_URL}/web/*/{url}"
 
     def _file(self, sha256: str) -> str:
         return f"{self.public_url}{FILES_ROUTE}{sha256}"
@@ -54,7 +68,7 @@ class EventLinks:
     def _recovery(self, event: dict[str, Any]) -> dict[str, Any] | None:
         if not event["url"]:
             return None
-        found = self.db.query("select sha256, raw_url from recoveries where agency_id = ? and url = ? "
+        found = self.db.query("select sha256, raw_url, original from recoveries where agency_id = ? and url = ? "
                               "and status = ? order by capture_timestamp desc limit 1",
                               [event["agency_id"], event["url"], RecoveryStatus.RECOVERED])
         return next(found, None)

@@ -51,7 +51,7 @@ class Subscription:
 
     def matches(self, event: dict[str, Any], document_text: Callable[[dict[str, Any]], str | None]) -> bool:
         """Whether an event passes this subscription's filters. ``document_text`` is asked only when a keyword is
-        not found in the event itself (it reads the archived document's text)."""
+        not found in the event itself (it reads the archived document's text, and never a withheld one)."""
         if event["id"] <= self.after_event_id or event["kind"] not in self.kinds:
             return False
         if self.agencies and event["agency_id"] not in self.agencies:

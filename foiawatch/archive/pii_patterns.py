@@ -9,6 +9,7 @@ contract and FOIA request numbers, ISBNs. Three things separate personal data fr
 
 Values that carry no shape of their own (bare 9-digit SSNs, 10-digit phones, dates as DOBs) need a label
 right before them, or a column header for that kind on the same page (tables lose labels in extraction).
+An SSN written digit by digit ("4 8 2-1 8-7 8 0 0") is judged as the same SSN written without the spaces.
 """
 
 from __future__ import annotations
@@ -86,6 +87,12 @@ _LABEL_REACH = 48
 
 _SSN_DASHED = re.compile(_BEFORE + r"(\d{3})[-\u2013](\d{2})[-\u2013](\d{4})" + _AFTER)
 _SSN_LOOSE = re.compile(_BEFORE + r"(\d{3})(?: ?[-.\u2013] ?| )(\d{2})(?: ?[-.\u2013] ?| )(\d{4})" + _AFTER)
+# Digits written one by one ("4 8 2-1 8-7 8 0 0": form boxes, OCR, or a writer dodging a filter): dashed groups
+# count as the dashed form does, other groupings as the loose form; never a run of a longer spaced number.
+_SSN_SPACED = re.compile(
+    _BEFORE + r"(?<!\d )(\d \d \d)(?P<s1> ?[-.\u2013] ?| +)(\d \d)(?P<s2> ?[-.\u2013] ?| +)(\d \d \d \d)"
+    + _AFTER + r"(?! \d)"
+)
 _BARE_ID = re.compile(_BEFORE + r"(\d{8,9}|\d{3}-\d{3}-\d{3})" + _AFTER)
 _A_PREFIXED = re.compile(
     r"(?<![\w/-])A(?:\s*-?\s*#\s*:?\s*|\s*-\s*|\s)?(\d{3}[-\s]?\d{3}[-\s]?\d{3}|\d{2}[-\s]?\d{3}[-\s]?\d{3})" + _AFTER
@@ -230,6 +237,13 @@ class _Page:
                 yield Hit(SSN, match.start(), match.end())
         for match in _SSN_LOOSE.finditer(self.text):
             if ssn_is_valid(*match.groups()) and self._vouched(SSN, match.start()):
+                yield Hit(SSN, match.start(), match.end())
+        for match in _SSN_SPACED.finditer(self.text):
+            area, group, serial = (match.group(n).replace(" ", "") for n in (1, 3, 5))
+            if not ssn_is_valid(area, group, serial):
+                continue
+            dashed = all(set(match.group(s)) & set("-\u2013") for s in ("s1", "s2"))
+            if (self.label(match.start()) not in _NOT_PERSONAL) if dashed else self._vouched(SSN, match.start()):
                 yield Hit(SSN, match.start(), match.end())
 
     def _a_numbers(self) -> Iterator[Hit]:

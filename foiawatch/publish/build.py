@@ -39,8 +39,8 @@ _ALL = None  # every column: for tables whose owner declares them public metadat
 class Table:
     """One published table: which archive columns, which rows, and columns computed while copying.
 
-    Expressions in ``where`` and ``computed`` see the archive row as ``src`` and the tables copied before this
-    one as ``main.<name>``; ``published`` is the temp table of publishable sha256s.
+    Expressions in ``where``, ``computed`` and ``masked`` see the archive row as ``src`` and the tables copied before
+    this one as ``main.<name>``; ``published`` is the temp table of publishable sha256s.
     """
 
     name: str
@@ -48,6 +48,8 @@ class Table:
     where: str = ""
     computed: dict[str, tuple[str, str]] = field(default_factory=dict)  # column -> (SQL type, SQL expression)
     source: str = ""  # the archive table read, when it is not ``name``
+    # Copied columns whose value is replaced (same name and type): what must not be published of some rows.
+    masked: dict[str, str] = field(default_factory=dict)  # column -> SQL expression
 
     @property
     def archive_table(self) -> str:
@@ -55,6 +57,8 @@ class Table:
 
 
 _PUBLISHED_COPY = f"case when src.sha256 in (select sha256 from main.blobs) then '{FILES_ROUTE}' || src.sha256 end"
+_BOTH_PUBLISHED = ("src.old_sha256 in (select sha256 from published) "
+                   "and src.new_sha256 in (select sha256 from published)")
 
 # In dependency order: computed columns read tables copied before them.
 def _wayback_captures(agency: str, url: str) -> str:
@@ -94,13 +98,20 @@ TABLES = (
     Table("links", ("crawl_id", "document_id", "listing_page", "section", "link_text")),
     Table("events", ("id", "agency_id", "kind", "crawl_id", "document_id", "url", "title", "section",
                      "detected_at", "summary", "evidence", "dedupe_key")),
+    # The diff and its size (line counts, whether it was cut) only when both versions are public: the counts of a
+    # withheld version's diff would say how much of it changed.
     Table("text_diffs", ("event_id", "old_sha256", "new_sha256", "lines_added", "lines_removed", "truncated"),
-          computed={"diff": ("TEXT", "case when src.old_sha256 in (select sha256 from published) "
-                                     "and src.new_sha256 in (select sha256 from published) then src.diff end")}),
-    # Wayback provenance: "all three are metadata and may be public" (archive/captures.py).
+          computed={"diff": ("TEXT", f"case when {_BOTH_PUBLISHED} then src.diff end")},
+          masked={column: f"case when {_BOTH_PUBLISHED} then src.[{column}] end"
+                  for column in ("lines_added", "lines_removed", "truncated")}),
+    # Wayback provenance: "all three are metadata and may be public" (archive/captures.py). A recovery's direct
+    # (id_) link leads to the bytes as captured: given only for a published copy, else the capture calendar.
     Table("captures", _ALL),
     Table("wayback_probes", _ALL),
-    Table("recoveries", _ALL),
+    Table("recoveries", _ALL,
+          masked={"raw_url": "case when src.sha256 in (select sha256 from published) then src.raw_url else "
+                             "coalesce((select " + _wayback_captures("a", "src.original") + " from archive.agencies a "
+                             f"where a.id = src.agency_id), '{WAYBACK_BASE_URL}/web/*/' || src.original) end"}),
     Table("listing_captures", _ALL),
     Table("archived_links", _ALL),
 )
@@ -264,6 +275,10 @@ def _copy(db: sqlite_utils.Database, table: Table, placeholders: dict[str, str])
     if missing:
         raise ValueError(f"the archive's {source} table has no {', '.join(missing)}: update publish/build.py")
     expressions = {column: f"src.[{column}]" for column in table.columns or types}
+    for column, expression in table.masked.items():
+        if column not in expressions:
+            raise ValueError(f"{table.name}.{column} is masked but not copied")
+        expressions[column] = expression
     for column, (sql_type, expression) in table.computed.items():
         if column in expressions:
             raise ValueError(f"{table.name}.{column} is both copied and computed")
