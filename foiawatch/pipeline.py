@@ -131,7 +131,7 @@ def wayback_baseline(archive: Archive, config: AgencyConfig, client: WaybackClie
     monitoring began (diff decides)."""
     evidence = gather_evidence(archive, config, client, on_listing=on_listing, on_pages=on_pages,
                                on_probe=on_probe)
-    outcome = BaselineOutcome(evidence.sync, evidence.listings, evidence.probes)
+    outcome = BaselineOutcome(evidence.sync, evidence.listings, evidence.probes, evidence.recovered)
     if not evidence.sync.skipped:
         outcome.baseline = run_baseline(archive, config.id, config.wayback.prefix)
     return outcome

@@ -217,8 +217,13 @@ def test_ice_2017_library_emptied_before_monitoring_is_recovered_and_bundled(tmp
         assert not any(f"{LATEST}id_/{url}" in path for path in requested for url in (fact_sheet, moa)), \
             "archived error pages and HTML captures are never downloaded"
         blobs = archive.db["blobs"].count
-    assert "recovered now: 20" in recovered and f"rejected capture {LATEST} of {sop}" in recovered
+    # No archived listing names them, so the baseline recovers their copies to name them by their own titles
+    # (issue 12); the recovery step then finds them stored.
+    assert "recovered now: 20" in first and f"rejected capture {LATEST} of {sop}" in first
+    assert "recovered now: 0" in recovered and "already stored: 20" in recovered
     assert "recovered now: 0" in rerun and "already stored: 20" in rerun
+    assert all(json.loads(e["evidence"])["title_from"] == "pdf_metadata" for e in flagged
+               if e["url"].lower().endswith(".pdf")), "named after the document's own title"
     with Archive(tmp_path / "data") as archive:
         assert archive.db["blobs"].count == blobs
 

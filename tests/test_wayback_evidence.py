@@ -3,6 +3,7 @@ errors with a message, and a listing says what it skipped and why."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from urllib.parse import urlsplit
 
@@ -104,3 +105,40 @@ def test_the_wayback_command_says_what_it_skipped(tmp_path):
         result = CliRunner().invoke(cli, ["wayback", "demo", "--quiet", *data])
     assert result.exit_code == 0, result.output
     assert "Skipped: 0 malformed, 0 with a bad timestamp CDX row(s) skipped" in result.output
+
+
+def test_a_document_no_archived_listing_names_is_named_by_itself_unless_withheld(tmp_path):
+    from foiawatch.demo.pdf import make_pdf
+    from foiawatch.pipeline import wayback_baseline
+
+    library = (b'<html><body><main id="main-content"><h2>Records</h2>'
+               b'<a href="/doclib/foia/listed.pdf">Listed</a></main></body></html>')
+    routes = {"/foia/library": (200, HTML, library),
+              "/doclib/foia/listed.pdf": (200, {"Content-Type": "application/pdf"}, b"%PDF-1.4")}
+    titled = make_pdf("Secure Communities quarterly statistics, FY2010", ["Numbers by state."])
+    untitled = make_pdf("Memorandum of agreement with Harris County", ["Signed in 2009."])
+    name = b"(Memorandum of agreement with Harris County)"
+    untitled = untitled.replace(b"/Title " + name, b"/Title (" + b" " * (len(name) - 2) + b")")  # same offsets
+    private = make_pdf("Hotline call log", ["Caller SSN 219-09-9999, DOB 04/12/1961."])
+    with StaticSite(routes) as site:
+        files = {"stats.pdf": titled, "moa.pdf": untitled, "calls.pdf": private}
+        captures = [StandinCapture(f"{site.url}/doclib/foia/programme/{name}", "20150101000000", 200,
+                                   "application/pdf", body) for name, body in files.items()]
+        with WaybackStandin(captures) as standin:
+            config = replace(demo_config(site.url), library_urls=(site.url + "/foia/library",))
+            config = replace(config, wayback=replace(config.wayback, base_url=standin.url,
+                                                     prefix=f"{urlsplit(site.url).netloc}/doclib/foia/"))
+            assert crawl(config, tmp_path).status == "complete"
+            with Archive(tmp_path) as archive:
+                outcome = wayback_baseline(archive, config, WaybackClient(standin.url, **FAST))
+                events = {row["url"].rsplit("/", 1)[1]: row for row in archive.db.query(
+                    "select url, title, section, summary, evidence from events")}
+    assert outcome.recovered is not None and outcome.recovered.recovered == 3
+    assert events["stats.pdf"]["title"] == "Secure Communities quarterly statistics, FY2010"
+    assert events["moa.pdf"]["title"] == "Memorandum of agreement with Harris County"
+    assert events["calls.pdf"]["title"] == "calls.pdf", "a withheld copy never names a public event"
+    assert "219-09-9999" not in json.dumps(events) and "Hotline" not in json.dumps(events)
+    for name, source in (("stats.pdf", "pdf_metadata"), ("moa.pdf", "first_line"), ("calls.pdf", "file_name")):
+        evidence = json.loads(events[name]["evidence"])
+        assert (evidence["title_from"], evidence["section_from"], evidence["inferred"]) == (source, "folder", True)
+        assert events[name]["section"] == "programme" and "the folder it was captured in" in events[name]["summary"]

@@ -317,7 +317,8 @@ def extract_pending(archive: Archive, *, workers: int = DEFAULT_WORKERS, timeout
 def _row(sha256: str, extraction: Extraction) -> dict[str, Any]:
     return {"sha256": sha256, "status": extraction.status, "error": extraction.error,
             "text": extraction.text if extraction.status == TextStatus.OK else None, "pages": extraction.pages,
-            "chars": extraction.chars, "seconds": round(extraction.seconds, 4), "extracted_at": utcnow()}
+            "chars": extraction.chars, "seconds": round(extraction.seconds, 4), "extracted_at": utcnow(),
+            "title": extraction.title}
 
 
 def _write(archive: Archive, rows: list[dict[str, Any]]) -> None:

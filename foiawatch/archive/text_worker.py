@@ -19,7 +19,7 @@ import resource
 import signal
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import BinaryIO
@@ -57,6 +57,9 @@ _HTML_BLOCKS = frozenset(
 )
 _HTML_CELLS = frozenset({"td", "th"})
 _WHITESPACE = re.compile(r"\s+")
+_EOF_WINDOW = 64 * 1024  # writers may append junk after %%EOF; the marker is looked for this far from the end
+# Titles that say nothing: empty stand-ins, and the file or template name a tool put there.
+_PLACEHOLDER_TITLE = re.compile(r"(?i)^(?:untitled|title|document\d*|microsoft word - .*|.*\.(?:docx?|pdf|tmp))$")
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class Extraction:
     pages: int | None = None
     error: str | None = None
     seconds: float = 0.0
+    title: str | None = None  # what the file calls itself (a PDF's metadata Title), if anything
 
     @property
     def chars(self) -> int:
@@ -77,18 +81,20 @@ class Extraction:
 def encode_reply(extraction: Extraction, reusable: bool) -> bytes:
     """JSON, not pickle: a worker subverted by a hostile file must not be able to run code in the parent."""
     return json.dumps({"status": extraction.status, "text": extraction.text, "pages": extraction.pages,
-                       "error": extraction.error, "reusable": reusable}, ensure_ascii=False).encode()
+                       "error": extraction.error, "title": extraction.title, "reusable": reusable},
+                      ensure_ascii=False).encode()
 
 
 def decode_reply(data: bytes) -> tuple[Extraction, bool]:
     """The worker's answer for one file, checked field by field; ValueError if it is not one."""
     reply = json.loads(data)
-    status, text, pages, error, reusable = (reply.get(key) for key in ("status", "text", "pages", "error",
-                                                                        "reusable"))
+    status, text, pages, error, title, reusable = (reply.get(key) for key in ("status", "text", "pages", "error",
+                                                                               "title", "reusable"))
     if (status not in tuple(TextStatus) or not isinstance(text, str) or not isinstance(reusable, bool)
-            or not isinstance(pages, (int, type(None))) or not isinstance(error, (str, type(None)))):
+            or not isinstance(pages, (int, type(None))) or not isinstance(error, (str, type(None)))
+            or not isinstance(title, (str, type(None)))):
         raise ValueError("malformed reply from a text extraction worker")
-    return Extraction(status, text, pages, error), reusable
+    return Extraction(status, text, pages, error, title=title), reusable
 
 
 class _Capped:
@@ -148,17 +154,23 @@ def extract(path: Path, declared_mimetype: str | None, max_chars: int) -> Extrac
 
 
 def _extract_pdf(handle: BinaryIO, max_chars: int) -> Extraction:
+    """pypdf reads what it can, so a file is tried even without its ``%%EOF`` marker; then the text may be that of
+    a file cut short, and the warning says so (the PII screen holds partial texts for a reviewer)."""
     handle.seek(0, os.SEEK_END)
     size = handle.tell()
-    handle.seek(max(0, size - 1024))
-    if b"%%EOF" not in handle.read():
-        return Extraction(TextStatus.FAILED, error=f"truncated PDF: no %%EOF marker at the end of its {size:,} bytes")
+    handle.seek(max(0, size - _EOF_WINDOW))
+    cut_short = b"%%EOF" not in handle.read()
     handle.seek(0)
     try:
         reader = pypdf.PdfReader(handle)
         if reader.is_encrypted and not _decrypt(reader):
             return Extraction(TextStatus.FAILED, error="encrypted PDF: password required")
         pages, notes = _pages(reader)
+        if cut_short:
+            if not pages:
+                return Extraction(TextStatus.FAILED, error=f"truncated PDF: no %%EOF marker at the end of its "
+                                                          f"{size:,} bytes, and no page could be read")
+            notes.insert(0, f"no %%EOF marker at the end of its {size:,} bytes: the file may be cut short")
         capped = _Capped(max_chars)
         failures: list[str] = []
         for number, page in enumerate(pages, start=1):
@@ -172,18 +184,33 @@ def _extract_pdf(handle: BinaryIO, max_chars: int) -> Extraction:
                 failures.append(f"page {number}: {_describe(error)}")
                 capped.add("")  # keeps one form feed per page boundary
         if pages and len(failures) == len(pages):
-            return Extraction(TextStatus.FAILED, pages=len(pages), error=f"malformed PDF: {failures[0]}")
+            what = "truncated PDF: no %%EOF marker" if cut_short else "malformed PDF"
+            return Extraction(TextStatus.FAILED, pages=len(pages), error=f"{what}: {failures[0]}")
         if failures:
             notes.append(f"no text from {len(failures)} of {len(pages)} pages ({failures[0]})")
-        return capped.result(PAGE_BREAK, len(pages), notes)
+        return replace(capped.result(PAGE_BREAK, len(pages), notes), title=_pdf_title(reader))
     except FileNotDecryptedError:
         return Extraction(TextStatus.FAILED, error="encrypted PDF: password required")
     except LimitReachedError as error:
-        return Extraction(TextStatus.FAILED, error=f"over pypdf's safety limits (decompression bomb?): {error}")
+        what = f"truncated PDF: no %%EOF marker at the end of its {size:,} bytes; " if cut_short else ""
+        return Extraction(TextStatus.FAILED, error=f"{what}over pypdf's safety limits (decompression bomb?): {error}")
     except MemoryError:
         raise
     except Exception as error:  # pypdf raises everything from PdfReadError to KeyError on malformed input
-        return Extraction(TextStatus.FAILED, error=f"malformed PDF: {_describe(error)}")
+        what = f"truncated PDF: no %%EOF marker at the end of its {size:,} bytes" if cut_short else "malformed PDF"
+        return Extraction(TextStatus.FAILED, error=f"{what}: {_describe(error)}")
+
+
+def _pdf_title(reader: pypdf.PdfReader) -> str | None:
+    """The document information dictionary's Title, if it holds words (not a file name or "untitled")."""
+    try:
+        title = reader.metadata.title if reader.metadata else None
+    except Exception:  # noqa: BLE001 - a broken info dictionary is no title, not a failed extraction
+        return None
+    title = _WHITESPACE.sub(" ", str(title or "")).strip()[:300]
+    if not title or _PLACEHOLDER_TITLE.match(title):
+        return None
+    return title
 
 
 def _decrypt(reader: pypdf.PdfReader) -> bool:

@@ -13,6 +13,7 @@ from ..config import AgencyConfig
 from ..pipeline import wayback_baseline
 from ..wayback import BlockedSite, RateLimited, WaybackUnavailable
 from ..wayback.baseline import wayback_client
+from ..wayback.recovery import RecoveryStats
 from ..wayback.recovery import recover as recover_documents
 from .options import config_dir_option, data_dir_option, load_agency, open_archive, quiet_option
 from .progress import progress_bars
@@ -58,6 +59,9 @@ def wayback(agency: str, data_dir: DataDir, config_dir: Path | None, quiet: bool
     else:
         outcomes = ", ".join(f"{count} {outcome}" for outcome, count in sorted(probes.outcomes.items()))
         click.echo(f"Probed {probes.probed} captured URL(s) never listed: {outcomes or 'none to probe'}.")
+    if outcome.recovered:
+        click.echo("Copies of the documents found gone that no archived listing names (they name themselves):")
+        _recovery_report(outcome.recovered, "Documents")
     if result.skipped:
         click.echo(f"Baseline skipped: {result.skipped}.")
         return
@@ -90,7 +94,11 @@ def recover(agency: str, data_dir: DataDir, config_dir: Path | None, event_id: i
                                       progress=lambda done, total: progress.update(task, completed=done, total=total))
         except LookupError as error:
             raise click.ClickException(str(error)) from None
-    click.echo(f"Removed documents: {stats.documents}; already stored: {stats.already_stored}; "
+    _recovery_report(stats, "Removed documents")
+
+
+def _recovery_report(stats: RecoveryStats, what: str) -> None:
+    click.echo(f"{what}: {stats.documents}; already stored: {stats.already_stored}; "
                f"recovered now: {stats.recovered} ({stats.new_blobs} new file(s)).")
     for url, timestamp, reason in stats.rejected:
         click.echo(f"  rejected capture {timestamp} of {url}: {reason}")

@@ -9,6 +9,7 @@ fetches nothing; a URL is concluded gone only from a probe that found it gone (4
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -16,9 +17,13 @@ from urllib.parse import unquote, urlsplit
 import sqlite_utils
 
 from ..archive import Archive, captures
-from ..archive.vocabulary import CrawlStatus, EventKind, ProbeOutcome
+from ..archive.pii import is_withheld
+from ..archive.vocabulary import CrawlStatus, EventKind, ProbeOutcome, RecoveryStatus
 from .engine import EVIDENCE_LIST_LIMIT
 from .rules import describe_probe
+
+_NAME_LIKE = re.compile(r"[^\W\d_]{2,}.*\s.*[^\W\d_]{2,}")  # a line with two words at least: not "1" or "Page 2"
+_TITLE_CHARS = 200
 
 
 @dataclass
@@ -65,7 +70,7 @@ def run_baseline(archive: Archive, agency_id: str, prefix: str = "") -> Baseline
         outcome = row["outcome"]
         if outcome in (ProbeOutcome.GONE, ProbeOutcome.SOFT_404):
             result.gone += 1
-            events.append(_event(db, agency_id, crawl[0], row, prefix))
+            events.append(_event(archive, agency_id, crawl[0], row, prefix))
         elif outcome == ProbeOutcome.SERVED:
             result.served += 1
         elif outcome is None:
@@ -92,31 +97,57 @@ def _folder(url: str, prefix: str) -> str | None:
     return unquote(folder) if slash and folder else None
 
 
-def _event(db: sqlite_utils.Database, agency_id: str, crawl_id: int, row: dict[str, Any],
-           prefix: str) -> dict[str, Any]:
-    url = row["url"]
+def _event(archive: Archive, agency_id: str, crawl_id: int, row: dict[str, Any], prefix: str) -> dict[str, Any]:
+    db, url = archive.db, row["url"]
     listed = _archived_listing(db, agency_id, url)
-    title = (listed and (listed["title"] or listed["link_text"])) or unquote(urlsplit(url).path.rsplit("/", 1)[-1]) \
-        or url
-    section = listed["section"] if listed and listed["section"] else _folder(url, prefix)
+    if listed:
+        title, title_from = listed["title"] or listed["link_text"], "archived_listing"
+    else:
+        title, title_from = _own_title(archive, agency_id, url)
+    section, section_from = (listed["section"], "archived_listing") if listed and listed["section"] else \
+        (_folder(url, prefix), "folder")
     held = list(db.query(
         "select timestamp, original, mimetype, status, digest, length, raw_url from captures"
         " where agency_id = ? and url = ? order by timestamp",
         [agency_id, url],
     ))
     probe = {key: row[key] for key in ("probed_at", "outcome", "http_status", "final_url", "error")}
-    where = f" (listed under “{section}” as archived on {_day(listed['timestamp'])})" if listed else ""
+    if listed:
+        where = f" (listed under “{section}” as archived on {_day(listed['timestamp'])})"
+    else:
+        named = {"pdf_metadata": "the document's own title", "first_line": "the document's first line",
+                 "file_name": "its file name"}[title_from]
+        where = f" (named after {named}" + (f"; filed under “{section}”, the folder it was captured in)"
+                                            if section else ")")
     summary = (f"“{title}”{where} was captured by the Wayback Machine ({row['captures']} capture(s), "
                f"{_day(row['first_capture'])} to {_day(row['last_capture'])}) but never listed in our crawls, "
                f"and the library now answers {describe_probe(probe)}.")
     evidence = {"captures_count": len(held), "captures": held[:EVIDENCE_LIST_LIMIT], "probe": probe,
-                "last_complete_crawl": crawl_id, "archived_listing": listed}
+                "last_complete_crawl": crawl_id, "archived_listing": listed, "title_from": title_from,
+                "section_from": section_from if section else None, "inferred": not listed}
     return {
         "agency_id": agency_id, "kind": EventKind.REMOVED_BEFORE_MONITORING, "crawl_id": crawl_id, "url": url,
         "title": title, "section": section, "detected_at": row["probed_at"],
         "summary": summary, "evidence": json.dumps(evidence, sort_keys=True),
         "dedupe_key": f"{EventKind.REMOVED_BEFORE_MONITORING}:{agency_id}:{url}",
     }
+
+
+def _own_title(archive: Archive, agency_id: str, url: str) -> tuple[str, str]:
+    """What a document removed before monitoring, named by no archived listing, calls itself: its PDF Title, else
+    its first line of text, read from the verified copy recovery stored; else its file name. Only a copy the PII
+    screen let through may name an event (events are public)."""
+    copy = archive.db.execute(
+        "select r.sha256, t.title, t.text from recoveries r join texts t on t.sha256 = r.sha256 "
+        "where r.agency_id = ? and r.url = ? and r.status = ? order by r.capture_timestamp desc limit 1",
+        [agency_id, url, RecoveryStatus.RECOVERED]).fetchone()
+    if copy and not is_withheld(archive, copy[0]):
+        if copy[1]:
+            return copy[1], "pdf_metadata"
+        line = next((line.strip() for line in (copy[2] or "").splitlines() if _NAME_LIKE.search(line)), "")
+        if line:
+            return line[:_TITLE_CHARS], "first_line"
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or url, "file_name"
 
 
 def _archived_listing(db: sqlite_utils.Database, agency_id: str, url: str) -> dict[str, Any] | None:

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..archive.captures import LATEST_PROBES, NEVER_LISTED
 from ..archive.pii import screen_pending
 from ..archive.removals import document_captures, removed_event_documents
 from ..archive.store import Archive, utcnow
 from ..archive.text import extract_pending
-from ..archive.vocabulary import RecoveryStatus
+from ..archive.vocabulary import ProbeOutcome, RecoveryStatus
 from ..config import AgencyConfig
 from ..web.sniff import is_html, sniff_mimetype
 from .client import WaybackClient
@@ -53,14 +54,39 @@ def recover(archive: Archive, config: AgencyConfig, client: WaybackClient, event
     Raises ``LookupError`` when ``event_id`` names no removed document of the agency, and lets
     ``WaybackUnavailable``/``RateLimited`` through: what was recovered before stays recorded.
     """
-    db = archive.db
     targets = _targets(removed_event_documents(archive, config.id, event_id))
     if event_id is not None and not targets:
         raise LookupError(f"event {event_id} is not a removal event of {config.id} naming a document")
     held: dict[str, list[dict[str, Any]]] = {}
     for row in document_captures(archive, config.id, event_id):
         held.setdefault(row["url"], []).append(row)
-    tried = {(url, timestamp, digest) for url, timestamp, digest in db.execute(
+    return recover_targets(archive, config, client, targets, held, progress)
+
+
+def recover_never_listed_gone(archive: Archive, config: AgencyConfig, client: WaybackClient) -> RecoveryStats:
+    """Store a verified copy of each captured URL no crawl ever listed whose last probe found it gone, and that no
+    archived listing page named: the document itself is then the only witness of what it was called."""
+    rows = list(archive.db.query(
+        f"""
+        select n.url, null as document_id from ({NEVER_LISTED}) n join ({LATEST_PROBES}) p on p.url = n.url
+        where p.outcome in ('{ProbeOutcome.GONE}', '{ProbeOutcome.SOFT_404}')
+          and n.url not in (select url from archived_links where agency_id = :agency)
+        order by n.url
+        """, {"agency": config.id}))
+    held: dict[str, list[dict[str, Any]]] = {}
+    for row in archive.db.query(
+            "select url, urlkey, timestamp, original, mimetype, status, digest, length, raw_url from captures "
+            "where agency_id = ? order by url, timestamp desc", [config.id]):
+        held.setdefault(row["url"], []).append(row)
+    return recover_targets(archive, config, client, rows, held)
+
+
+def recover_targets(archive: Archive, config: AgencyConfig, client: WaybackClient, targets: list[dict[str, Any]],
+                    held: dict[str, list[dict[str, Any]]],
+                    progress: Callable[[int, int], None] | None = None) -> RecoveryStats:
+    """Recover each target (``url``, ``document_id``) lacking a copy from its captures in ``held`` (newest
+    first), then extract and screen what was stored."""
+    tried = {(url, timestamp, digest) for url, timestamp, digest in archive.db.execute(
         "select url, capture_timestamp, capture_digest from recoveries where agency_id = ?", [config.id])}
     stats = RecoveryStats(documents=len(targets))
     missing = [t for t in targets if not _has_copy(archive, config.id, t)]

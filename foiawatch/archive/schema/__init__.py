@@ -21,6 +21,7 @@ ARCHIVE = MigrationSet("archive.db", [
     Migration("0007_listing_page_facts", crawls.add_listing_page_facts),
     Migration("0008_not_found_signatures", crawls.add_not_found_signatures),
     Migration("0009_unverified_streak", events.add_unverified_streak),
+    Migration("0010_text_titles", crawls.add_text_titles),
 ])
 
 PRIVATE = MigrationSet("private.db", [

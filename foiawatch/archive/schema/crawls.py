@@ -145,3 +145,9 @@ def add_not_found_signatures(db: sqlite_utils.Database) -> None:
     """How each site answers a URL that does not exist, learned once per site and crawl: the evidence that an HTML
     answer at a document's URL is that site's not-found page (web/answers.py)."""
     execute_script(db, _NOT_FOUND_SIGNATURES)
+
+
+def add_text_titles(db: sqlite_utils.Database) -> None:
+    """What a file calls itself (a PDF's metadata Title): the name of a record removed before monitoring that no
+    archived listing named."""
+    db.execute("alter table texts add column title text")
