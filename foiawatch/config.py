@@ -84,6 +84,10 @@ class WaybackSettings:
     prefix: str = ""  # CDX prefix under which the library's documents live, e.g. "www.ice.gov/doclib/foia/"
     base_url: str = WAYBACK_BASE_URL
     schedule: str = "0 3 * * 0"
+    # Opt-in: ask Save Page Now to capture each newly seen document (needs FOIAWATCH_IA_ACCESS_KEY and
+    # FOIAWATCH_IA_SECRET_KEY), at most save_per_run a run within the service's limits.
+    save_new: bool = False
+    save_per_run: int = 20
 
 
 @dataclass(frozen=True)
@@ -267,6 +271,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> AgencyConfig
     schedule = _coerce(where, "schedule", agency.get("schedule", "0 */6 * * *"), "")
     _check_cron(where, "schedule", schedule)
     _check_cron(f"{source}: [wayback]", "schedule", sections["wayback"].schedule)
+    _check_range(f"{source}: [wayback]", "save_per_run", sections["wayback"].save_per_run, 1)
     return AgencyConfig(
         id=agency_id,
         name=_coerce(where, "name", agency["name"], ""),

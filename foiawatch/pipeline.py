@@ -1,4 +1,5 @@
-"""One run of the chain for one agency: crawl → diff → Wayback baseline → recovery → publish → alerts.
+"""One run of the chain for one agency: crawl → diff → preserve (opt-in Save Page Now) → Wayback baseline →
+recovery → publish → alerts.
 
 Used by ``foiawatch run`` and by the scheduler. Each step is isolated: a failing step is logged and recorded, and
 the later steps still run (alerts most of all: they tell the operator). Every run is recorded in the private
@@ -35,6 +36,7 @@ from .diff.baseline import BaselineResult, run_baseline
 from .publish.build import PublishStats, build_public
 from .wayback import WaybackClient
 from .wayback.baseline import BaselineEvidence, gather_evidence, wayback_client
+from .wayback.preserve import save_new_documents
 from .wayback.recovery import recover
 
 log = logging.getLogger(__name__)
@@ -137,6 +139,15 @@ def wayback_baseline(archive: Archive, config: AgencyConfig, client: WaybackClie
     return outcome
 
 
+def preserve_step(context: RunContext) -> str:
+    """Opt-in (``[wayback] save_new``): ask Save Page Now to capture the documents seen for the first time."""
+    if not context.config.wayback.save_new:
+        raise SkipStep("[wayback] save_new is off")
+    with Archive(context.data_dir) as archive, wayback_client(context.config) as client:
+        stats = save_new_documents(archive, context.config, client)
+    return f"{stats.saved} saved, {len(stats.failed)} refused, {stats.left} left for later runs"
+
+
 def recover_step(context: RunContext) -> str:
     with Archive(context.data_dir) as archive, wayback_client(context.config) as client:
         stats = recover(archive, context.config, client)
@@ -161,8 +172,8 @@ def alerts_step(context: RunContext) -> str:
 
 
 STEPS: tuple[tuple[str, Step], ...] = (
-    ("crawl", crawl_step), ("diff", diff_step), ("wayback", wayback_step), ("recover", recover_step),
-    ("publish", publish_step), ("alerts", alerts_step),
+    ("crawl", crawl_step), ("diff", diff_step), ("preserve", preserve_step), ("wayback", wayback_step),
+    ("recover", recover_step), ("publish", publish_step), ("alerts", alerts_step),
 )
 
 

@@ -37,8 +37,8 @@ def test_run_command_runs_the_chain_once(demo_site, tmp_path):
     result = CliRunner().invoke(cli, ["run", config, "--data-dir", str(data_dir)], env={"FOIAWATCH_SMTP_URL": ""})
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line.split()[1] for line in result.output.splitlines()}
-    assert lines == {"crawl": "ok", "diff": "ok", "wayback": "skipped", "recover": "ok", "publish": "ok",
-                     "alerts": "ok"}
+    assert lines == {"crawl": "ok", "diff": "ok", "preserve": "skipped", "wayback": "skipped", "recover": "ok",
+                     "publish": "ok", "alerts": "ok"}
     assert "crawl 1: complete" in result.output and "no [wayback] prefix configured" in result.output
     assert (data_dir / "public" / "public.db").is_file()
     (run,) = list(open_private(data_dir).query("select * from runs"))

@@ -142,3 +142,34 @@ def test_a_document_no_archived_listing_names_is_named_by_itself_unless_withheld
         evidence = json.loads(events[name]["evidence"])
         assert (evidence["title_from"], evidence["section_from"], evidence["inferred"]) == (source, "folder", True)
         assert events[name]["section"] == "programme" and "the folder it was captured in" in events[name]["summary"]
+
+
+def test_new_documents_are_sent_to_save_page_now_when_asked_for(tmp_path, monkeypatch):
+    from foiawatch.wayback.baseline import wayback_client
+    from foiawatch.wayback.preserve import save_new_documents
+
+    monkeypatch.setenv("FOIAWATCH_IA_ACCESS_KEY", "access")
+    monkeypatch.setenv("FOIAWATCH_IA_SECRET_KEY", "secret")
+    names = [f"doc-{n}.pdf" for n in range(3)]
+    library = ('<html><body><main id="main-content"><h2>Records</h2>'
+               + "".join(f'<a href="/doclib/foia/{n}">{n}</a>' for n in names) + "</main></body></html>").encode()
+    routes = {"/foia/library": (200, HTML, library)}
+    routes.update({f"/doclib/foia/{n}": (200, {"Content-Type": "application/pdf"}, b"%PDF-1.4 " + n.encode())
+                   for n in names})
+    with StaticSite(routes) as site, WaybackStandin([]) as standin:
+        config = replace(demo_config(site.url), library_urls=(site.url + "/foia/library",))
+        off = replace(config, wayback=replace(config.wayback, base_url=standin.url))
+        on = replace(off, wayback=replace(off.wayback, save_new=True, save_per_run=2))
+        assert crawl(config, tmp_path).status == "complete"
+        with Archive(tmp_path) as archive:
+            assert save_new_documents(archive, off, wayback_client(off)).skipped
+            first = save_new_documents(archive, on, WaybackClient(standin.url, allow_save=True, save_per_minute=60_000,
+                                                                  **FAST), poll_interval=0.01)
+            second = save_new_documents(archive, on, WaybackClient(standin.url, allow_save=True,
+                                                                   save_per_minute=60_000, **FAST), poll_interval=0.01)
+            third = save_new_documents(archive, on, WaybackClient(standin.url, allow_save=True,
+                                                                  save_per_minute=60_000, **FAST), poll_interval=0.01)
+            saves = list(archive.db.query("select url, status, job_id, raw_url from wayback_saves order by id"))
+    assert (first.saved, first.left, second.saved, second.left, third.asked) == (2, 1, 1, 0, 0)
+    assert sorted(standin.saved) == sorted(f"{site.url}/doclib/foia/{n}" for n in names)
+    assert all(row["status"] == "ok" and row["job_id"] and row["raw_url"].startswith(standin.url) for row in saves)

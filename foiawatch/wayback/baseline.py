@@ -46,4 +46,5 @@ def gather_evidence(archive: Archive, config: AgencyConfig, client: WaybackClien
 
 def wayback_client(config: AgencyConfig) -> WaybackClient:
     """A client for the agency's configured Wayback Machine (``[wayback] base_url``), as the agency's crawler."""
-    return WaybackClient(config.wayback.base_url, user_agent=config.politeness.user_agent)
+    return WaybackClient(config.wayback.base_url, user_agent=config.politeness.user_agent,
+                         allow_save=config.wayback.save_new)

@@ -22,6 +22,7 @@ ARCHIVE = MigrationSet("archive.db", [
     Migration("0008_not_found_signatures", crawls.add_not_found_signatures),
     Migration("0009_unverified_streak", events.add_unverified_streak),
     Migration("0010_text_titles", crawls.add_text_titles),
+    Migration("0011_wayback_saves", wayback.add_saves),
 ])
 
 PRIVATE = MigrationSet("private.db", [

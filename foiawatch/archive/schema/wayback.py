@@ -90,3 +90,25 @@ create index if not exists archived_links_agency_url on archived_links (agency_i
 
 def create_tables(db: sqlite_utils.Database) -> None:
     execute_script(db, _TABLES)
+
+
+_SAVES = """
+create table wayback_saves (
+    id integer primary key,
+    agency_id text not null references agencies(id),
+    document_id integer references documents(id),
+    url text not null,
+    requested_at text not null,
+    status text not null,                             -- ok or failed
+    job_id text,                                      -- Save Page Now's job
+    timestamp text,                                   -- the capture it made
+    raw_url text,
+    error text
+);
+create index wayback_saves_document on wayback_saves (document_id, status);
+"""
+
+
+def add_saves(db: sqlite_utils.Database) -> None:
+    """Save Page Now requests for documents seen for the first time (opt-in): the provenance of those captures."""
+    execute_script(db, _SAVES)
