@@ -166,7 +166,8 @@ class Archive:
         """
         rows = self.db.execute(
             """
-            select d.url, d.id, s.etag, s.last_modified, s.sha256, s.size, s.content_type
+            select d.url, d.id, s.etag, s.last_modified, s.sha256, s.size, s.content_type, s.warc_record_id,
+                   coalesce(s.warc_date, replace(s.fetched_at, '+00:00', 'Z')), s.payload_digest
             from documents d
             join sightings s on s.id = (
                 select s2.id from sightings s2 join blobs b on b.sha256 = s2.sha256
@@ -179,8 +180,9 @@ class Archive:
         ).fetchall()
         return {
             url: {"document_id": doc_id, "etag": etag, "last_modified": last_modified, "sha256": sha256,
-                  "size": size, "content_type": content_type}
-            for url, doc_id, etag, last_modified, sha256, size, content_type in rows
+                  "size": size, "content_type": content_type, "warc_record_id": record_id, "warc_date": warc_date,
+                  "payload_digest": digest}
+            for url, doc_id, etag, last_modified, sha256, size, content_type, record_id, warc_date, digest in rows
         }
 
     def store_blob(self, source_path: Path, sha256: str, mimetype: str, source: str) -> bool:

@@ -3,13 +3,20 @@
 WARC is what web archives (the Wayback Machine, pywb, Webrecorder) read, so a crawl can be handed to an archivist
 or replayed as it was. Each record is its own gzip member and is flushed at once: a crash loses at most the record
 being written, and the file stays readable up to it.
+
+A 304 to a conditional request is written as a ``revisit`` record (profile server-not-modified) that refers to the
+response holding the bytes, so a replay tool shows the document as of that crawl rather than an empty 304; the 304's
+own status and headers are kept in the revisit record's ``WARC-Foiawatch-Response*`` fields.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import BinaryIO
@@ -55,6 +62,27 @@ def _level_for(sample: bytes) -> int:
     return GZIP_LEVEL if len(zlib.compress(sample, GZIP_LEVEL)) < _WORTH_COMPRESSING * len(sample) else STORED
 
 
+NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+
+
+@dataclass(frozen=True)
+class PayloadRecord:
+    """Where a payload is in a WARC: what a revisit record refers to."""
+
+    record_id: str | None  # WARC-Record-ID; None when only the URL and date are known (archives made before)
+    date: str  # WARC-Date, ISO 8601
+    digest: str  # WARC-Payload-Digest, e.g. "sha1:BASE32..."
+
+
+def payload_digest(path: Path) -> str:
+    """The WARC payload digest of a stored body (what warcio writes for a response with that payload)."""
+    sha1 = hashlib.sha1()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            sha1.update(chunk)
+    return "sha1:" + base64.b32encode(sha1.digest()).decode("ascii")
+
+
 class CrawlWarc:
     def __init__(self, path: Path, info: dict[str, str]):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,8 +106,9 @@ class CrawlWarc:
         body: bytes | None = None,
         body_path: Path | None = None,
         protocol: str = "HTTP/1.1",
-    ) -> None:
-        """Write a request and its response; the response payload comes from ``body`` or streams from a file."""
+    ) -> PayloadRecord:
+        """Write a request and its response; the response payload comes from ``body`` or streams from a file.
+        Returns where the response's payload is."""
         request_http = StatusAndHeaders(f"{method} {_path_of(url)} {protocol}", list(request_headers),
                                         is_http_request=True)
         request = self._writer.create_warc_record(url, "request", payload=io.BytesIO(b""), length=0,
@@ -96,6 +125,33 @@ class CrawlWarc:
             finally:
                 self._members.level = GZIP_LEVEL
         request.rec_headers.add_header("WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID"))
+        self._write(request)
+        headers = response.rec_headers
+        return PayloadRecord(headers.get_header("WARC-Record-ID"), headers.get_header("WARC-Date"),
+                             headers.get_header("WARC-Payload-Digest"))
+
+    def write_not_modified(self, url: str, method: str, request_headers: Iterable[tuple[str, str]],
+                           response_headers: Iterable[tuple[str, str]], original: PayloadRecord,
+                           protocol: str = "HTTP/1.1") -> None:
+        """Write a 304 answer: a revisit record referring to ``original``, with no HTTP headers of its own so a
+        replay serves the original's, and the 304's status and headers kept in ``WARC-Foiawatch-Response*`` fields
+        (a separate metadata record would be replayed as the capture itself), then the request."""
+        revisit = self._writer.create_warc_record(url, "revisit", payload=io.BytesIO(b""), length=0,
+                                                  warc_content_type="application/http; msgtype=response")
+        fields = [("WARC-Profile", NOT_MODIFIED_PROFILE), ("WARC-Refers-To-Target-URI", url),
+                  ("WARC-Refers-To-Date", original.date), ("WARC-Payload-Digest", original.digest),
+                  ("WARC-Foiawatch-Response", f"{protocol} 304 {_reason(304)}")]
+        if original.record_id:
+            fields.append(("WARC-Refers-To", original.record_id))
+        fields += [("WARC-Foiawatch-Response-Header", f"{name}: {value}") for name, value in response_headers]
+        for name, value in fields:
+            revisit.rec_headers.add_header(name, value)
+        self._write(revisit)
+        request_http = StatusAndHeaders(f"{method} {_path_of(url)} {protocol}", list(request_headers),
+                                        is_http_request=True)
+        request = self._writer.create_warc_record(url, "request", payload=io.BytesIO(b""), length=0,
+                                                  http_headers=request_http)
+        request.rec_headers.add_header("WARC-Concurrent-To", revisit.rec_headers.get_header("WARC-Record-ID"))
         self._write(request)
 
     def close(self) -> None:

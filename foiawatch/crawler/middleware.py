@@ -11,8 +11,8 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 
-from ..archive.warc import CrawlWarc
-from .spider import LibrarySpider
+from ..archive.warc import CrawlWarc, PayloadRecord, payload_digest
+from .spider import DOCUMENT, PAYLOAD_META, LibrarySpider
 from .streaming import BODY_META, DiskBody, discard_body
 
 
@@ -34,9 +34,15 @@ class WarcMiddleware:
         spider = self.crawler.spider
         assert isinstance(spider, LibrarySpider), "crawler/run.py installs this middleware for LibrarySpider only"
         warc: CrawlWarc = spider.warc
+        original = self._original(spider, request) if response.status == 304 else None
+        if original is not None:
+            warc.write_not_modified(request.url, request.method, _pairs(request.headers), _pairs(response.headers),
+                                    original, protocol=response.protocol or "HTTP/1.1")
+            request.meta[PAYLOAD_META] = original
+            return response
         body: DiskBody | None = request.meta.get(BODY_META)
         streamed = body if body is not None and body.sha256 else None  # a finished download on disk
-        warc.write_exchange(
+        request.meta[PAYLOAD_META] = warc.write_exchange(
             request.url, request.method, _pairs(request.headers), response.status, _pairs(response.headers),
             body=None if streamed else response.body, body_path=streamed.path if streamed else None,
             protocol=response.protocol or "HTTP/1.1",
@@ -44,3 +50,13 @@ class WarcMiddleware:
         if 300 <= response.status < 400:
             discard_body(request.meta)  # a redirect hop's body is in the WARC; the next hop streams afresh
         return response
+
+    @staticmethod
+    def _original(spider: LibrarySpider, request: Request) -> PayloadRecord | None:
+        """The response a 304 to this conditional document request confirms (from an earlier crawl)."""
+        info = request.meta.get(DOCUMENT)
+        known = spider.known.get(info["url"]) if info else None
+        if not known or not known.get("sha256") or not known.get("warc_date"):
+            return None
+        digest = known.get("payload_digest") or payload_digest(spider.recorder.archive.blobs.path(known["sha256"]))
+        return PayloadRecord(known.get("warc_record_id"), known["warc_date"], digest)

@@ -16,6 +16,7 @@ from ..archive.blobs import StoredBlob
 from ..archive.store import Archive, utcnow
 from ..archive.verdict import CrawlVerdict, PageFacts, judge_crawl
 from ..archive.vocabulary import CrawlStatus, FetchOutcome
+from ..archive.warc import PayloadRecord
 from ..config import AgencyConfig
 from ..web.answers import NotFoundSignature
 
@@ -128,6 +129,7 @@ class CrawlRecorder:
         size: int | None = None,
         new_blob: bool = False,
         error: str | None = None,
+        payload: PayloadRecord | None = None,
     ) -> None:
         """Record the result of fetching (or probing) one document in this crawl."""
         if listed:
@@ -147,10 +149,12 @@ class CrawlRecorder:
         self.db.execute(
             "insert or replace into sightings (crawl_id, document_id, listed, listing_page, section, link_text, "
             "http_status, final_url, etag, last_modified, content_type, sha256, size, not_modified, outcome, "
-            "error, fetched_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "error, fetched_at, warc_record_id, warc_date, payload_digest) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [self.crawl_id, document_id, 1 if listed else 0, listing_page, section, link_text, http_status,
              final_url, etag, last_modified, content_type, sha256, size,
-             1 if outcome == FetchOutcome.NOT_MODIFIED else 0, outcome, error, utcnow()],
+             1 if outcome == FetchOutcome.NOT_MODIFIED else 0, outcome, error, utcnow(),
+             *((payload.record_id, payload.date, payload.digest) if payload and sha256 else (None, None, None))],
         )
         if sha256 and outcome in (FetchOutcome.FETCHED, FetchOutcome.NOT_MODIFIED):
             self.db.execute("update documents set sha256 = ?, mimetype = coalesce(?, mimetype) where id = ?",

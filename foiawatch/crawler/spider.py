@@ -42,6 +42,7 @@ from .streaming import BODY_META, STREAM_META, DiskBody, discard_body
 
 LISTING = "foiawatch_listing"
 DOCUMENT = "foiawatch_document"
+PAYLOAD_META = "foiawatch_payload_record"  # where the WARC holds the payload of the answer (archive.warc.PayloadRecord)
 # Statuses the spider wants to see itself rather than have Scrapy drop (redirects stay Scrapy's to follow).
 SEEN_STATUSES = [304, *range(400, 600)]
 NOT_FOUND_PAGE_MAX_BYTES = 2 * 1024 * 1024  # a site's not-found page larger than this is not learned
@@ -251,6 +252,7 @@ class LibrarySpider(scrapy.Spider):
             "listed": info["listed"], "listing_page": listing[0], "section": listing[1], "link_text": listing[2],
             "http_status": response.status, "final_url": response.url, "content_type": content_type,
             "etag": _header(response, b"ETag"), "last_modified": _header(response, b"Last-Modified"),
+            "payload": response.meta.get(PAYLOAD_META),
         }
 
     # the site's not-found page ------------------------------------------------------------------------------

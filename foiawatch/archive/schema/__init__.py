@@ -23,6 +23,7 @@ ARCHIVE = MigrationSet("archive.db", [
     Migration("0009_unverified_streak", events.add_unverified_streak),
     Migration("0010_text_titles", crawls.add_text_titles),
     Migration("0011_wayback_saves", wayback.add_saves),
+    Migration("0012_sighting_warc_records", crawls.add_sighting_warc_records),
 ])
 
 PRIVATE = MigrationSet("private.db", [

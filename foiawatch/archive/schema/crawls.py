@@ -151,3 +151,11 @@ def add_text_titles(db: sqlite_utils.Database) -> None:
     """What a file calls itself (a PDF's metadata Title): the name of a record removed before monitoring that no
     archived listing named."""
     db.execute("alter table texts add column title text")
+
+
+def add_sighting_warc_records(db: sqlite_utils.Database) -> None:
+    """Where each fetched payload is in the crawl's WARC (its record, date and payload digest), so a later 304 is
+    written as a revisit record referring to it (a replay then shows the document, not an empty 304)."""
+    db.execute("alter table sightings add column warc_record_id text")
+    db.execute("alter table sightings add column warc_date text")
+    db.execute("alter table sightings add column payload_digest text")
