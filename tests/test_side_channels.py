@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -65,8 +66,8 @@ class Library:
                 "insert into events (agency_id, kind, crawl_id, document_id, url, title, section, detected_at, "
                 "summary, evidence, dedupe_key) values (?, ?, ?, ?, ?, ?, 'Policy', '2017-02-01T12:00:00+00:00', "
                 "?, '{}', ?)",
-                [AGENCY, kind, self.crawl, document_id, url or f"https://www.ice.gov/doclib/foia/{title}", title,
-                 f"“{title}” was {kind}.", f"test:{kind}:{document_id}:{url}:{title}"]).lastrowid)
+                [AGENCY, kind, self.crawl, document_id, url or f"https://www.ice.gov/doclib/foia/{quote(title)}", title,
+                 f"“{title}” was {kind}.", f"test:{kind}:{document_id}:{url}:{quote(title)}"]).lastrowid)
 
     def recovery(self, url: str, sha256: str | None, timestamp: str = "20150101000000") -> str:
         """A copy recovered from a Wayback capture; returns its direct (id_) playback URL."""

@@ -32,7 +32,7 @@ from ..archive.store import utcnow
 from ..archive.vocabulary import MessagePurpose, MessageStatus, SubscriptionStatus
 from .channels import DeliveryError, post_json, send_email
 from .render import Rendered
-from .safety import RefusedTarget, mask_target
+from .safety import RefusedTarget, mask_in, mask_target
 from .settings import AlertSettings
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def _attempt(db: sqlite_utils.Database, message: dict[str, Any], settings: Alert
                       # the operator's own webhook is configuration, not a subscriber's input: no SSRF risk
                       allow_private=settings.allow_private_webhooks or message["purpose"] == MessagePurpose.OPERATOR)
     except (DeliveryError, RefusedTarget, OSError) as error:
-        error_text = str(error).replace(message["target"], target)
+        error_text = mask_in(str(error), message["target"], target)
         permanent = isinstance(error, RefusedTarget) or getattr(error, "permanent", False)
         if permanent or attempts >= settings.max_attempts:
             log.error("message %s (%s) to %s given up after %d attempt(s): %s", message["id"], message["purpose"],

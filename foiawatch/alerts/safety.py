@@ -4,6 +4,7 @@ server at itself or its network (SSRF), and masked forms for logs and listings."
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -75,17 +76,48 @@ def _host(sockaddr: tuple[str, int] | tuple[str, int, int, int] | tuple[int, byt
     return host
 
 
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
 def non_public_reason(address: str) -> str | None:
-    """Why an IP address is not on the public internet ("loopback", "link-local", ...), or None if it is."""
+    """Why an IP address is not on the public internet ("loopback", "link-local", ...), or None if it is.
+
+    An IPv6 address that carries an IPv4 one (IPv4-mapped, 6to4, Teredo, NAT64) is judged by that IPv4 address
+    too: ``2002:a9fe:a9fe::`` reaches 169.254.169.254 through a 6to4 relay, ``64:ff9b::a00:1`` reaches 10.0.0.1
+    through the network's NAT64 translator."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        else:
+            for form, embedded in _embedded_ipv4(ip):
+                reason = non_public_reason(str(embedded))
+                if reason:
+                    return f"{form} address of {embedded}, a {reason}"
+            if ip in _NAT64_LOCAL:
+                return "local-use NAT64"
     for reason, test in (("loopback", ip.is_loopback), ("link-local", ip.is_link_local),
                          ("private", ip.is_private), ("multicast", ip.is_multicast),
                          ("unspecified", ip.is_unspecified), ("reserved", ip.is_reserved)):
         if test:
             return reason
     return None if ip.is_global else "non-public"
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 address an IPv6 address stands for, with the name of the form: 6to4 (2002::/16, bits 16-47),
+    Teredo (2001::/32, the client's address in the last 32 bits XOR 0xffffffff), NAT64 (RFC 6052: the last 32 bits
+    under the well-known 64:ff9b::/96, and under a /96 translator prefix in the local-use 64:ff9b:1::/48, all of
+    which ``non_public_reason`` refuses whatever it embeds: RFC 8215 keeps it off the public internet)."""
+    found = []
+    if ip.sixtofour:
+        found.append(("6to4", ip.sixtofour))
+    if ip.teredo:
+        found.append(("Teredo", ip.teredo[1]))
+    if ip in _NAT64_WELL_KNOWN or ip in _NAT64_LOCAL and int(ip) & 0xFFFFFFFF:  # zeros: another prefix length
+        found.append(("NAT64", ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)))
+    return found
 
 
 def mask_address(address: str) -> str:
@@ -106,3 +138,9 @@ def mask_url(url: str) -> str:
 
 def mask_target(channel: str, target: str) -> str:
     return mask_address(target) if channel == "email" else mask_url(target)
+
+
+def mask_in(text: str, target: str, masked: str) -> str:
+    """``text`` (a server's reply, an error) with every occurrence of ``target`` replaced by its masked form, in
+    any case: mail servers echo a recipient as they please ("550 <WATCHER@EXAMPLE.ORG>: unknown")."""
+    return re.sub(re.escape(target), lambda _match: masked, text, flags=re.IGNORECASE) if target else text

@@ -39,7 +39,8 @@ def _latest_event_id(data_dir: DataDir) -> int:
 @click.option("--kind", "kinds", multiple=True, type=EVENT_KINDS,
               help=f"Event kinds (repeatable; default: {', '.join(DEFAULT_KINDS)}).")
 @click.option("--section", help="Only events whose section heading contains this (case-insensitive).")
-@click.option("--keyword", help="Only events whose title, summary, evidence or document text mention this.")
+@click.option("--keyword", help="Only events whose title, summary, evidence or document text mention this "
+                                "(the text of a document only when it is public: never a withheld one).")
 def subscribe(data_dir: DataDir, email: str | None, webhook: str | None, slack: bool, agencies: tuple[str, ...],
               kinds: tuple[str, ...], section: str | None, keyword: str | None) -> None:
     """Subscribe an email address or a webhook to alerts: one digest per run listing every matching event.

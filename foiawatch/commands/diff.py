@@ -9,7 +9,15 @@ import click
 from ..archive import DataDir
 from ..diff import DiffResult, events_json, list_events, render_report
 from ..pipeline import diff_agency
-from .options import EVENT_KINDS, config_dir_option, data_dir_option, json_option, load_agency, open_archive
+from .options import (
+    EVENT_KINDS,
+    check_agency,
+    config_dir_option,
+    data_dir_option,
+    json_option,
+    load_agency,
+    open_archive,
+)
 
 
 @click.command()
@@ -54,8 +62,9 @@ def diff(agency: str, data_dir: DataDir, config_dir: Path | None, since: int | N
 def events(data_dir: DataDir, agency: str | None, kinds: tuple[str, ...], section: str | None, since: str | None,
            limit: int, as_json: bool) -> None:
     """List recorded events, filtered, grouped by kind and section."""
-    found = list_events(open_archive(data_dir), agency, kinds, section,
-                        int(since) if since and since.isdigit() else since, limit)
+    archive = open_archive(data_dir)
+    check_agency(archive, agency)
+    found = list_events(archive, agency, kinds, section, int(since) if since and since.isdigit() else since, limit)
     click.echo(events_json(found) if as_json else render_report(found))
 
 

@@ -1,12 +1,19 @@
 """What every command shares: the options that mean the same thing everywhere, and the helpers that turn a
-subsystem's errors into one clear line (``click.ClickException``) instead of a traceback."""
+subsystem's errors into one clear line (``click.ClickException``) instead of a traceback.
+
+Bad paths and names are refused before anything runs, in one line and with a non-zero exit: a data directory that
+cannot be written (every command but ``serve`` writes to it, if only SQLite's journal), a ``--config-dir`` that
+does not exist (rather than quietly using the bundled configs alone), an agency the archive does not know.
+"""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
@@ -20,27 +27,91 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _to_data_dir(_ctx: click.Context, _param: click.Parameter, value: Path) -> DataDir:
+    data_dir = DataDir.at(value)
+    check_writable(data_dir)
+    return data_dir
+
+
+def _to_served_data_dir(_ctx: click.Context, _param: click.Parameter, value: Path) -> DataDir:
     return DataDir.at(value)
 
 
-def data_dir_option(function: F) -> F:
+def _data_dir_option(callback: Callable[[click.Context, click.Parameter, Path], DataDir]) -> Callable[[F], F]:
     return click.option(
         "--data-dir",
         type=click.Path(file_okay=False, path_type=Path),
         default=lambda: os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR),
         show_default=f"${DATA_DIR_ENV} or ./{DEFAULT_DATA_DIR}",
-        callback=_to_data_dir,
+        callback=callback,
         help="Archive directory (database, blobs, WARCs).",
-    )(function)
+    )
+
+
+data_dir_option = _data_dir_option(_to_data_dir)
+# ``serve`` only reads: a public archive may be served from a read-only copy.
+served_data_dir_option = _data_dir_option(_to_served_data_dir)
+
+
+def check_writable(data_dir: DataDir) -> None:
+    """Refuse a data directory this process cannot write to (or create), and databases in it it cannot write."""
+    root = data_dir.root
+    existing = root
+    try:
+        while not existing.exists():
+            existing = existing.parent
+    except OSError as error:  # a directory on the way cannot be searched
+        raise click.ClickException(f"cannot use {root} as the data directory: {error.strerror or error} "
+                                   f"({error.filename})") from None
+    if not existing.is_dir():
+        raise click.ClickException(f"cannot use {root} as the data directory: {existing} is not a directory")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass  # what access(2) would say, except that access(2) takes root for able to write anywhere
+    except OSError as error:
+        place = "" if existing == root else f" ({existing} is not)"
+        raise click.ClickException(f"the data directory {root} is not writable{place}: "
+                                   f"{error.strerror or error}") from None
+    for path in (data_dir.archive_db, data_dir.private_db):
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if file.exists() and not os.access(file, os.R_OK | os.W_OK):
+                raise click.ClickException(f"the data directory {root} is not writable: {file.name} is read-only")
+
+
+def _to_config_dir(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None and not value.is_dir():
+        what = "is not a directory" if value.exists() else "does not exist"
+        raise click.ClickException(f"the config directory {value} {what} (--config-dir or $FOIAWATCH_CONFIG_DIR)")
+    return value
 
 
 def config_dir_option(function: F) -> F:
     return click.option(
         "--config-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=lambda: os.environ.get("FOIAWATCH_CONFIG_DIR"),
+        type=click.Path(path_type=Path),
+        default=lambda: os.environ.get("FOIAWATCH_CONFIG_DIR") or None,
+        callback=_to_config_dir,
         help="Directory of agency .toml files, searched before the bundled ones. Default: $FOIAWATCH_CONFIG_DIR.",
     )(function)
+
+
+def _to_public_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value.strip())
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query and not parts.fragment
+    except ValueError:
+        valid = False
+    if not valid or any(ord(c) < 33 or ord(c) == 127 for c in value.strip()):
+        raise click.ClickException(f"the public URL {value!r} is not an http(s) URL (--public-url or "
+                                   "$FOIAWATCH_PUBLIC_URL)")
+    return value.strip().rstrip("/")
+
+
+public_url_option = click.option(
+    "--public-url", envvar="FOIAWATCH_PUBLIC_URL", callback=_to_public_url,
+    help="The URL visitors reach the archive at (feed ids and links start with it; never the request's Host "
+         "header). Default: $FOIAWATCH_PUBLIC_URL, else http://HOST:PORT.")
 
 
 # Click shows (and matches) an enum's member names; the words a user types are the values.
@@ -55,6 +126,16 @@ def open_archive(data_dir: DataDir) -> Archive:
         raise click.ClickException(
             f"no archive in {data_dir}; run `foiawatch crawl AGENCY --data-dir {data_dir}` first")
     return Archive(data_dir)
+
+
+def check_agency(archive: Archive, agency: str | None) -> None:
+    """Refuse an agency the archive has never recorded (a filter on it could only ever find nothing)."""
+    if agency is None:
+        return
+    known = [row[0] for row in archive.db.execute("select id from agencies order by id")]
+    if agency not in known:
+        raise click.ClickException(f"no agency {agency!r} in the archive in {archive.data_dir}; "
+                                   f"known: {', '.join(known) or 'none'}")
 
 
 def load_agency(agency: str, config_dir: Path | None) -> AgencyConfig:

@@ -6,7 +6,7 @@ import click
 
 from ..archive import DataDir
 from ..publish import build_public
-from .options import data_dir_option, open_archive
+from .options import data_dir_option, open_archive, public_url_option, served_data_dir_option
 
 
 @click.command()
@@ -29,10 +29,11 @@ def publish(data_dir: DataDir) -> None:
 
 
 @click.command()
-@data_dir_option
+@served_data_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8001, show_default=True, type=int)
-def serve(data_dir: DataDir, host: str, port: int) -> None:
+@public_url_option
+def serve(data_dir: DataDir, host: str, port: int, public_url: str | None) -> None:
     """Serve the public database read-only with Datasette: search, views, file downloads and a takedown feed.
 
     Nothing but the public database is reachable, not the archive's private tables nor private.db.
@@ -43,5 +44,6 @@ def serve(data_dir: DataDir, host: str, port: int) -> None:
 
     if not data_dir.public_db.is_file():
         raise click.ClickException(f"no public database in {data_dir}; run `foiawatch publish --data-dir {data_dir}`")
-    click.echo(f"Serving the public archive on http://{host}:{port}/ (Ctrl-C to stop)")
-    uvicorn.run(PublicApp(data_dir), host=host, port=port, log_level="warning", lifespan="on")
+    bound = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    click.echo(f"Serving the public archive on {bound}/ (Ctrl-C to stop)")
+    uvicorn.run(PublicApp(data_dir, public_url or bound), host=host, port=port, log_level="warning", lifespan="on")

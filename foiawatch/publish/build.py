@@ -25,6 +25,7 @@ import sqlite_utils
 
 from ..archive.datadir import DataDir, DataDirLike
 from ..archive.published import FILES_ROUTE
+from ..archive.text_clean import clean_text
 from ..archive.vocabulary import EventKind
 from ..config import WAYBACK_BASE_URL
 
@@ -57,6 +58,15 @@ class Table:
 
 
 _PUBLISHED_COPY = f"case when src.sha256 in (select sha256 from main.blobs) then '{FILES_ROUTE}' || src.sha256 end"
+
+
+def _cleaned(*columns: str) -> dict[str, str]:
+    """Titles and headings as the site shows them, in pages and the Atom feed: without control characters
+    (``archive.text_clean``), whatever an older crawl stored. Not sightings' and links' copies: far more rows, for
+    pages nobody reads first."""
+    return {column: f"clean_text(src.[{column}])" for column in columns}
+
+
 _BOTH_PUBLISHED = ("src.old_sha256 in (select sha256 from published) "
                    "and src.new_sha256 in (select sha256 from published)")
 
@@ -86,7 +96,7 @@ TABLES = (
           computed={"decided_by": ("TEXT", "{decided_by}"), "reason": ("TEXT", "{withheld_reason}"),
                     "updated_at": ("TEXT", "{updated_at}")}),
     Table("documents", ("id", "agency_id", "url", "title", "section", "first_seen_crawl", "last_listed_crawl",
-                        "sha256", "mimetype"),
+                        "sha256", "mimetype"), masked=_cleaned("title", "section"),
           computed={"download": ("TEXT", _PUBLISHED_COPY),
                     "wayback": ("TEXT", "(select " + _wayback_captures("a", "src.url")
                                 + " from archive.agencies a where a.id = src.agency_id)"),
@@ -97,7 +107,8 @@ TABLES = (
                         "not_modified", "outcome", "error", "fetched_at")),
     Table("links", ("crawl_id", "document_id", "listing_page", "section", "link_text")),
     Table("events", ("id", "agency_id", "kind", "crawl_id", "document_id", "url", "title", "section",
-                     "detected_at", "summary", "evidence", "dedupe_key")),
+                     "detected_at", "summary", "evidence", "dedupe_key"),
+          masked=_cleaned("title", "section", "summary")),
     # The diff and its size (line counts, whether it was cut) only when both versions are public: the counts of a
     # withheld version's diff would say how much of it changed.
     Table("text_diffs", ("event_id", "old_sha256", "new_sha256", "lines_added", "lines_removed", "truncated"),
@@ -113,7 +124,7 @@ TABLES = (
                              "coalesce((select " + _wayback_captures("a", "src.original") + " from archive.agencies a "
                              f"where a.id = src.agency_id), '{WAYBACK_BASE_URL}/web/*/' || src.original) end"}),
     Table("listing_captures", _ALL),
-    Table("archived_links", _ALL),
+    Table("archived_links", _ALL, masked=_cleaned("title", "section", "link_text")),
 )
 # Indexes for canned queries and facets, on top of the archive's own indexes (copied where they fit).
 _INDEXES = (
@@ -122,7 +133,12 @@ _INDEXES = (
     "create index if not exists events_section on events (section)",
     "create index if not exists documents_text on documents (text_id)",
     "create index if not exists documents_section on documents (section)",
+    # The byte length of every text, so the public instance finds the longest at once (``LONGEST_VALUE_SQL``).
+    "create index if not exists texts_bytes on texts (length(cast(text as blob)))",
 )
+# The longest value of the public database (texts are its only long ones): the public instance lets no query make
+# a longer one, and must let it read this one.
+LONGEST_VALUE_SQL = "select max(length(cast(text as blob))) from texts"
 
 
 @dataclass(frozen=True)
@@ -214,6 +230,7 @@ def build_public(data_dir: DataDirLike) -> PublishStats:
         connection = sqlite3.connect(partial.resolve().as_uri(), uri=True, isolation_level=None)
         try:
             connection.create_function("public_file_name", 3, public_file_name, deterministic=True)
+            connection.create_function("clean_text", 1, clean_text, deterministic=True)
             connection.execute("attach database ? as archive", [f"{database.as_uri()}?mode=ro"])
             rows = _build(sqlite_utils.Database(connection))
             connection.execute("detach database archive")

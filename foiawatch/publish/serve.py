@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,8 @@ from datasette.app import Datasette
 
 from ..archive.datadir import DataDir, DataDirLike
 from ..archive.published import PUBLIC_DB_NAME
-from . import files, plugin
+from . import atom, files, plugin
+from .build import LONGEST_VALUE_SQL
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "datasette_config"
 SETTINGS = {
@@ -33,8 +36,9 @@ SETTINGS = {
 RETIRE_AFTER_S = 60.0  # how long a replaced instance keeps its SQL threads for requests still running on it
 
 
-def make_datasette(data_dir: DataDirLike) -> Datasette:
-    """A Datasette serving ``<data_dir>/public/public.db`` (as built by ``build_public``) and nothing else."""
+def make_datasette(data_dir: DataDirLike, public_url: str | None = None) -> Datasette:
+    """A Datasette serving ``<data_dir>/public/public.db`` (as built by ``build_public``) and nothing else.
+    ``public_url`` is where visitors reach it: the Atom feed's ids and links start with it (see ``atom``)."""
     data_dir = DataDir.at(data_dir)
     public_db = data_dir.public_db
     if not public_db.is_file():
@@ -46,14 +50,28 @@ def make_datasette(data_dir: DataDirLike) -> Datasette:
     if set(datasette.databases) != {"_internal", PUBLIC_DB_NAME}:  # _internal: Datasette's own, never public
         raise RuntimeError(f"the public instance must serve the public database alone: {list(datasette.databases)}")
     files.attach_archive(datasette, data_dir)
+    plugin.limit_values(datasette, _longest_value(public_db))
+    if public_url:
+        atom.set_public_url(datasette, public_url)
     return datasette
+
+
+def _longest_value(public_db: Path) -> int:
+    """Bytes of the longest value in the public database (an index lookup; a full scan in a database built by an
+    older release, once per published file)."""
+    with closing(sqlite3.connect(f"{public_db.resolve().as_uri()}?immutable=1", uri=True)) as connection:
+        try:
+            return int(connection.execute(LONGEST_VALUE_SQL).fetchone()[0] or 0)
+        except sqlite3.OperationalError:  # no texts table: nothing long
+            return 0
 
 
 class PublicApp:
     """ASGI app serving the newest public database: a new file (new inode) gets a new, warmed-up Datasette."""
 
-    def __init__(self, data_dir: DataDirLike):
+    def __init__(self, data_dir: DataDirLike, public_url: str | None = None):
         self.data_dir = DataDir.at(data_dir)
+        self.public_url = public_url
         self._lock = asyncio.Lock()
         self._identity: tuple[int, int] | None = None
         self._served: tuple[Datasette, Any] | None = None  # the instance and its ASGI app
@@ -67,7 +85,7 @@ class PublicApp:
             async with self._lock:
                 identity = self._file_identity()
                 if identity != self._identity:
-                    datasette = make_datasette(self.data_dir)
+                    datasette = make_datasette(self.data_dir, self.public_url)
                     await datasette.invoke_startup()
                     await datasette.get_database(PUBLIC_DB_NAME).table_counts(limit=60_000)
                     retired, self._served, self._identity = self._served, (datasette, datasette.app()), identity
