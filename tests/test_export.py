@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import mimetypes
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -67,11 +68,13 @@ def test_bag_validates_and_lists_every_blob_with_provenance(library, archive_dir
     with Archive(archive_dir) as archive:
         blobs = {row["sha256"]: row for row in archive.db["blobs"].rows}
     payload = set(bag.payload_files())
-    assert {f"data/blobs/{row['path']}" for row in blobs.values()} <= payload
+    named = {sha: f"data/blobs/{row['path']}{mimetypes.guess_extension(row['mimetype']) or '.bin'}"
+             for sha, row in blobs.items()}  # payload files carry their type's extension (issue 12)
+    assert set(named.values()) <= payload
     assert {"data/warc/crawl-1.warc.gz", "data/warc/crawl-2.warc.gz", "data/provenance.csv",
             "data/crawls.csv"} <= payload
     assert {path: fixity["sha256"] for path, fixity in bag.entries.items() if path.startswith("data/blobs/")} == \
-        {f"data/blobs/{row['path']}": sha for sha, row in blobs.items()}
+        {path: sha for sha, path in named.items()}
 
     rows = provenance(bag_dir)
     assert {row["sha256"] for row in rows} == set(blobs)
@@ -163,3 +166,80 @@ def test_export_refuses_what_it_cannot_do_well(archive_dir, tmp_path):
     result = export(archive_dir, "--bagit", str(tmp_path / "bag"), "--include-withheld")
     assert result.exit_code == 1 and f"blob {sha} is corrupt" in result.output and "foiawatch verify" in result.output
     assert not (tmp_path / "bag").exists() and not (tmp_path / "bag.partial").exists(), "no half-made bag is left"
+
+
+# Evidence that survives export (issue 12, part 3) ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_archive(tmp_path_factory) -> Path:
+    """The demo's story (recoveries from the Wayback stand-in, files the PII screen withholds, an outage), plus one
+    event of each kind the story does not raise: an archive with every kind of evidence."""
+    data = tmp_path_factory.mktemp("demo") / "data"
+    result = CliRunner().invoke(cli, ["demo", "--data-dir", str(data), "--no-serve"])
+    assert result.exit_code == 0, result.output
+    with Archive(data) as archive, archive.db.conn:
+        for kind in ("added", "changed", "moved", "unlisted", "restored"):
+            archive.db.execute(
+                "insert into events (agency_id, kind, url, title, detected_at, summary, evidence, dedupe_key) "
+                "values ('demo', ?, 'http://127.0.0.1/doclib/x.pdf', 'X', '2030-01-01T00:00:00+00:00', ?, '{}', ?)",
+                [kind, f"A {kind} event.", f"{kind}:demo:test"])
+    return data
+
+
+def test_a_bag_of_an_archive_with_recoveries_withheld_files_and_every_event_kind(demo_archive, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(demo_archive, data)
+    result = export(data, "--bagit", str(tmp_path / "bag"), "--warc", str(tmp_path / "warcs"))
+    assert result.exit_code == 0, result.output
+    bag = bagit.Bag(str(tmp_path / "bag"))
+    bag.validate()
+    with Archive(data) as archive:
+        kinds = {row[0] for row in archive.db.execute("select distinct kind from events")}
+        recovered = list(archive.db.query("select * from recoveries where status = 'ok'"))
+        withheld = {row[0] for row in archive.db.execute(
+            "select sha256 from blobs where sha256 not in (select sha256 from withholdings where withheld = 0)")}
+    assert len(kinds) == 11 and recovered and withheld
+    with open(tmp_path / "bag" / "data" / "events.csv", newline="", encoding="utf-8") as handle:
+        assert {row["kind"] for row in csv.DictReader(handle)} == kinds
+    with open(tmp_path / "bag" / "data" / "takedowns.csv", newline="", encoding="utf-8") as handle:
+        takedowns = list(csv.DictReader(handle))
+    assert {row["kind"] for row in takedowns} == {"removed", "section_removed", "removed_before_monitoring"}
+    rows = provenance(tmp_path / "bag")
+    wayback = [row for row in rows if row["origin"] == "wayback"]
+    assert {row["url"] for row in wayback} == {row["url"] for row in recovered}
+    assert all(row["title"] for row in wayback), "a recovered copy is named by its removal event"
+    assert not any(row["bag_path"] for row in rows if row["sha256"] in withheld), "withheld bytes stay out"
+    recovery_warcs = sorted((tmp_path / "warcs").glob("recovered-*.warc.gz"))
+    assert recovery_warcs and {path.name for path in recovery_warcs} <= \
+        {Path(p).name for p in bag.payload_files() if "/warc/" in p}
+
+
+def test_recovered_copies_are_in_a_warc_with_their_provenance(demo_archive):
+    with Archive(demo_archive) as archive:
+        recovered = {row["original"]: row for row in archive.db.query("select * from recoveries where status='ok'")}
+        (path,) = {archive.data_dir.root / row["warc_path"] for row in recovered.values()}
+    with open(path, "rb") as handle:
+        resources = {r.rec_headers.get_header("WARC-Target-URI"): (r.rec_headers, r.content_stream().read())
+                     for r in ArchiveIterator(handle) if r.rec_type == "resource"}
+    assert set(resources) == set(recovered)
+    with Archive(demo_archive) as archive:
+        for url, (headers, body) in resources.items():
+            row = recovered[url]
+            assert body == archive.blobs.path(row["sha256"]).read_bytes()
+            assert headers.get_header("WARC-Source-URI") == row["raw_url"]
+            assert headers.get_header("WARC-Foiawatch-Capture-Digest") == f"sha1:{row['capture_digest']}"
+            assert headers.get_header("WARC-Date").startswith(
+                f"{row['capture_timestamp'][:4]}-{row['capture_timestamp'][4:6]}-{row['capture_timestamp'][6:8]}")
+    assert Checker(SimpleNamespace(inputs=[str(path)], verbose=False)).process_all() == 0
+
+
+def test_one_export_failing_does_not_skip_the_other(demo_archive, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(demo_archive, data)
+    (tmp_path / "bag").mkdir()
+    (tmp_path / "bag" / "something").write_text("not empty")
+    result = export(data, "--bagit", str(tmp_path / "bag"), "--warc", str(tmp_path / "warcs"))
+    assert result.exit_code == 1
+    assert "BagIt bag not written" in result.output and "not an empty directory" in result.output
+    assert list((tmp_path / "warcs").glob("*.warc.gz")), "the WARCs were copied all the same"

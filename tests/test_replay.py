@@ -90,3 +90,22 @@ def test_unchanged_documents_replay_from_their_revisit_records(demo_site, tmp_pa
             replayed = pywb.latest(demo_site.url + document.path)
             assert replayed.status_code == 200, (document.path, replayed.status_code)
             assert replayed.content == document_bytes(document, document.text), document.path
+
+
+def test_recovered_copies_replay_from_their_recovery_warc(tmp_path):
+    from click.testing import CliRunner
+
+    from foiawatch.cli import cli
+
+    result = CliRunner().invoke(cli, ["demo", "--data-dir", str(tmp_path / "data"), "--no-serve"])
+    assert result.exit_code == 0, result.output
+    with Archive(tmp_path / "data") as archive:
+        recovered = list(archive.db.query("select original, sha256, warc_path from recoveries where status = 'ok'"))
+        bodies = {row["original"]: archive.blobs.path(row["sha256"]).read_bytes() for row in recovered}
+        warcs = sorted({archive.data_dir.root / row["warc_path"] for row in recovered})
+    assert recovered and warcs
+    (tmp_path / "replay").mkdir()
+    with Pywb(tmp_path / "replay", warcs) as pywb:
+        for url, body in bodies.items():
+            replayed = pywb.latest(url)
+            assert replayed.status_code == 200 and replayed.content == body, url

@@ -6,6 +6,7 @@ Layout::
     private.db                 subscriptions, deliveries, runs, the scheduler's jobs: never published
     blobs/ab/cd/<sha256>       every byte string stored once
     warc/<agency>/crawl-<id>.warc.gz
+    warc/<agency>/recovered-<run>.warc.gz   copies recovered from the Wayback Machine, with their provenance
     public/public.db           what ``foiawatch publish`` builds and ``foiawatch serve`` serves
     logs/                      the crawl processes' logs
     locks/<agency>.lock        one pipeline run per agency at a time
@@ -75,6 +76,10 @@ class DataDir:
 
     def warc_file(self, agency_id: str, crawl_id: int) -> Path:
         return self.warc / agency_id / f"crawl-{crawl_id}.warc.gz"
+
+    def recovery_warc(self, agency_id: str, run: str) -> Path:
+        """The WARC of one recovery run's copies (``run`` names it: its start time and process)."""
+        return self.warc / agency_id / f"recovered-{run}.warc.gz"
 
     def crawl_log(self, agency_id: str) -> Path:
         return self.logs / f"crawl-{agency_id}.log"

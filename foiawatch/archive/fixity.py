@@ -216,6 +216,18 @@ def _check_warcs(archive: Archive, result: Audit, progress: AuditProgress) -> It
                 crawl["status"] == CrawlStatus.INCOMPLETE and not _interrupted(crawl["status_reason"]))
             kind = TRUNCATED if check.truncated and not finished else CORRUPT
             yield Problem(kind, WARC, relative, check.damage, crawl_id=crawl["id"])
+    # The WARCs of recovery runs: a killed run can leave its last record cut short, and that record's copy was
+    # never recorded (the row is written after the record), so a cut tail is expected, not damage.
+    for path in recovery_warcs(archive):
+        seen.add(path)
+        if not path.is_file():
+            yield Problem(MISSING, WARC, _relative(archive, path), "file not found")
+            continue
+        result.warcs += 1
+        check = check_warc(path)
+        result.warc_records += check.records
+        if check.damage:
+            yield Problem(TRUNCATED if check.truncated else CORRUPT, WARC, _relative(archive, path), check.damage)
     for path in sorted(archive.data_dir.warc.rglob("*")):
         if path.is_file() and path not in seen:
             yield Problem(ORPHAN, WARC, _relative(archive, path), "no crawl names this file")
@@ -232,6 +244,13 @@ def crawl_warcs(archive: Archive, agency_id: str | None = None) -> Iterator[tupl
             "select * from crawls where (:agency is null or agency_id = :agency) order by id", {"agency": agency_id})):
         yield crawl, (data_dir.root / crawl["warc_path"] if crawl["warc_path"] else
                       data_dir.warc_file(crawl["agency_id"], crawl["id"]))
+
+
+def recovery_warcs(archive: Archive, agency_id: str | None = None) -> list[Path]:
+    """The WARCs recovery runs wrote the copies they stored to (which may not exist any more)."""
+    return [archive.data_dir.root / path for (path,) in archive.db.execute(
+        "select distinct warc_path from recoveries where warc_path is not null "
+        "and (:agency is null or agency_id = :agency) order by warc_path", {"agency": agency_id})]
 
 
 def _interrupted(reason: str | None) -> bool:

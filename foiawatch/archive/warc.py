@@ -84,6 +84,8 @@ def payload_digest(path: Path) -> str:
 
 
 class CrawlWarc:
+    """A WARC file written record by record: a crawl's exchanges, or the copies one recovery run stored."""
+
     def __init__(self, path: Path, info: dict[str, str]):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -153,6 +155,27 @@ class CrawlWarc:
                                                   http_headers=request_http)
         request.rec_headers.add_header("WARC-Concurrent-To", revisit.rec_headers.get_header("WARC-Record-ID"))
         self._write(request)
+
+    def write_resource(self, url: str, date: str, content_type: str, body_path: Path,
+                       fields: Iterable[tuple[str, str]] = ()) -> PayloadRecord:
+        """Write a document obtained other than by fetching ``url`` (a Wayback capture), dated when it was captured,
+        with ``fields`` saying where it came from."""
+        with open(body_path, "rb") as payload:
+            self._members.level = _level_for(payload.read(_SAMPLE_BYTES))
+            length = payload.seek(0, io.SEEK_END)
+            payload.seek(0)
+            record = self._writer.create_warc_record(url, "resource", payload=payload, length=length,
+                                                    warc_content_type=content_type,
+                                                    warc_headers_dict={"WARC-Date": date})
+            for name, value in fields:
+                record.rec_headers.add_header(name, value)
+            try:
+                self._write(record)
+            finally:
+                self._members.level = GZIP_LEVEL
+        headers = record.rec_headers
+        return PayloadRecord(headers.get_header("WARC-Record-ID"), headers.get_header("WARC-Date"),
+                             headers.get_header("WARC-Payload-Digest") or headers.get_header("WARC-Block-Digest"))
 
     def close(self) -> None:
         self._handle.close()

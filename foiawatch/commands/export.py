@@ -20,7 +20,7 @@ from .options import config_dir_option, data_dir_option, load_agency, open_archi
 @click.option("--bagit", "bag_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write a BagIt bag (blobs, WARCs, provenance.csv) to this new or empty directory.")
 @click.option("--warc", "warc_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Copy the agency's crawl WARCs, unchanged, into this directory.")
+              help="Copy the agency's WARCs (crawls and recovered copies), unchanged, into this directory.")
 @click.option("--include-withheld", is_flag=True,
               help="Put blobs the PII screen withholds (or has not screened) in the bag too: a private copy.")
 def export(agency: str, data_dir: DataDir, config_dir: Path | None, bag_dir: Path | None, warc_dir: Path | None,
@@ -30,19 +30,27 @@ def export(agency: str, data_dir: DataDir, config_dir: Path | None, bag_dir: Pat
         raise click.UsageError("say where to export: --bagit DIR and/or --warc DIR")
     config = load_agency(agency, config_dir)
     archive = open_archive(data_dir)
-    try:
-        if bag_dir:
+    failures = []  # one export failing never skips the other: each is tried, and each failure reported
+    if bag_dir:
+        try:
             bag = export_bag(archive, config.id, bag_dir, include_withheld=include_withheld)
+        except ExportError as error:
+            failures.append(f"BagIt bag not written: {error}")
+        else:
             click.echo(f"BagIt bag of {config.id} in {bag.directory}: {bag.blobs} blob(s), {bag.warcs} WARC(s), "
                        f"{bag.bytes:,} bytes of payload.")
             if bag.withheld:
                 click.echo(f"{bag.withheld} blob(s) withheld by the PII screen or not yet screened were left out "
                            "(listed in provenance.csv); --include-withheld puts them in.")
-        if warc_dir:
+    if warc_dir:
+        try:
             copies = export_warcs(archive, config.id, warc_dir)
+        except ExportError as error:
+            failures.append(f"WARCs not copied: {error}")
+        else:
             click.echo(f"{len(copies)} WARC file(s) of {config.id} copied to {warc_dir}.")
-    except ExportError as error:
-        raise click.ClickException(str(error)) from None
+    if failures:
+        raise click.ClickException("; ".join(failures))
 
 
 @click.command()

@@ -1,9 +1,11 @@
 """Hand an agency's archive to someone else: a BagIt bag (RFC 8493), or its crawl WARCs as they are.
 
 BagIt is what libraries and archives ingest: a ``data/`` payload plus manifests of checksums, so the receiver
-can prove nothing changed in transit. The bag holds every blob of the agency under its sha256 path, every crawl
-WARC unchanged, and ``provenance.csv``: for each blob, where and when it came from (the document URL and crawl
-that fetched it, or the Wayback capture it was recovered from).
+can prove nothing changed in transit. The bag holds every blob of the agency under its sha256 path (with the
+extension of its type), every WARC unchanged (crawls, and recovery runs' copies), ``provenance.csv``: for each
+blob, where and when it came from (the document URL and crawl that fetched it, or the Wayback capture it was
+recovered from), and the findings: ``events.csv`` (every event) and ``takedowns.csv`` (every document a removal
+names, with the copy the bag holds).
 
 The bag is written here rather than by ``bagit.make_bag``: every file is hashed once, while it is copied, and a
 blob whose bytes no longer match its name stops the export instead of being certified by a fresh checksum.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import mimetypes
 import os
 import shutil
 from collections.abc import Iterable, Iterator
@@ -26,8 +29,9 @@ from pathlib import Path
 from .. import __version__
 from ..archive import Archive
 from ..archive.blobs import CHUNK, sha256_file
-from ..archive.fixity import crawl_warcs
+from ..archive.fixity import crawl_warcs, recovery_warcs
 from ..archive.pii import is_withheld, screen_pending
+from ..archive.removals import removed_event_documents
 from ..archive.vocabulary import FetchOutcome, RecoveryStatus
 
 PROVENANCE_COLUMNS = (
@@ -35,6 +39,9 @@ PROVENANCE_COLUMNS = (
     "last_crawl", "fetched_at", "http_status", "etag", "last_modified", "capture_timestamp", "capture_digest",
     "capture_url",
 )
+EVENT_COLUMNS = ("id", "kind", "detected_at", "crawl_id", "document_id", "url", "title", "section", "summary",
+                 "evidence")
+TAKEDOWN_COLUMNS = ("event_id", "kind", "detected_at", "url", "title", "section", "bag_path")
 CRAWL_COLUMNS = ("id", "started_at", "finished_at", "status", "status_reason", "documents", "bag_path")
 
 
@@ -83,8 +90,8 @@ def _write_bag(archive: Archive, agency_id: str, bag: Path, include_withheld: bo
         sha256 = row["sha256"]
         row["withheld"] = int(is_withheld(archive, sha256))
         if sha256 not in placed and (include_withheld or not row["withheld"]):
-            placed[sha256] = _copy(archive.blobs.path(sha256), data, f"blobs/{archive.blobs.relative_path(sha256)}",
-                                   result, expected=sha256)
+            name = f"blobs/{archive.blobs.relative_path(sha256)}{_extension(row['mimetype'])}"
+            placed[sha256] = _copy(archive.blobs.path(sha256), data, name, result, expected=sha256)
             result.blobs += 1
         row["bag_path"] = placed.get(sha256, "")
     result.withheld = len({row["sha256"] for row in provenance} - placed.keys())
@@ -95,21 +102,42 @@ def _write_bag(archive: Archive, agency_id: str, bag: Path, include_withheld: bo
             crawl["bag_path"] = _copy(path, data, f"warc/{path.name}", result)
             result.warcs += 1
         crawls.append(crawl)
+    for path in recovery_warcs(archive, agency_id):
+        if path.is_file():
+            _copy(path, data, f"warc/{path.name}", result)
+            result.warcs += 1
     _write_csv(data, "provenance.csv", PROVENANCE_COLUMNS, provenance, result)
     _write_csv(data, "crawls.csv", CRAWL_COLUMNS, crawls, result)
+    _write_csv(data, "events.csv", EVENT_COLUMNS, archive.db.query(
+        "select * from events where agency_id = ? order by id", [agency_id]), result)
+    _write_csv(data, "takedowns.csv", TAKEDOWN_COLUMNS, _takedowns(archive, agency_id, provenance), result)
     _write_tag_files(archive, agency_id, bag, result)
     return result
 
 
+def _takedowns(archive: Archive, agency_id: str, provenance: list[dict]) -> Iterator[dict]:
+    """One row per document a removal event names, with the copy of it the bag holds, if any."""
+    copies: dict[str, str] = {}
+    for row in provenance:
+        if row["bag_path"]:
+            copies.setdefault(row["url"], row["bag_path"])
+    for row in removed_event_documents(archive, agency_id):
+        event = archive.db.execute("select detected_at from events where id = ?", [row["event_id"]]).fetchone()
+        yield {**row, "detected_at": event[0], "bag_path": copies.get(row["url"], "")}
+
+
+def _extension(mimetype: str | None) -> str:
+    """A payload file's extension, from the type its bytes were found to be (".bin" when none is known)."""
+    return mimetypes.guess_extension((mimetype or "").split(";")[0].strip()) or ".bin"
+
+
 def export_warcs(archive: Archive, agency_id: str, directory: Path) -> list[Path]:
-    """Copy every crawl WARC of ``agency_id`` into ``directory`` byte for byte; returns the copies."""
+    """Copy every WARC of ``agency_id`` (its crawls', and its recovery runs') into ``directory`` byte for byte;
+    returns the copies."""
     _check_agency(archive, agency_id)
     directory.mkdir(parents=True, exist_ok=True)
-    copies = []
-    for _, path in crawl_warcs(archive, agency_id):
-        if path.is_file():
-            copies.append(Path(shutil.copy2(path, directory / path.name)))
-    return copies
+    paths = [path for _, path in crawl_warcs(archive, agency_id)] + recovery_warcs(archive, agency_id)
+    return [Path(shutil.copy2(path, directory / path.name)) for path in paths if path.is_file()]
 
 
 def _check_agency(archive: Archive, agency_id: str) -> None:

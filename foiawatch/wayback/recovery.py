@@ -11,9 +11,11 @@ personal data before anything can be published. Re-running fetches nothing alrea
 from __future__ import annotations
 
 import mimetypes
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from ..archive.removals import document_captures, removed_event_documents
 from ..archive.store import Archive, utcnow
 from ..archive.text import extract_pending
 from ..archive.vocabulary import ProbeOutcome, RecoveryStatus
+from ..archive.warc import CrawlWarc
 from ..config import AgencyConfig
 from ..web.sniff import is_html, sniff_mimetype
 from .client import WaybackClient
@@ -94,18 +97,20 @@ def recover_targets(archive: Archive, config: AgencyConfig, client: WaybackClien
     if progress:
         progress(0, len(missing))
     workdir = archive.work_dir("wayback")
+    warc = _RecoveryWarc(archive, config.id)
     try:
         for done, target in enumerate(missing, 1):
             candidates = [c for c in held.get(target["url"], ())
                           if c["status"] == 200 and _type_fits(c) and
                           (target["url"], c["timestamp"], c["digest"]) not in tried]
             failures = len(stats.errors)
-            if not _recover_one(archive, config, client, target, candidates, workdir, stats) \
+            if not _recover_one(archive, config, client, target, candidates, workdir, warc, stats) \
                     and len(stats.errors) == failures:
                 stats.unrecoverable.append(target["url"])
             if progress:
                 progress(done, len(missing))
     finally:
+        warc.close()
         shutil.rmtree(workdir, ignore_errors=True)
     # Always, not only after new bytes: a recovery killed between storing a copy and screening it leaves it unscreened
     # (so withheld), and this run finishes the job.
@@ -142,8 +147,34 @@ def _type_fits(capture: dict[str, Any]) -> bool:
     return expected is None or mimetype == expected or mimetype in UNTYPED
 
 
+class _RecoveryWarc:
+    """The WARC of one recovery run, opened at its first copy: replay tools show recovered documents too."""
+
+    def __init__(self, archive: Archive, agency_id: str):
+        self.archive, self.agency_id = archive, agency_id
+        self._warc: CrawlWarc | None = None
+
+    def write(self, capture: Capture, mimetype: str, sha256: str) -> str:
+        """Write the stored copy of ``capture``; returns the WARC's path as the archive records it."""
+        if self._warc is None:
+            run = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
+            path = self.archive.data_dir.recovery_warc(self.agency_id, run)
+            self._warc = CrawlWarc(path, {"agency": self.agency_id, "recovered-from": capture.base_url})
+        self._warc.write_resource(
+            capture.original, capture.captured_at.strftime("%Y-%m-%dT%H:%M:%SZ"), mimetype,
+            self.archive.blobs.path(sha256),
+            [("WARC-Source-URI", capture.raw_url), ("WARC-Foiawatch-Capture-Timestamp", capture.timestamp),
+             ("WARC-Foiawatch-Capture-Digest", f"sha1:{capture.digest}"),
+             ("WARC-Foiawatch-Retrieved", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))])
+        return self.archive.data_dir.relative(self._warc.path)
+
+    def close(self) -> None:
+        if self._warc is not None:
+            self._warc.close()
+
+
 def _recover_one(archive: Archive, config: AgencyConfig, client: WaybackClient, target: dict[str, Any],
-                 candidates: list[dict[str, Any]], workdir: Path, stats: RecoveryStats) -> bool:
+                 candidates: list[dict[str, Any]], workdir: Path, warc: _RecoveryWarc, stats: RecoveryStats) -> bool:
     """Try the candidates newest first until one is stored; False if none could be."""
     for row in candidates:
         capture = Capture(row["urlkey"], row["timestamp"], parse_timestamp(row["timestamp"]), row["original"],
@@ -165,8 +196,9 @@ def _recover_one(archive: Archive, config: AgencyConfig, client: WaybackClient, 
             continue
         mimetype = sniff_mimetype(head, capture.mimetype, capture.original)
         stats.new_blobs += archive.store_blob(result.path, result.sha256, mimetype, source="wayback")
+        warc_path = warc.write(capture, mimetype, result.sha256)
         _record(archive, config.id, target, capture, RecoveryStatus.RECOVERED, sha256=result.sha256, size=result.size,
-                mimetype=mimetype)
+                mimetype=mimetype, warc_path=warc_path)
         stats.recovered += 1
         return True
     return False
@@ -186,12 +218,12 @@ def _verified_head(capture: Capture, result: DownloadResult) -> bytes:
 
 def _record(archive: Archive, agency_id: str, target: dict[str, Any], capture: Capture, status: str, *,
             reason: str | None = None, sha256: str | None = None, size: int | None = None,
-            mimetype: str | None = None) -> None:
+            mimetype: str | None = None, warc_path: str | None = None) -> None:
     with archive.db.conn:
         archive.db.execute(
             "insert or ignore into recoveries (agency_id, url, document_id, capture_timestamp, original,"
-            " capture_digest, raw_url, status, reason, sha256, size, mimetype, retrieved_at)"
-            " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [agency_id, target["url"], target["document_id"], capture.timestamp,
-             capture.original, capture.digest, capture.raw_url, status, reason, sha256, size, mimetype, utcnow()],
+            " capture_digest, raw_url, status, reason, sha256, size, mimetype, retrieved_at, warc_path)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [agency_id, target["url"], target["document_id"], capture.timestamp, capture.original, capture.digest,
+             capture.raw_url, status, reason, sha256, size, mimetype, utcnow(), warc_path],
         )

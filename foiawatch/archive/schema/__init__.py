@@ -24,6 +24,7 @@ ARCHIVE = MigrationSet("archive.db", [
     Migration("0010_text_titles", crawls.add_text_titles),
     Migration("0011_wayback_saves", wayback.add_saves),
     Migration("0012_sighting_warc_records", crawls.add_sighting_warc_records),
+    Migration("0013_recovery_warcs", wayback.add_recovery_warcs),
 ])
 
 PRIVATE = MigrationSet("private.db", [

@@ -112,3 +112,8 @@ create index wayback_saves_document on wayback_saves (document_id, status);
 def add_saves(db: sqlite_utils.Database) -> None:
     """Save Page Now requests for documents seen for the first time (opt-in): the provenance of those captures."""
     execute_script(db, _SAVES)
+
+
+def add_recovery_warcs(db: sqlite_utils.Database) -> None:
+    """The WARC each recovered copy was also written to (with its capture's provenance), so replay tools show it."""
+    db.execute("alter table recoveries add column warc_path text")
