@@ -534,3 +534,18 @@ def test_item_selector_without_heading_uses_link_text() -> None:
     agency = config(item_selector="div.views-row")
     body = page('<main><div class="views-row"><a href="/f/a.pdf">Alpha</a> <a href="/f/b.pdf">Beta</a></div></main>')
     assert [d.title for d in parse_listing(body, "https://www.agency.gov/", agency).documents] == ["Alpha", "Beta"]
+
+
+def test_control_characters_and_bidi_overrides_never_reach_the_archive():
+    """Issue 12: titles, sections, link texts and page text are cleaned as they are read (Atom and HTML pages
+    built from them stay valid; a terminal showing them is not rewritten)."""
+    page = ("<html><body><main id='main-content'><h2>Sec\x07tion\u202e one</h2><ul>"
+            "<li><a href='/doclib/a.pdf'>\x1b[31mRed\x00 report\x0bannex\u2066</a></li>"
+            "<li><a href='/doclib/b.pdf'>Second</a></li></ul><p>Text\x1f with\x85 controls\x7f.</p>"
+            "</main></body></html>").encode()
+    parsed = parse_listing(page, "https://www.agency.gov/foia", config())
+    (first, _) = parsed.documents
+    assert (first.title, first.section) == ("[31mRed report annex", "Section one")
+    assert first.link_text == first.title
+    assert "Text with controls." in parsed.text
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", parsed.text)

@@ -27,6 +27,7 @@ from typing import Any, TypeVar, cast
 
 from .db import table
 from .store import Archive, utcnow
+from .text_clean import clean_document_text, clean_text
 from .text_worker import READY, Extraction, decode_reply
 from .vocabulary import TextStatus
 
@@ -316,9 +317,10 @@ def extract_pending(archive: Archive, *, workers: int = DEFAULT_WORKERS, timeout
 
 def _row(sha256: str, extraction: Extraction) -> dict[str, Any]:
     return {"sha256": sha256, "status": extraction.status, "error": extraction.error,
-            "text": extraction.text if extraction.status == TextStatus.OK else None, "pages": extraction.pages,
+            "text": clean_document_text(extraction.text) if extraction.status == TextStatus.OK else None,
+            "pages": extraction.pages,
             "chars": extraction.chars, "seconds": round(extraction.seconds, 4), "extracted_at": utcnow(),
-            "title": extraction.title}
+            "title": clean_text(extraction.title)}
 
 
 def _write(archive: Archive, rows: list[dict[str, Any]]) -> None:

@@ -8,6 +8,8 @@ import lxml.html
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
+from ..archive.text_clean import clean_text
+
 NEVER_VISIBLE = ("script", "style", "template")
 WHITESPACE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")  # zero-width spaces included
 _HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<title")
@@ -27,8 +29,9 @@ def parse_html(body: bytes, encoding: str | None = None) -> etree._Element:
 
 
 def collapse(text: str) -> str:
-    """Whitespace (zero-width spaces included) collapsed to single spaces, trimmed."""
-    return WHITESPACE.sub(" ", text).strip()
+    """Whitespace (zero-width spaces included) collapsed to single spaces, trimmed, and control characters and
+    bidirectional overrides dropped: every title, heading and link text read from a page goes through here."""
+    return WHITESPACE.sub(" ", clean_text(text, keep_c1=True) or "").strip()
 
 
 def page_title(document: etree._Element) -> str:
