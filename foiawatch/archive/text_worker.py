@@ -11,6 +11,7 @@ bytes without a signature.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -161,8 +162,11 @@ def _extract_pdf(handle: BinaryIO, max_chars: int) -> Extraction:
     handle.seek(max(0, size - _EOF_WINDOW))
     cut_short = b"%%EOF" not in handle.read()
     handle.seek(0)
+    source: BinaryIO = handle
+    if cut_short:  # pypdf gives up on a file without the marker; with one appended it reads what is there
+        source = io.BytesIO(handle.read() + b"\n%%EOF\n")
     try:
-        reader = pypdf.PdfReader(handle)
+        reader = pypdf.PdfReader(source)
         if reader.is_encrypted and not _decrypt(reader):
             return Extraction(TextStatus.FAILED, error="encrypted PDF: password required")
         pages, notes = _pages(reader)

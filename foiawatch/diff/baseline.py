@@ -18,6 +18,7 @@ import sqlite_utils
 
 from ..archive import Archive, captures
 from ..archive.pii import is_withheld
+from ..archive.text_clean import clean_text
 from ..archive.vocabulary import CrawlStatus, EventKind, ProbeOutcome, RecoveryStatus
 from .engine import EVIDENCE_LIST_LIMIT
 from .rules import describe_probe
@@ -94,7 +95,7 @@ def _folder(url: str, prefix: str) -> str | None:
     if not path.startswith(base):
         return None
     folder, slash, _ = path[len(base):].lstrip("/").partition("/")
-    return unquote(folder) if slash and folder else None
+    return clean_text(unquote(folder)) if slash and folder else None
 
 
 def _event(archive: Archive, agency_id: str, crawl_id: int, row: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -147,7 +148,7 @@ def _own_title(archive: Archive, agency_id: str, url: str) -> tuple[str, str]:
         line = next((line.strip() for line in (copy[2] or "").splitlines() if _NAME_LIKE.search(line)), "")
         if line:
             return line[:_TITLE_CHARS], "first_line"
-    return unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or url, "file_name"
+    return clean_text(unquote(urlsplit(url).path.rsplit("/", 1)[-1])) or url, "file_name"
 
 
 def _archived_listing(db: sqlite_utils.Database, agency_id: str, url: str) -> dict[str, Any] | None:
