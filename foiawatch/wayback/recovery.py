@@ -35,6 +35,7 @@ from .models import Capture, DownloadResult, parse_timestamp
 # Types the index gives a capture whose server did not say what it was; the bytes are sniffed after download.
 UNTYPED = frozenset({"application/octet-stream", "binary/octet-stream", "unk"})
 _SNIFF_BYTES = 4096
+NAMING_RECOVERIES_PER_RUN = 100  # copies fetched by a baseline run to name documents no archived listing names
 
 
 @dataclass
@@ -66,9 +67,12 @@ def recover(archive: Archive, config: AgencyConfig, client: WaybackClient, event
     return recover_targets(archive, config, client, targets, held, progress)
 
 
-def recover_never_listed_gone(archive: Archive, config: AgencyConfig, client: WaybackClient) -> RecoveryStats:
+def recover_never_listed_gone(archive: Archive, config: AgencyConfig, client: WaybackClient,
+                              limit: int = NAMING_RECOVERIES_PER_RUN) -> RecoveryStats:
     """Store a verified copy of each captured URL no crawl ever listed whose last probe found it gone, and that no
-    archived listing page named: the document itself is then the only witness of what it was called."""
+    archived listing page named: the document itself is then the only witness of what it was called. At most
+    ``limit`` a run: past it, a library emptied before monitoring is still reported at once, its documents named by
+    their file names, and recovery fetches the rest later."""
     rows = list(archive.db.query(
         f"""
         select n.url, null as document_id from ({NEVER_LISTED}) n join ({LATEST_PROBES}) p on p.url = n.url
@@ -81,6 +85,7 @@ def recover_never_listed_gone(archive: Archive, config: AgencyConfig, client: Wa
             "select url, urlkey, timestamp, original, mimetype, status, digest, length, raw_url from captures "
             "where agency_id = ? order by url, timestamp desc", [config.id]):
         held.setdefault(row["url"], []).append(row)
+    rows = [row for row in rows if not _has_copy(archive, config.id, row)][:limit]
     return recover_targets(archive, config, client, rows, held)
 
 
