@@ -61,6 +61,7 @@ class ListingRules:
     )
     follow_patterns: tuple[str, ...] = ()  # regexes of further listing pages (section pages) to crawl
     max_pages: int = 1000
+    page_parameter: str = "page"  # the query parameter numbered pages differ in (?page=N; DNN: smdpage12345)
 
 
 @dataclass(frozen=True)

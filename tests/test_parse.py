@@ -107,7 +107,15 @@ def test_is_document_url_extension_pattern_and_exclusion() -> None:
 def test_same_site() -> None:
     assert same_site("https://WWW.ICE.gov:443/x", ["www.ice.gov"])
     assert not same_site("https://ice.gov.evil.example/x", ["www.ice.gov"])
-    assert not same_site("https://ice.gov/x", ["www.ice.gov"])
+    assert same_site("https://ice.gov/x", ["www.ice.gov"])  # the www. twin, both ways
+    assert same_site("https://www.ice.gov/x", ["ice.gov"])
+    assert not same_site("https://www.www.ice.gov/x", ["ice.gov"])
+    assert not same_site("https://wwwice.gov/x", ["ice.gov"])
+
+
+def test_backslashes_in_a_path_are_slashes() -> None:
+    assert canonical_url("\\docs\\a.pdf", "https://x.gov/foia/") == "https://x.gov/docs/a.pdf"
+    assert canonical_url("a.pdf?q=a\\b", "https://x.gov/foia/") == "https://x.gov/foia/a.pdf?q=a%5Cb"
 
 
 # --- real pages ------------------------------------------------------------------------------------------------

@@ -34,6 +34,10 @@ _BLOCK_TAGS = frozenset(
     "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th thead tr ul".split()
 )
 _PROSE_TAGS = frozenset({"p", "blockquote", "dd", "figcaption", "address"})
+# Classes that hide an element from sight (screen-reader text) or altogether.
+_HIDDEN_CLASSES = frozenset({"element-invisible", "visually-hidden", "visuallyhidden", "sr-only", "usa-sr-only",
+                             "screen-reader-text", "show-for-sr", "hidden", "hide", "display-none", "d-none",
+                             "offscreen"})
 _PAGE_NUMBER = re.compile(r"^\d+(?:,\d+)*$")  # Drupal writes "page=0,2" when a page has two pagers
 _WORD = re.compile(r"\w")
 _ITEM_HEADING = etree.XPath(
@@ -153,9 +157,8 @@ class _Reader:
         self.occurrences: dict[tuple[str, str], DocumentLink] = {}
         self.paragraphs: list[str] = []
         self._chunks: list[str] = []
-        # Open section headings, innermost last: (text, element whose end closes it, or None for an h1-h6 heading
-        # that lasts until the next one).
-        self._sections: list[tuple[str, etree._Element | None]] = []
+        # Open section headings, innermost last: (text, the element whose end closes it).
+        self._sections: list[tuple[str, etree._Element]] = []
         self._items: list[tuple[etree._Element, str]] = []  # (item element, its heading's text)
         self._prose: list[_Prose] = []
         self._links = 0  # document links seen so far
@@ -211,12 +214,15 @@ class _Reader:
             self._chunks.append(WHITESPACE.sub(" ", element.tail))
 
     def _open_section(self, element: etree._Element, tag: str) -> None:
-        text = collapse(element.text_content())
+        """A heading names the documents after it until its scope ends or a heading of the same scope follows."""
+        if _hidden(element) or _item_title(element):
+            return
         scope = _section_scope(element, tag)
-        if scope is None and self._sections and self._sections[-1][1] is None:
-            self._sections[-1] = (text, None)
-        else:
-            self._sections.append((text, scope))
+        for index, (_, open_scope) in enumerate(self._sections):
+            if open_scope is scope:
+                del self._sections[index:]
+                break
+        self._sections.append((collapse(element.text_content()), scope))
 
     def _link(self, element: etree._Element) -> None:
         url = canonical_url(element.get("href"), self.base)
@@ -238,20 +244,50 @@ class _Reader:
         self.occurrences.setdefault((url, section), link)
 
 
-def _section_scope(heading: etree._Element, tag: str) -> etree._Element | None:
+def _section_scope(heading: etree._Element, tag: str) -> etree._Element:
     """The element a heading is confined to: a caption names only its table, a Drupal grouping header only its
-    group. Other headings (h2, h3 …) last until the next heading."""
+    group, and an h2–h6 heading the block it stands in (climbing wrappers that hold nothing else), so a sidebar's
+    "Filter by date" heading ends with the sidebar instead of naming the listing after it."""
     parent = heading.getparent()
-    if tag == "caption" or "view-grouping-header" in (heading.get("class") or "").split():
-        return parent
-    return None
+    if tag == "caption" or "view-grouping-header" in (heading.get("class") or "").split() or parent is None:
+        return parent if parent is not None else heading
+    while len(parent) == 1 and parent.getparent() is not None and not collapse(_own_text(parent)):
+        parent = parent.getparent()
+    return parent
+
+
+def _own_text(element: etree._Element) -> str:
+    return (element.text or "") + "".join(child.tail or "" for child in element)
+
+
+def _hidden(element: etree._Element) -> bool:
+    """Whether an element is there for screen readers or switched off: a "You are here" breadcrumb title is not
+    a section of the listing."""
+    for node in (element, *element.iterancestors()):
+        classes = set((node.get("class") or "").lower().split())
+        style = (node.get("style") or "").replace(" ", "").lower()
+        if (classes & _HIDDEN_CLASSES or node.get("hidden") is not None or node.get("aria-hidden") == "true"
+                or "display:none" in style or "visibility:hidden" in style):
+            return True
+    return False
+
+
+def _item_title(heading: etree._Element) -> bool:
+    """A heading inside a list item or table cell that holds no list of its own titles that one item (a table
+    used for layout, a cell with a year over its list of minutes, still has sections)."""
+    for node in heading.iterancestors():
+        if node.tag in ("li", "td", "th"):
+            return not any(child.tag in ("ul", "ol", "table", "dl") for child in node.iterdescendants())
+    return False
 
 
 def _further_pages(document: etree._Element, base: str, url: str, config: AgencyConfig) -> tuple[list[str], list[str]]:
     """Pagination and section pages, looked for in the whole page (pagers usually sit in a <nav>)."""
     here = canonical_url(url) or url
     here_parts = urlsplit(here)
-    here_filters = _without_page(here_parts.query)
+    name = config.listing.page_parameter
+    here_filters = _without_page(here_parts.query, name)
+    first_page = name not in dict(parse_qsl(here_parts.query))
     listing = config.listing
 
     def candidate(href: str | None) -> str | None:
@@ -274,18 +310,19 @@ def _further_pages(document: etree._Element, base: str, url: str, config: Agency
         if target is None:
             continue
         parts = urlsplit(target)
-        if ((parts.netloc, parts.path) == (here_parts.netloc, here_parts.path)
-                and any(key == "page" and _PAGE_NUMBER.match(value) for key, value in parse_qsl(parts.query))
-                and _without_page(parts.query) == here_filters):
-            next_pages[target] = None
+        numbers = [value for key, value in parse_qsl(parts.query) if key == name and _PAGE_NUMBER.match(value)]
+        if ((parts.netloc, parts.path) == (here_parts.netloc, here_parts.path) and numbers
+                and _without_page(parts.query, name) == here_filters):
+            if not (first_page and set(numbers[0].split(",")) == {"0"}):  # "?page=0" is this first page again
+                next_pages[target] = None
         elif any(pattern.search(target) for pattern in follow):
             follow_pages[target] = None
     return list(next_pages), [page for page in follow_pages if page not in next_pages]
 
 
-def _without_page(query: str) -> list[tuple[str, str]]:
+def _without_page(query: str, name: str) -> list[tuple[str, str]]:
     """The other parameters of a query: a numbered page link keeps them, a table-sort link changes them."""
-    return [(key, value) for key, value in parse_qsl(query, keep_blank_values=True) if key != "page"]
+    return [(key, value) for key, value in parse_qsl(query, keep_blank_values=True) if key != name]
 
 
 def _outage_notice(document: etree._Element, config: AgencyConfig) -> str | None:

@@ -30,6 +30,8 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
     percent-encodes consistently (``Name Part 01`` and ``Name%20Part%2001`` are the same file).
     """
     url = _STRIPPED_INSIDE.sub("", url).strip()
+    head, mark, rest = url.partition("?")
+    url = head.replace("\\", "/") + mark + rest  # browsers read a backslash in a path as a slash
     if base:
         try:
             url = urljoin(base, url)
@@ -68,12 +70,17 @@ def extension(url: str) -> str:
 
 
 def same_site(url: str, allowed_hosts: Iterable[str]) -> bool:
-    """Whether the URL's host is one of ``allowed_hosts`` (exact, case-insensitive; ports are ignored)."""
+    """Whether the URL's host is one of ``allowed_hosts`` or its ``www.`` twin (case-insensitive; ports ignored):
+    ``agency.gov`` covers ``www.agency.gov`` and the other way round, as sites link both."""
     try:
         host = (urlsplit(url).hostname or "").lower()
     except ValueError:
         return False
-    return bool(host) and host in {h.lower() for h in allowed_hosts}
+    return bool(host) and _without_www(host) in {_without_www(h.lower()) for h in allowed_hosts}
+
+
+def _without_www(host: str) -> str:
+    return host[4:] if host.startswith("www.") else host
 
 
 def _host(hostname: str) -> str:
