@@ -13,12 +13,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
-from urllib.robotparser import RobotFileParser
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from ..archive.captures import LATEST_PROBES, NEVER_LISTED
 from ..archive.store import Archive, utcnow
@@ -33,10 +29,8 @@ from ..web.answers import (
     nonexistent_url,
     signature_key,
 )
+from ..web.fetch import PoliteSession
 from ..web.parse import parse_listing
-from ..web.ratelimit import RateLimiter
-
-MAX_REDIRECTS = 10
 
 
 @dataclass(frozen=True)
@@ -119,20 +113,11 @@ def _refusal(archive: Archive, agency_id: str) -> str | None:
 
 
 class _Prober:
-    """One polite HTTP session to the library, with robots.txt read once per site."""
+    """One polite HTTP session to the library (web.fetch), with the site's not-found page learned once per site."""
 
     def __init__(self, config: AgencyConfig):
         self.config = config
-        politeness = config.politeness
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = politeness.user_agent
-        self.session.max_redirects = MAX_REDIRECTS
-        retry = Retry(total=politeness.retries, status_forcelist=(500, 502, 503, 504), allowed_methods=("HEAD", "GET"),
-                      backoff_factor=1.0, raise_on_status=False, respect_retry_after_header=True)
-        for scheme in ("http://", "https://"):
-            self.session.mount(scheme, HTTPAdapter(max_retries=retry))
-        self.pace = RateLimiter(1, politeness.delay) if politeness.delay > 0 else None
-        self.robots: dict[str, RobotFileParser | None] = {}
+        self.http = PoliteSession(config.politeness)
         self.signatures: dict[str, NotFoundSignature | None] = {}
         self.learned: list[tuple[str, str, NotFoundSignature | None, str | None]] = []  # to keep as evidence
 
@@ -140,13 +125,13 @@ class _Prober:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.session.close()
+        self.http.__exit__()
 
     def probe(self, url: str) -> ProbeAnswer:
-        if not self._allowed(url):
+        if not self.http.allowed(url):
             return ProbeAnswer(ProbeOutcome.SKIPPED, error="robots.txt disallows it")
         try:
-            head = self._send("HEAD", url)
+            head = self.http.send("HEAD", url)
             head.close()
             if head.status_code in (404, 410):
                 return _answer(ProbeOutcome.GONE, head)
@@ -162,9 +147,8 @@ class _Prober:
         return _answer(judgement.outcome, answer, None if served else judgement.reason)
 
     def _get(self, url: str) -> Answer:
-        with self._send("GET", url, stream=True) as response:
-            body = response.raw.read(HEAD_BYTES, decode_content=True) or b""
-            return Answer.of(url, response.status_code, response.url, dict(response.headers), body)
+        fetched = self.http.fetch(url, HEAD_BYTES)
+        return Answer.of(url, fetched.status, fetched.final_url, fetched.headers, fetched.body)
 
     def _signature(self, url: str) -> NotFoundSignature | None:
         """How ``url``'s site answers a URL that does not exist: asked once per site and run (cached)."""
@@ -178,34 +162,6 @@ class _Prober:
                 self.signatures[key], error = None, f"{type(failure).__name__}: {failure}"
             self.learned.append((key, probe_url, self.signatures[key], error))
         return self.signatures[key]
-
-    def _send(self, method: str, url: str, *, stream: bool | None = None) -> requests.Response:
-        if self.pace:
-            self.pace.acquire()
-        return self.session.request(method, url, timeout=self.config.politeness.timeout, allow_redirects=True,
-                                    stream=stream)
-
-    def _allowed(self, url: str) -> bool:
-        if not self.config.politeness.obey_robots:
-            return True
-        parts = urlsplit(url)
-        site = f"{parts.scheme}://{parts.netloc}"
-        if site not in self.robots:
-            self.robots[site] = self._read_robots(site)
-        robots = self.robots[site]
-        return robots is None or robots.can_fetch(self.config.politeness.user_agent, url)
-
-    def _read_robots(self, site: str) -> RobotFileParser | None:
-        """The site's rules; None (everything allowed) when it has no robots.txt or it cannot be read."""
-        try:
-            response = self._send("GET", site + "/robots.txt")
-        except requests.RequestException:
-            return None
-        if response.status_code != 200:
-            return None
-        robots = RobotFileParser()
-        robots.parse(response.text.splitlines())
-        return robots
 
 
 def _answer(outcome: str, answer: requests.Response | Answer, error: str | None = None) -> ProbeAnswer:
