@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import cssselect
+import tomlkit
 from apscheduler.triggers.cron import CronTrigger
 
 WAYBACK_BASE_URL = "https://web.archive.org"  # the real service; [wayback] base_url points elsewhere
@@ -49,7 +50,7 @@ class ListingRules:
     """How to read a listing page: where content is, how sections are marked, how to find more pages."""
 
     content_selector: str = "main, #main-content, #content, .region-content, body"
-    section_selector: str = "h2, h3, .view-grouping-header, table caption"
+    section_selector: str = "h2, h3, .view-grouping-header, table caption"  # "": the page has no sections
     item_selector: str = ""  # optional: one element per document (e.g. li.usa-collection__item)
     title_section_separator: str = ""  # e.g. " | " when titles read "Title | Section"
     ignore_selectors: tuple[str, ...] = (
@@ -118,7 +119,8 @@ _SECTIONS = {
     "outage": OutageRules,
     "wayback": WaybackSettings,
 }
-_AGENCY_KEYS = {"id", "name", "library_urls", "allowed_hosts", "schedule", "removal_confirmations"}
+_AGENCY_ORDER = ("id", "name", "library_urls", "allowed_hosts", "schedule", "removal_confirmations")
+_AGENCY_KEYS = set(_AGENCY_ORDER)
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -166,7 +168,8 @@ def _check_regexes(where: str, key: str, patterns: tuple[str, ...]) -> None:
 
 
 def _check_selectors(where: str, rules: ListingRules) -> None:
-    selectors = {"content_selector": [rules.content_selector], "section_selector": [rules.section_selector],
+    selectors = {"content_selector": [rules.content_selector],  # the optional ones may be "" (none)
+                 "section_selector": [rules.section_selector] if rules.section_selector else [],
                  "item_selector": [rules.item_selector] if rules.item_selector else [],
                  "next_page_selector": [rules.next_page_selector], "ignore_selectors": list(rules.ignore_selectors)}
     for key, values in selectors.items():
@@ -319,6 +322,39 @@ def find_config(agency: str, config_dir: str | Path | None = None) -> AgencyConf
 def with_overrides(config: AgencyConfig, **changes: Any) -> AgencyConfig:
     """A copy of a config with top-level fields replaced (tests and the demo point configs at local servers)."""
     return replace(config, **changes)
+
+
+def config_to_toml(config: AgencyConfig, comments: dict[str, list[str]] | None = None, header: str = "") -> str:
+    """A config as a TOML file a person can read: the [agency] keys, then only the settings that differ from the
+    defaults, each under its comments (``comments`` is keyed ``"table.key"``, e.g. ``"listing.page_parameter"``).
+    The text is checked by reading it back: what is written is what ``load_config`` will read."""
+    comments = comments or {}
+    data = config_to_dict(config)
+    defaults = config_to_dict(AgencyConfig(id=config.id, name=config.name, library_urls=config.library_urls,
+                                           allowed_hosts=config.allowed_hosts))
+    document = tomlkit.document()
+    for line in header.splitlines():
+        document.add(tomlkit.comment(line) if line.strip() else tomlkit.nl())
+    for table_name, values in data.items():
+        table = tomlkit.table()
+        order = _AGENCY_ORDER if table_name == "agency" else tuple(values)
+        for key in order:
+            value = values[key]
+            if table_name != "agency" and value == defaults[table_name][key]:
+                continue
+            for line in comments.get(f"{table_name}.{key}", []):
+                table.add(tomlkit.comment(line))
+            if isinstance(value, tuple):
+                value = tomlkit.array().multiline(len(value) > 3)
+                value.extend(values[key])
+            table.add(key, value)
+        if table_name == "agency" or len(table):
+            document.add(tomlkit.nl())
+            document.add(table_name, table)
+    text = tomlkit.dumps(document)
+    if parse_config(tomllib.loads(text), "<written config>") != replace(config, source="<written config>"):
+        raise ConfigError("the written config does not read back as the same config")  # a bug, never user input
+    return text
 
 
 def config_to_dict(config: AgencyConfig) -> dict[str, Any]:
