@@ -99,7 +99,9 @@ def detect(body: bytes, url: str, ask: Ask | None = None, head_budget: int = 20,
     layout.findings += [Finding(f"download links: {why}", f"pattern {p!r}") for p, why in patterns]
     known = [u for u in links if extension(u) in extensions or any(re.search(p, u) for p, _ in patterns)
              or u in typed]
-    for template, members in _templates(u for u in links if u not in known).items():
+    here = urlsplit(canonical_url(url) or url)
+    others = (u for u in links if u not in known and urlsplit(u)[1:3] != here[1:3])  # not this page re-sorted
+    for template, members in _templates(others).items():
         if layout.head_requests >= head_budget:
             layout.findings.append(Finding(f"unchecked link template {template}",
                                            f"HEAD budget of {head_budget} requests spent"))
@@ -116,7 +118,9 @@ def detect(body: bytes, url: str, ask: Ask | None = None, head_budget: int = 20,
                                            f"{len(members)} links of one template, HEAD answers {answers[0]}"))
     for link in typed:
         patterns.append((re.escape(link) + "$", "a type=\"application/…\" hint on the link"))
-    documents = DocumentRules(extensions=tuple(extensions) or DocumentRules().extensions,
+    # The defaults stay: a file type the page lacks today may be posted tomorrow.
+    defaults = DocumentRules().extensions
+    documents = DocumentRules(extensions=defaults + tuple(e for e in extensions if e not in defaults),
                               url_patterns=tuple(p for p, _ in patterns))
     base_listing = (base.listing if base else ListingRules())
     if menus:
