@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import __version__
-from .commands import alerts, archive, crawl, demo, diff, export, publish, run, wayback
+from .commands import alerts, archive, check, crawl, demo, diff, export, init, publish, run, wayback
 
 
 @click.group()
@@ -15,8 +15,9 @@ def cli() -> None:
 
 
 for _command in (
-    crawl.crawl, crawl.agencies, diff.diff, diff.events, wayback.wayback, wayback.recover, export.bundle,
-    archive.verify, export.export, archive.review, publish.publish, publish.serve, alerts.subscribe, alerts.confirm,
-    alerts.unsubscribe, alerts.subscriptions, run.status, run.run_once, run.schedule, demo.demo, demo.demo_site,
+    init.init, check.check, crawl.crawl, crawl.agencies, diff.diff, diff.events, wayback.wayback, wayback.recover,
+    export.bundle, archive.verify, export.export, archive.review, publish.publish, publish.serve,
+    alerts.subscribe, alerts.confirm, alerts.unsubscribe, alerts.subscriptions, run.status, run.run_once,
+    run.schedule, demo.demo, demo.demo_site,
 ):
     cli.add_command(_command)

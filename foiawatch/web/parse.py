@@ -84,6 +84,7 @@ class ListingParse:
     paragraphs: list[str] = field(default_factory=list)
     outage_notice: str | None = None
     blocked: str | None = None
+    items_without_link: int = 0  # elements of the item selector holding no document link
 
 
 def parse_listing(body: bytes, url: str, config: AgencyConfig, *, encoding: str | None = None) -> ListingParse:
@@ -110,6 +111,7 @@ def parse_listing(body: bytes, url: str, config: AgencyConfig, *, encoding: str 
         follow_pages=follow_pages,
         text="\n".join(lines),
         paragraphs=reader.paragraphs,
+        items_without_link=reader.items_without_link,
     )
     if len(result.documents) <= OUTAGE_MAX_DOCUMENTS:
         result.blocked = block_reason(200, {"content-type": "text/html"}, body)
@@ -159,7 +161,8 @@ class _Reader:
         self._chunks: list[str] = []
         # Open section headings, innermost last: (text, the element whose end closes it).
         self._sections: list[tuple[str, etree._Element]] = []
-        self._items: list[tuple[etree._Element, str]] = []  # (item element, its heading's text)
+        self._items: list[tuple[etree._Element, str, int]] = []  # (item, its heading's text, links before it)
+        self.items_without_link = 0
         self._prose: list[_Prose] = []
         self._links = 0  # document links seen so far
 
@@ -189,7 +192,7 @@ class _Reader:
             self._open_section(element, tag)
         if element in self.items:
             heading = _ITEM_HEADING(element)
-            self._items.append((element, collapse(heading[0].text_content()) if heading else ""))
+            self._items.append((element, collapse(heading[0].text_content()) if heading else "", self._links))
         if tag in _PROSE_TAGS:
             if self._prose:
                 self._prose[-1].has_prose_child = True
@@ -205,7 +208,7 @@ class _Reader:
             if not prose.has_prose_child and self._links == prose.links_before:
                 self.paragraphs.extend(_normalise([element.text_content()]))
         if self._items and self._items[-1][0] is element:
-            self._items.pop()
+            self.items_without_link += self._items.pop()[2] == self._links
         for index, (_, scope) in enumerate(self._sections):
             if scope is element:
                 del self._sections[index:]

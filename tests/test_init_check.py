@@ -1,0 +1,108 @@
+"""``foiawatch init`` then ``foiawatch check --json`` on real government listing pages, each served from a local
+mirror of its site: exactly the documents, sections and further pages counted by hand (tests/fixtures/listingpages)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from foiawatch.cli import cli
+
+from .support.mirror import mirrored, page_names
+
+
+@pytest.mark.parametrize("name", page_names())
+def test_init_then_check_finds_the_hand_counted_documents(name: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    with mirrored(name) as page:
+        written = runner.invoke(cli, ["init", page.url, "--id", "library", "--config-dir", str(tmp_path),
+                                      "--delay", "0", "--json"])
+        assert written.exit_code == 0, written.output
+        checked = runner.invoke(cli, ["check", "library", "--config-dir", str(tmp_path), "--pages", "1",
+                                      "--delay", "0", "--json"])
+    assert checked.exit_code == 0, checked.output
+    report = json.loads(checked.output)
+    assert report["listing_pages"] == 1
+    assert report["documents"] == page.expected["documents"]
+    assert report["sections"] == page.expected["sections"]
+    assert set(report["next_pages"]) == page.next_pages
+    assert json.loads(written.output)["sections"] == page.expected["sections"]
+
+
+# --- what init refuses, and what check warns about ------------------------------------------------------------
+
+BLOCK_PAGE = (Path(__file__).parent / "fixtures" / "blockpages" / "captcha__cloudflare-recaptcha-cloudscraper.html")
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+
+
+def _listing(*items: str) -> bytes:
+    return ("<html><head><title>Reading room</title></head><body><main>"
+            + "".join(items) + "</main></body></html>").encode()
+
+
+@pytest.mark.parametrize(("route", "message"), [
+    ((200, HTML, BLOCK_PAGE.read_bytes()), "block or challenge page"),
+    ((503, HTML, b"<html>down</html>"), "answered HTTP 503"),
+    ((200, {"Content-Type": "application/pdf"}, b"%PDF-1.4\n%%EOF"), "not an HTML page"),
+])
+def test_init_writes_nothing_from_a_page_that_is_not_a_library(route, message: str, tmp_path: Path) -> None:
+    from .conftest import StaticSite
+
+    with StaticSite({"/foia": route}) as site:
+        result = CliRunner().invoke(cli, ["init", site.url + "/foia", "--config-dir", str(tmp_path / "configs"),
+                                          "--delay", "0"])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert not (tmp_path / "configs").exists()
+
+
+def test_init_obeys_robots_txt_and_keeps_an_existing_config(tmp_path: Path) -> None:
+    from .conftest import StaticSite
+
+    page = _listing('<a href="/a.pdf">A</a>')
+    routes = {"/foia": (200, HTML, page), "/robots.txt": (200, {"Content-Type": "text/plain"},
+                                                          b"User-agent: *\nDisallow: /private\n"),
+              "/private/foia": (200, HTML, page)}
+    runner = CliRunner()
+    with StaticSite(routes) as site:
+        refused = runner.invoke(cli, ["init", site.url + "/private/foia", "--id", "x", "--config-dir",
+                                      str(tmp_path), "--delay", "0"])
+        first = runner.invoke(cli, ["init", site.url + "/foia", "--id", "x", "--config-dir", str(tmp_path),
+                                    "--delay", "0"])
+        again = runner.invoke(cli, ["init", site.url + "/foia", "--id", "x", "--config-dir", str(tmp_path),
+                                    "--delay", "0"])
+    assert refused.exit_code == 1 and "robots.txt" in refused.output
+    assert first.exit_code == 0, first.output
+    assert "Reading room" in (tmp_path / "x.toml").read_text()  # the page's title names the library
+    assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_check_warns_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from .conftest import StaticSite
+
+    first = _listing('<h2>2024</h2><ul><li><a href="/2024/a.pdf">A</a></li><li><a href="/2024/b.pdf">B</a></li>'
+                     '<li><a href="https://elsewhere.example/c.pdf">C</a></li></ul>'
+                     '<h2>2023</h2><ul><li><a href="/2023/d.pdf">D</a></li></ul>'
+                     '<a href="/foia?page=1">2</a><a href="/foia?page=2">3</a>')
+    routes = {"/foia": (200, HTML, first), "/foia?page=1": (200, HTML, BLOCK_PAGE.read_bytes()),
+              "/foia?page=2": (500, HTML, b"<html>oops</html>")}
+    monkeypatch.chdir(tmp_path)
+    with StaticSite(routes) as site:
+        config = tmp_path / "configs" / "room.toml"
+        config.parent.mkdir()
+        config.write_text(f'[agency]\nid = "room"\nname = "Room"\nlibrary_urls = ["{site.url}/foia"]\n'
+                          '[politeness]\ndelay = 0\nretries = 0\n')
+        result = CliRunner().invoke(cli, ["check", "room", "--config-dir", str(config.parent), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["listing_pages"] == 1 and report["documents"] == 4
+    assert report["sections"] == {"2024": 3, "2023": 1}
+    warnings = "\n".join(report["warnings"])
+    assert "looks like a block page" in warnings or "(blocked)" in warnings
+    assert "HTTP 500" in warnings
+    assert "elsewhere.example, which is not in allowed_hosts" in warnings
+    assert "1 section(s) of one document" in warnings
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["configs"]  # no archive, no data directory
