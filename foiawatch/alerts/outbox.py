@@ -63,7 +63,7 @@ def queue(db: sqlite_utils.Database, purpose: str, channel: str, target: str, re
         [subscription_id, purpose, channel, target, fmt, key or new_key(), rendered.subject, rendered.body,
          json.dumps(rendered.payload, ensure_ascii=False, sort_keys=True), utcnow(), utcnow()],
     )
-    return int(cursor.lastrowid)
+    return int(cursor.lastrowid or 0)
 
 
 def recover_orphans(db: sqlite_utils.Database) -> None:

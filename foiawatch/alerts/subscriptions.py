@@ -105,7 +105,7 @@ def subscribe(db: sqlite_utils.Database, channel: str, target: str, *, latest_ev
              secrets.token_urlsafe(24) if status == SubscriptionStatus.PENDING else None, secrets.token_urlsafe(24),
              latest_event_id, now, now if status == SubscriptionStatus.ACTIVE else None],
         )
-    return get(db, int(cursor.lastrowid))
+    return get(db, int(cursor.lastrowid or 0))
 
 
 def confirm(db: sqlite_utils.Database, token: str, *, latest_event_id: int) -> Subscription:

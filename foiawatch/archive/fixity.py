@@ -274,7 +274,7 @@ def _record(archive: Archive, result: Audit) -> None:
              result.count(MISSING), result.count(CORRUPT), result.count(ORPHAN), result.count(TRUNCATED),
              result.repaired, int(result.ok)],
         )
-        result.id = int(cursor.lastrowid)
+        result.id = int(cursor.lastrowid or 0)
         db.conn.executemany(
             "insert into fixity_problems (audit_id, kind, file_type, path, sha256, crawl_id, detail, repaired) "
             "values (?, ?, ?, ?, ?, ?, ?, ?)",

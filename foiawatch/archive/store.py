@@ -145,7 +145,7 @@ class Archive:
             "values (?, ?, ?, ?, ?, ?)",
             [agency_id, url, title, section, crawl_id, crawl_id],
         )
-        return int(cursor.lastrowid)
+        return int(cursor.lastrowid or 0)
 
     def delisted_documents(self, agency_id: str, crawl_id: int) -> list[tuple[int, str]]:
         """Documents listed before ``crawl_id`` but not by it, and not settled yet as removed or moved: the ones the
