@@ -6,6 +6,7 @@ import click
 
 from . import __version__
 from .commands import alerts, archive, check, crawl, demo, diff, export, init, publish, run, wayback
+from .commands.options import with_logging
 
 
 @click.group()
@@ -21,3 +22,7 @@ for _command in (
     run.schedule, demo.demo, demo.demo_site,
 ):
     cli.add_command(_command)
+
+# -v/--verbose, -q/--quiet and --log-format on the group and on every command; logging configured once, before a
+# command's work starts (stderr as chosen, JSON lines in the data directory's logs/).
+with_logging(cli)

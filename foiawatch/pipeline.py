@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
@@ -27,14 +27,14 @@ from .alerts.settings import AlertSettings
 from .archive import Archive, DataDir
 from .archive.datadir import DataDirLike
 from .archive.pii import screen_pending
-from .archive.state import Locked, file_lock, last_step_success, open_private, record_run, start_run
+from .archive.state import Locked, baseline_due_at, file_lock, open_private, record_run, start_run
 from .archive.vocabulary import RunStatus, StepStatus
-from .config import AgencyConfig, cron_trigger
-from .crawler import crawl
+from .config import AgencyConfig
+from .crawler import CrawlProcessError, crawl
 from .diff import DiffResult, run_diff
 from .diff.baseline import BaselineResult, run_baseline
 from .publish.build import PublishStats, build_public
-from .wayback import WaybackClient
+from .wayback import WaybackClient, WaybackError
 from .wayback.baseline import BaselineEvidence, gather_evidence, wayback_client
 from .wayback.preserve import save_new_documents
 from .wayback.recovery import recover
@@ -57,11 +57,12 @@ class StepResult:
     detail: str = ""
     error: str | None = None
     error_type: str | None = None  # the exception's class name, for conditions such as Wayback rate limiting
+    error_kind: str | None = None  # what happened (archive.vocabulary.FailureKind): dns, refused, 429, 5xx ...
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {"status": self.status, "detail": self.detail, "error": self.error, "error_type": self.error_type,
-                "seconds": round(self.seconds, 3)}
+                "error_kind": self.error_kind, "seconds": round(self.seconds, 3)}
 
 
 @dataclass
@@ -84,6 +85,10 @@ class RunReport:
 
 
 Step = Callable[[RunContext], str]
+
+# Failures that say what happened in their message (the Wayback Machine unreachable, rate-limiting, refusing; a
+# crawl process that died, its log named): logged as one line, without a traceback.
+EXPECTED_FAILURES: tuple[type[Exception], ...] = (WaybackError, CrawlProcessError)
 
 
 def crawl_step(context: RunContext) -> str:
@@ -213,12 +218,21 @@ def _run_step(context: RunContext, name: str, step: Step) -> StepResult:
         result = StepResult(name, StepStatus.OK, step(context) or "")
     except SkipStep as skipped:
         result = StepResult(name, StepStatus.SKIPPED, str(skipped))
+    except EXPECTED_FAILURES as error:  # named by its message: one line, no traceback
+        kind = getattr(error, "kind", None)
+        log.error("%s: step %s failed: %s", context.config.id, name, error,
+                  extra={"agency": context.config.id, "step": name, "error_kind": kind})
+        result = StepResult(name, StepStatus.FAILED, error=f"{type(error).__name__}: {error}",
+                            error_type=type(error).__name__, error_kind=kind)
     except Exception as error:  # a failing step is recorded; the run goes on
         log.exception("%s: step %s failed", context.config.id, name)
         result = StepResult(name, StepStatus.FAILED, error=f"{type(error).__name__}: {error}",
                             error_type=type(error).__name__)
     result.seconds = time.monotonic() - started
-    log.info("%s: %s %s %s", context.config.id, name, result.status, result.detail or result.error or "")
+    if result.status != StepStatus.FAILED:  # a failure was logged above, as an error
+        log.info("%s: %s %s %s", context.config.id, name, result.status, result.detail,
+                     extra={"agency": context.config.id, "step": name, "status": result.status,
+                        "seconds": round(result.seconds, 3)})
     return result
 
 
@@ -229,8 +243,4 @@ def _record(private: sqlite_utils.Database, run_id: int, report: RunReport, fini
 def wayback_due_at(context: RunContext) -> datetime:
     """When the baseline is next due: at once if it never succeeded, else the first time the Wayback schedule
     fires after the last success (times in UTC)."""
-    last = last_step_success(context.private, context.config.id, "wayback")
-    if last is None:
-        return datetime.min.replace(tzinfo=UTC)
-    after = datetime.fromisoformat(last) + timedelta(seconds=1)
-    return cron_trigger(context.config.wayback.schedule).get_next_fire_time(None, after)
+    return baseline_due_at(context.private, context.config.id, context.config.wayback.schedule)

@@ -26,14 +26,14 @@ from apscheduler.triggers.base import BaseTrigger
 
 from .archive import DataDir
 from .archive.datadir import DataDirLike
-from .archive.state import open_private
+from .archive.state import SCHEDULE_JOBS_TABLE, open_private, schedule_job_id
 from .config import AgencyConfig, cron_trigger
 from .pipeline import STEPS, RunInProgress, Step, run_pipeline
 
 log = logging.getLogger(__name__)
 
 STOP = threading.Event()  # set by SIGTERM/SIGINT; the running chains check it between steps
-JOBS_TABLE = "schedule_jobs"
+JOBS_TABLE = SCHEDULE_JOBS_TABLE
 
 
 def agency_trigger(config: AgencyConfig) -> BaseTrigger:
@@ -63,7 +63,7 @@ def start_scheduler(configs: Sequence[AgencyConfig], data_dir: DataDirLike, *,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}, timezone=UTC,
     )
     scheduler.start(paused=True)
-    wanted = {f"agency:{config.id}": config for config in configs}
+    wanted = {schedule_job_id(config.id): config for config in configs}
     for job in scheduler.get_jobs():
         if job.id not in wanted:
             job.remove()

@@ -382,7 +382,11 @@ def test_subscribe_and_list_from_the_command_line(tmp_path, mailbox):
     result = runner.invoke(cli, ["subscribe", "--email", SUBSCRIBER, "--agency", "ice", "--kind", "removed",
                                  "--keyword", "detention", "--data-dir", str(tmp_path)], env=env)
     assert result.exit_code == 0, result.output
-    assert "the confirmation request was sent" in result.output and SUBSCRIBER not in result.output
+    assert "the confirmation request was sent" in result.stdout and SUBSCRIBER not in result.stdout
+    # Nor in foiawatch's own log lines (stderr also carries the test's SMTP server's log: it is in this process).
+    own_logs = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert own_logs and not [line for line in own_logs
+                             if line["logger"].startswith("foiawatch") and SUBSCRIBER in json.dumps(line)]
     listed = runner.invoke(cli, ["subscriptions", "--all", "--data-dir", str(tmp_path)]).output
     assert "pending" in listed and "w***@example.org" in listed and "mentions “detention”" in listed
     assert "No active subscriptions" in runner.invoke(cli, ["subscriptions", "--data-dir", str(tmp_path)]).output

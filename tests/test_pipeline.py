@@ -36,15 +36,17 @@ def test_run_command_runs_the_chain_once(demo_site, tmp_path):
     data_dir = tmp_path / "data"
     result = CliRunner().invoke(cli, ["run", config, "--data-dir", str(data_dir)], env={"FOIAWATCH_SMTP_URL": ""})
     assert result.exit_code == 0, result.output
-    lines = {line.split()[0]: line.split()[1] for line in result.output.splitlines()}
+    lines = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()}
     assert lines == {"crawl": "ok", "diff": "ok", "preserve": "skipped", "wayback": "skipped", "recover": "ok",
                      "publish": "ok", "alerts": "ok"}
     assert "crawl 1: complete" in result.output and "no [wayback] prefix configured" in result.output
     assert (data_dir / "public" / "public.db").is_file()
     (run,) = list(open_private(data_dir).query("select * from runs"))
     assert run["status"] == "ok" and list(json.loads(run["steps"])) == list(lines)
-    status = CliRunner().invoke(cli, ["status", "--data-dir", str(data_dir)]).output
-    assert re.search(r"demo\n  last complete crawl:\s+1 at", status) and "failed runs in a row: 0" in status
+    status = CliRunner().invoke(cli, ["status", "--data-dir", str(data_dir)])
+    assert re.search(r"demo \(Demo FOIA library[^\n]*\)\n  state:\s+ok\n  last complete crawl:\s+1 at", status.stdout)
+    assert re.search(r"failed runs in a row:\s+0\n", status.stdout) and "All ok." in status.stdout
+    assert status.exit_code == 0, "nothing needs attention: exit 0"
 
 
 def fails(context: RunContext) -> str:
@@ -85,7 +87,7 @@ def test_wayback_rate_limiting_alerts_the_operator_and_its_end_too(tmp_path, mai
     for step in (rate_limited, rate_limited, succeeds):
         run_pipeline(config, tmp_path, settings=settings, steps=(("wayback", step), ("alerts", alerts_step)))
     problem, recovered = mailbox.to(OPERATOR)
-    assert "PROBLEM: demo: the Wayback Machine is rate-limiting or refusing us" in problem["Subject"]
+    assert "PROBLEM: demo: the Wayback Machine is rate-limiting us (429 Too Many Requests)" in problem["Subject"]
     assert "429 after 4 back-offs" in problem.get_content()
     assert "RECOVERED: demo: the Wayback Machine answers again" in recovered["Subject"]
 

@@ -5,7 +5,9 @@ it ends, whatever the number of runs in between.
                         never finishing): a monitor that silently stops monitoring is the worst failure.
 - ``failing:<agency>``  ``failed_runs`` runs in a row with a failed step (foiawatch itself broken: a crawl process
                         dying, a full disk). A library that is merely down is ``stale``, not ``failing``.
-- ``wayback:<agency>``  the Wayback Machine rate-limits or refuses us (``RateLimited``, ``WaybackUnavailable``).
+- ``wayback:<agency>``  the Wayback Machine cannot be used: its name does not resolve, it refuses connections, TLS
+                        fails, it times out, it answers 5xx (``WaybackUnavailable``) or rate-limits us
+                        (``RateLimited``); the alert says which.
 - ``blocked:<agency>:<host>``  the host answered ``blocked_probes`` probes of delisted documents in a row with a
                         block page: those documents cannot be verified (and are never called removed).
 - ``delivery:<id>``     a subscriber's messages keep failing (``delivery_failures`` attempts, given up, or lost in
@@ -25,9 +27,11 @@ import sqlite_utils
 
 from ..archive import Archive
 from ..archive.db import transaction
+from ..archive.failures import WHAT, classify_text
 from ..archive.store import utcnow
 from ..archive.vocabulary import (
     CrawlStatus,
+    FailureKind,
     FetchOutcome,
     MessagePurpose,
     MessageStatus,
@@ -41,8 +45,30 @@ from .settings import AlertSettings
 
 log = logging.getLogger(__name__)
 
-WAYBACK_TROUBLE = frozenset({"RateLimited", "WaybackUnavailable"})  # errors of crawler.wayback
+WAYBACK_TROUBLE = frozenset({"RateLimited", "WaybackUnavailable", "CdxFormatError"})  # errors of wayback/
 WAYBACK_STEPS = ("wayback", "recover")
+# The operator alert's headline, by what happened (a DNS failure is not rate limiting).
+WAYBACK_HEADLINES: dict[FailureKind, str] = {
+    FailureKind.DNS: "cannot reach the Wayback Machine: DNS failure (its host name does not resolve)",
+    FailureKind.REFUSED: "cannot reach the Wayback Machine: connection refused",
+    FailureKind.TLS: "cannot reach the Wayback Machine: TLS error",
+    FailureKind.TIMEOUT: "cannot reach the Wayback Machine: it does not answer in time",
+    FailureKind.RESET: "the Wayback Machine keeps breaking off connections",
+    FailureKind.RATE_LIMITED: "the Wayback Machine is rate-limiting us (429 Too Many Requests)",
+    FailureKind.SERVER_ERROR: "the Wayback Machine is failing (server errors, 5xx)",
+    FailureKind.BLOCKED: "the Wayback Machine refuses access",
+    FailureKind.BAD_ANSWER: "the Wayback Machine answers with pages that are not CDX",
+    FailureKind.OTHER: "the Wayback Machine cannot be used",
+}
+
+
+def _failure_kind(step: dict[str, Any]) -> FailureKind:
+    """What happened, from a failed step: its recorded kind, else (runs recorded before kinds were) its error."""
+    if step.get("error_kind") in set(FailureKind):
+        return FailureKind(step["error_kind"])
+    if step.get("error_type") == "RateLimited":
+        return FailureKind.RATE_LIMITED
+    return classify_text(step.get("error"))
 
 
 @dataclass(frozen=True)
@@ -88,8 +114,10 @@ def _stale(archive: Archive, agency_id: str, settings: AlertSettings) -> Conditi
               + (f" ({latest['status_reason']})" if latest["status_reason"] else "") + ".")
     age = age_seconds(since)
     if age > settings.stale_after:
+        kind = classify_text(latest["status_reason"]) if latest["status"] != CrawlStatus.COMPLETE else None
+        why = f" (latest crawl: {latest['status']}, {WHAT[kind]})" if kind and kind != FailureKind.OTHER else ""
         return Condition(f"stale:{agency_id}", agency_id, True,
-                         f"{agency_id}: no complete crawl for {duration_text(age)}", detail)
+                         f"{agency_id}: no complete crawl for {duration_text(age)}{why}", detail)
     return Condition(f"stale:{agency_id}", agency_id, False,
                      f"{agency_id}: complete crawls again (crawl {last['id'] if last else '?'})", detail)
 
@@ -133,19 +161,33 @@ def failed_streak(private: sqlite_utils.Database, agency_id: str, run_id: int | 
     """How many of the agency's latest runs failed in a row, with the errors of the latest. The run in progress
     counts if a step has failed already; interrupted and stopped runs are skipped; the Wayback Machine's refusals
     are the ``wayback`` condition's business, not a failure of foiawatch."""
-    streak = 0
-    errors: list[str] = []
-    for run in private.query("select id, status, steps from runs where agency_id = ? order by id desc limit 100",
-                             [agency_id]):
+    runs = failed_runs(private, agency_id, run_id)
+    return len(runs), (_own_failures(runs[0]) if runs else [])
+
+
+def failed_runs(private: sqlite_utils.Database, agency_id: str, run_id: int | None = None) -> list[dict[str, Any]]:
+    """The agency's latest runs that failed in a row (newest first), as ``failed_streak`` counts them."""
+    streak: list[dict[str, Any]] = []
+    for run in private.query("select id, status, started_at, steps from runs where agency_id = ? "
+                             "order by id desc limit 100", [agency_id]):
         if run["id"] != run_id and run["status"] not in (RunStatus.OK, RunStatus.FAILED):
             continue
-        failed = [f"{name}: {step['error']}" for name, step in json.loads(run["steps"]).items()
-                  if step["status"] == StepStatus.FAILED and step.get("error_type") not in WAYBACK_TROUBLE]
-        if not failed:
+        if not _own_failures(run):
             break
-        streak += 1
-        errors = errors or failed
-    return streak, errors
+        streak.append(run)
+    return streak
+
+
+def _own_failures(run: dict[str, Any]) -> list[str]:
+    return [f"{name}: {step['error']}" for name, step in json.loads(run["steps"]).items()
+            if step["status"] == StepStatus.FAILED and step.get("error_type") not in WAYBACK_TROUBLE]
+
+
+def failing_since(private: sqlite_utils.Database, agency_id: str) -> str | None:
+    """When the agency's ``failing`` condition started, if it is in force."""
+    row = private.execute("select since from conditions where key = ? and active = 1",
+                          [f"failing:{agency_id}"]).fetchone()
+    return row[0] if row else None
 
 
 def _wayback(private: sqlite_utils.Database, agency_id: str, run_id: int | None) -> Condition | None:
@@ -157,11 +199,11 @@ def _wayback(private: sqlite_utils.Database, agency_id: str, run_id: int | None)
            if steps.get(name, {}).get("status") in (StepStatus.OK, StepStatus.FAILED)}
     if not ran:
         return None
-    trouble = [f"{name}: {step.get('error')}" for name, step in ran.items()
-               if step.get("error_type") in WAYBACK_TROUBLE]
-    if trouble:
-        return Condition(f"wayback:{agency_id}", agency_id, True,
-                         f"{agency_id}: the Wayback Machine is rate-limiting or refusing us", "\n".join(trouble))
+    troubled = [(name, step) for name, step in ran.items() if step.get("error_type") in WAYBACK_TROUBLE]
+    if troubled:
+        kind = _failure_kind(troubled[0][1])
+        return Condition(f"wayback:{agency_id}", agency_id, True, f"{agency_id}: {WAYBACK_HEADLINES[kind]}",
+                         "\n".join(f"{name}: {step.get('error')}" for name, step in troubled))
     return Condition(f"wayback:{agency_id}", agency_id, False, f"{agency_id}: the Wayback Machine answers again",
                      ", ".join(ran) + " finished.")
 
@@ -200,10 +242,12 @@ def apply(private: sqlite_utils.Database, settings: AlertSettings, conditions: l
                 continue
             now = utcnow()
             private.execute(
-                "insert into conditions (key, agency_id, active, detail, since, changed_at) values (?, ?, ?, ?, ?, ?) "
-                "on conflict(key) do update set active = excluded.active, detail = excluded.detail, "
-                "since = excluded.since, changed_at = excluded.changed_at",
-                [condition.key, condition.agency_id, int(condition.active), condition.detail, now, now])
+                "insert into conditions (key, agency_id, active, detail, headline, since, changed_at) "
+                "values (?, ?, ?, ?, ?, ?, ?) on conflict(key) do update set active = excluded.active, "
+                "detail = excluded.detail, headline = excluded.headline, since = excluded.since, "
+                "changed_at = excluded.changed_at",
+                [condition.key, condition.agency_id, int(condition.active), condition.detail, condition.headline,
+                 now, now])
             if condition.announce:
                 changed.append(condition.key)
                 _announce(private, settings, condition)

@@ -11,11 +11,13 @@ import fcntl
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, overload
 
 import sqlite_utils
 
+from ..config import cron_trigger
 from . import schema
 from .datadir import DataDir, DataDirLike
 from .db import connect, transaction
@@ -79,6 +81,39 @@ def last_step_success(private: sqlite_utils.Database, agency_id: str, step: str)
         "select max(started_at) from runs where agency_id = ? and json_extract(steps, '$.' || ? || '.status') = ?",
         [agency_id, step, StepStatus.OK]).fetchone()
     return last
+
+
+def baseline_due_at(private: sqlite_utils.Database, agency_id: str, wayback_schedule: str) -> datetime:
+    """When an agency's Wayback baseline is next due: at once if it never succeeded, else the first time its
+    ``[wayback] schedule`` fires after the last success (times in UTC)."""
+    last = last_step_success(private, agency_id, "wayback")
+    if last is None:
+        return datetime.min.replace(tzinfo=UTC)
+    after = datetime.fromisoformat(last) + timedelta(seconds=1)
+    return cron_trigger(wayback_schedule).get_next_fire_time(None, after)
+
+
+# the scheduler's job store --------------------------------------------------------------------------------------
+
+# APScheduler keeps its jobs in this table of private.db (``foiawatch.schedule``); ``next_run_time`` is a plain
+# column (seconds since the epoch, UTC; null while paused), so the operator's view reads it without APScheduler.
+SCHEDULE_JOBS_TABLE = "schedule_jobs"
+
+
+def schedule_job_id(agency_id: str) -> str:
+    return f"agency:{agency_id}"
+
+
+def scheduled_runs(private: sqlite_utils.Database) -> dict[str, datetime | None]:
+    """Each scheduled agency's next run time as the job store holds it (None: paused); empty without a store."""
+    if not private[SCHEDULE_JOBS_TABLE].exists():
+        return {}
+    found: dict[str, datetime | None] = {}
+    for job_id, next_run in private.execute(f"select id, next_run_time from {SCHEDULE_JOBS_TABLE}").fetchall():
+        if str(job_id).startswith("agency:"):
+            found[str(job_id).removeprefix("agency:")] = (
+                None if next_run is None else datetime.fromtimestamp(float(next_run), UTC))
+    return found
 
 
 # small facts ----------------------------------------------------------------------------------------------------

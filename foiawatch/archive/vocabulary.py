@@ -136,3 +136,19 @@ class SubscriptionStatus(StrEnum):
     PENDING = "pending"  # email not confirmed yet
     ACTIVE = "active"
     UNSUBSCRIBED = "unsubscribed"
+
+
+class FailureKind(StrEnum):
+    """What went wrong talking to a server (``error_kind`` of a run's failed step; ``archive.failures`` names
+    each one for people)."""
+
+    DNS = "dns"  # the host name does not resolve
+    REFUSED = "refused"  # nothing listens there: connection refused
+    TLS = "tls"  # the TLS handshake or certificate failed
+    TIMEOUT = "timeout"  # no answer in time
+    RESET = "reset"  # the connection broke off
+    RATE_LIMITED = "rate_limited"  # 429 Too Many Requests
+    SERVER_ERROR = "server_error"  # 5xx
+    BLOCKED = "blocked"  # the service refuses access (403, an exclusion)
+    BAD_ANSWER = "bad_answer"  # an answer that is not what the endpoint serves (HTML where CDX was due)
+    OTHER = "other"

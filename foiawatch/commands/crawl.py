@@ -9,11 +9,21 @@ import click
 from rich.console import Console
 
 from ..archive import DataDir
-from ..archive.vocabulary import CrawlStatus
-from ..config import ConfigError, bundled_config_dir, load_config
+from ..archive.failures import WHAT, classify_text
+from ..archive.vocabulary import CrawlStatus, FailureKind
+from ..config import AgencyConfig, ConfigError
 from ..crawler import CrawlProcessError
 from ..crawler import crawl as run_crawl
-from .options import config_dir_option, data_dir_option, load_agency, quiet_option
+from .options import (
+    EXIT_ATTENTION,
+    config_dir_option,
+    configured_agencies,
+    data_dir_option,
+    echo_json,
+    json_option,
+    load_agency,
+    quiet,
+)
 from .progress import CrawlProgress, print_crawl_summary
 
 
@@ -21,8 +31,8 @@ from .progress import CrawlProgress, print_crawl_summary
 @click.argument("agency")
 @data_dir_option
 @config_dir_option
-@quiet_option
-def crawl(agency: str, data_dir: DataDir, config_dir: Path | None, quiet: bool) -> None:
+@json_option
+def crawl(agency: str, data_dir: DataDir, config_dir: Path | None, as_json: bool) -> None:
     """Snapshot AGENCY's FOIA library: every listing page and every linked document.
 
     AGENCY is a bundled agency name (see `foiawatch agencies`) or a path to a .toml config.
@@ -31,36 +41,55 @@ def crawl(agency: str, data_dir: DataDir, config_dir: Path | None, quiet: bool) 
     """
     config = load_agency(agency, config_dir)
     console = Console(stderr=True)
-    with CrawlProgress(console, enabled=not quiet) as progress:
+    with CrawlProgress(console, quiet=quiet() or as_json) as progress:
         try:
             result = run_crawl(config, data_dir, on_event=progress.update)
         except CrawlProcessError as error:
             raise click.ClickException(str(error)) from None
-    print_crawl_summary(Console(), config, result)
-    if result.status == CrawlStatus.OUTAGE:
-        console.print(
-            f"[bold red]The library could not be crawled:[/] {result.reason}.\n"
-            "It was recorded as an outage (no document is treated as removed because of it). "
-            "Check the library URL in the agency config and your network, then run the crawl again.",
-            soft_wrap=True,
-        )
-        sys.exit(3)
+    outage = result.status == CrawlStatus.OUTAGE
+    if as_json:
+        echo_json({"agency": config.id, "crawl_id": result.crawl_id, "status": result.status,
+                   "reason": result.reason, "failure": _failure(result.reason) if outage else None,
+                   "crawl": result.crawl, "extraction": result.extraction})
+    else:
+        print_crawl_summary(Console(), config, result)
+    if outage:
+        if not as_json:
+            kind = classify_text(result.reason)
+            named = f" ({WHAT[kind]})" if kind != FailureKind.OTHER else ""
+            console.print(
+                f"[bold red]The library could not be crawled{named}:[/] {result.reason}.\n"
+                "It was recorded as an outage (no document is treated as removed because of it). "
+                "Check the library URL in the agency config and your network, then run the crawl again.",
+                soft_wrap=True,
+            )
+        sys.exit(EXIT_ATTENTION)
+
+
+def _failure(reason: str) -> str | None:
+    kind = classify_text(reason)
+    return None if kind == FailureKind.OTHER else kind.value
 
 
 @click.command()
 @config_dir_option
-def agencies(config_dir: Path | None) -> None:
+@json_option
+def agencies(config_dir: Path | None, as_json: bool) -> None:
     """List the agency configs foiawatch knows (bundled, and any in --config-dir)."""
-    directories = ([config_dir] if config_dir else []) + [bundled_config_dir()]
-    seen: set[str] = set()
-    for directory in directories:
-        for path in sorted(directory.glob("*.toml")):
-            if path.stem in seen:
-                continue
-            seen.add(path.stem)
-            try:
-                config = load_config(path)
-            except ConfigError as error:
-                click.echo(f"{path.stem:<16} INVALID: {error}")
-                continue
-            click.echo(f"{config.id:<16} {config.name}  {', '.join(config.library_urls)}")
+    found = configured_agencies(config_dir)
+    if as_json:
+        echo_json([_agency_dict(path, config) for path, config in found])
+        return
+    for path, config in found:
+        if isinstance(config, ConfigError):
+            click.echo(f"{path.stem:<16} INVALID: {config}")
+            continue
+        click.echo(f"{config.id:<16} {config.name}  {', '.join(config.library_urls)}")
+
+
+def _agency_dict(path: Path, config: AgencyConfig | ConfigError) -> dict[str, object]:
+    if isinstance(config, ConfigError):
+        return {"id": path.stem, "source": str(path), "valid": False, "error": str(config)}
+    return {"id": config.id, "source": str(path), "valid": True, "name": config.name,
+            "library_urls": list(config.library_urls), "schedule": config.schedule,
+            "wayback_prefix": config.wayback.prefix or None, "wayback_schedule": config.wayback.schedule}

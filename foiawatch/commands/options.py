@@ -8,20 +8,24 @@ does not exist (rather than quietly using the bundled configs alone), an agency 
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
+from click.core import ParameterSource
 
 from ..alerts.settings import AlertSettings
-from ..archive import Archive, DataDir
+from ..archive import Archive, DataDir, logs
 from ..archive.datadir import DATA_DIR_ENV, DEFAULT_DATA_DIR
 from ..archive.vocabulary import EventKind
-from ..config import AgencyConfig, ConfigError, find_config
+from ..config import AgencyConfig, ConfigError, bundled_config_dir, find_config, load_config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,8 +120,10 @@ public_url_option = click.option(
 
 # Click shows (and matches) an enum's member names; the words a user types are the values.
 EVENT_KINDS = click.Choice([kind.value for kind in EventKind])
-quiet_option = click.option("--quiet", is_flag=True, help="No progress display; print only the summary.")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a report.")
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print the result as one JSON document on stdout (logs stay on stderr).")
+SECTION_HELP = ("A section heading exactly as the library shows it (the same meaning in every command; "
+                "`foiawatch events --json` lists them).")
 
 
 def open_archive(data_dir: DataDir) -> Archive:
@@ -150,3 +156,145 @@ def alert_settings() -> AlertSettings:
         return AlertSettings.from_env()
     except ValueError as error:
         raise click.ClickException(str(error)) from None
+
+
+# Exit codes, the same for every command (README, "Exit codes") ----------------------------------------------
+
+EXIT_OK = 0
+EXIT_ERROR = 1  # something failed; the one line printed says what (click.ClickException)
+EXIT_USAGE = 2  # bad arguments (click's own)
+EXIT_ATTENTION = 3  # the library is down or blocked (crawl), an agency needs attention (status)
+EXIT_UNAVAILABLE = 4  # a service foiawatch depends on could not be used (the Wayback Machine): nothing concluded
+
+
+class Unavailable(click.ClickException):
+    """A service could not be used (unreachable, rate-limiting, refusing): one line, exit code 4."""
+
+    exit_code = EXIT_UNAVAILABLE
+
+
+# Logging and --quiet / --verbose / --log-format, on every command ---------------------------------------------
+
+LOG_META = "foiawatch.logging"
+
+
+@dataclass
+class LogChoice:
+    """What the logging options said, at the root (``foiawatch -v crawl``) or on the command (``crawl -v``)."""
+
+    fmt: str = "auto"
+    verbose: int = 0
+    quiet: bool = False
+
+    @property
+    def verbosity(self) -> int:
+        return self.verbose if self.verbose else (-1 if self.quiet else 0)
+
+
+def log_choice() -> LogChoice:
+    """The logging options in force for the running command (defaults outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return LogChoice()
+    return ctx.find_root().meta.setdefault(LOG_META, LogChoice())
+
+
+def quiet() -> bool:
+    """``--quiet``: no progress display, warnings and errors only on stderr."""
+    return log_choice().quiet
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if param.name is None or ctx.get_parameter_source(param.name) in (None, ParameterSource.DEFAULT):
+        return value
+    choice = ctx.find_root().meta.setdefault(LOG_META, LogChoice())
+    if param.name == "log_format":
+        choice.fmt = value
+    elif param.name == "verbose":
+        choice.verbose = max(choice.verbose, value)
+    elif param.name == "quiet":
+        choice.quiet = choice.quiet or bool(value)
+    return value
+
+
+def _logging_params() -> list[click.Option]:
+    return [
+        click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_remember,
+                     help="More detail on stderr and in logs/ (-vv: the libraries' debug lines too)."),
+        click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_remember,
+                     help="No progress display; only warnings and errors on stderr (logs/ keeps everything)."),
+        click.Option(["--log-format"], type=click.Choice(logs.FORMATS), default="auto", show_default=True,
+                     envvar="FOIAWATCH_LOG_FORMAT", expose_value=False, callback=_remember,
+                     help="stderr log lines: console, json (one object per line), or auto (console on a "
+                          "terminal, json otherwise). Files in logs/ are always JSON. Default: "
+                          "$FOIAWATCH_LOG_FORMAT, else auto."),
+    ]
+
+
+_depth = 0
+
+
+def with_logging(command: click.Command) -> click.Command:
+    """Give ``command`` (and every command under it) the logging options, and configure logging once, before its
+    work starts: to stderr as the options say and, when it has a ``--data-dir``, to that directory's logs/."""
+    taken = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    for param in _logging_params():
+        if not taken & set(param.opts):
+            command.params.append(param)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            with_logging(sub)
+        return command
+    callback = command.callback
+    if callback is None or getattr(callback, "_with_logging", False):
+        return command
+
+    @functools.wraps(callback)
+    def configured(*args: Any, **kwargs: Any) -> Any:
+        global _depth
+        if _depth:  # a command invoking another (demo -> serve): logging is set up already
+            return callback(*args, **kwargs)
+        ctx = click.get_current_context()
+        data_dir = ctx.params.get("data_dir")
+        choice = log_choice()
+        logs.configure(choice.fmt, choice.verbosity, data_dir if isinstance(data_dir, DataDir) else None)
+        _depth += 1
+        try:
+            return callback(*args, **kwargs)
+        finally:
+            _depth -= 1
+            logs.reset()
+
+    configured._with_logging = True  # type: ignore[attr-defined]
+    command.callback = configured
+    return command
+
+
+# Agency configs -------------------------------------------------------------------------------------------------
+
+# The bundled demo config points at a placeholder address (127.0.0.1:8765, where `foiawatch demo-site` serves);
+# it is listed, but scheduled only when named.
+DEMO_AGENCY = "demo"
+
+
+def configured_agencies(config_dir: Path | None) -> list[tuple[Path, AgencyConfig | ConfigError]]:
+    """Every agency config: those in ``config_dir`` first, then the bundled ones not shadowed by a file of the same
+    name; each loaded, or the error that stops it loading."""
+    directories = ([config_dir] if config_dir else []) + [bundled_config_dir()]
+    seen: set[str] = set()
+    found: list[tuple[Path, AgencyConfig | ConfigError]] = []
+    for directory in directories:
+        for path in sorted(directory.glob("*.toml")):
+            if path.stem in seen:
+                continue
+            seen.add(path.stem)
+            try:
+                found.append((path, load_config(path)))
+            except ConfigError as error:
+                found.append((path, error))
+    return found
+
+
+def echo_json(data: Any) -> None:
+    """A command's --json output: one JSON document on stdout."""
+    click.echo(json.dumps(data, indent=2, default=str))

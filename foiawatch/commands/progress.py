@@ -15,11 +15,19 @@ from ..config import AgencyConfig
 from ..crawler import CrawlResult
 
 
+def bars_wanted(console: Console, quiet: bool) -> bool:
+    """Progress bars only on a terminal, and not with --quiet: without a terminal (cron, systemd, a container, a
+    pipe) the log lines are the record, and a redrawn bar would only garble it."""
+    return console.is_terminal and not quiet
+
+
 @contextmanager
 def progress_bars(quiet: bool = False) -> Iterator[Progress]:
     """Progress bars on stderr for long commands (stdout stays clean for reports and --json), gone when done."""
+    console = Console(stderr=True)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=Console(stderr=True), disable=quiet, transient=True)
+                        TimeElapsedColumn(), console=console, disable=not bars_wanted(console, quiet),
+                        transient=True)
     with progress:
         yield progress
 
@@ -27,10 +35,10 @@ def progress_bars(quiet: bool = False) -> Iterator[Progress]:
 class CrawlProgress:
     """Turns the crawl process's events into a live display: pages, documents, probes, text extraction."""
 
-    def __init__(self, console: Console, enabled: bool = True):
+    def __init__(self, console: Console, quiet: bool = False):
         self.progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=console, disable=not enabled, transient=True,
+            TimeElapsedColumn(), console=console, disable=not bars_wanted(console, quiet), transient=True,
         )
         self.pages = self.progress.add_task("listing pages", total=None)
         self.documents = self.progress.add_task("documents", total=0)

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ..archive import DataDir
+from ..archive.vocabulary import FailureKind
 from ..config import AgencyConfig
 from ..pipeline import wayback_baseline
 from ..wayback import BlockedSite, RateLimited, WaybackUnavailable
 from ..wayback.baseline import wayback_client
 from ..wayback.recovery import RecoveryStats
 from ..wayback.recovery import recover as recover_documents
-from .options import config_dir_option, data_dir_option, load_agency, open_archive, quiet_option
+from .options import (
+    Unavailable,
+    config_dir_option,
+    data_dir_option,
+    echo_json,
+    json_option,
+    load_agency,
+    open_archive,
+    quiet,
+)
 from .progress import progress_bars
 
 
@@ -23,17 +35,21 @@ from .progress import progress_bars
 @click.argument("agency")
 @data_dir_option
 @config_dir_option
-@quiet_option
-def wayback(agency: str, data_dir: DataDir, config_dir: Path | None, quiet: bool) -> None:
+@json_option
+def wayback(agency: str, data_dir: DataDir, config_dir: Path | None, as_json: bool) -> None:
     """Compare AGENCY's library with what the Wayback Machine captured under its [wayback] prefix.
 
     Lists every capture of a document under the prefix (a few paged CDX requests), checks each captured URL no
     crawl ever listed against the library (politely, only after a complete crawl), and records those the library
     no longer serves as removed_before_monitoring events. Safe to re-run.
+
+    Exits 4 when the Wayback Machine cannot be used (its name does not resolve, it refuses connections, TLS fails,
+    it times out, answers 5xx, rate-limits or refuses us): nothing is concluded then, and the one line printed
+    says which.
     """
     config = load_agency(agency, config_dir)
     archive = open_archive(data_dir)
-    with progress_bars(quiet) as progress, _wayback_errors(config), wayback_client(config) as client:
+    with progress_bars(quiet() or as_json) as progress, _wayback_errors(config), wayback_client(config) as client:
         listing = progress.add_task("CDX listing (captures)", total=None)
         pages = progress.add_task("reading archived listing pages", total=None)
         probing = progress.add_task("checking captured URLs never listed", total=None)
@@ -42,6 +58,10 @@ def wayback(agency: str, data_dir: DataDir, config_dir: Path | None, quiet: bool
             on_pages=lambda done, total: progress.update(pages, completed=done, total=total),
             on_probe=lambda done, total: progress.update(probing, completed=done, total=total))
     sync, listings, probes, result = outcome.sync, outcome.listings, outcome.probes, outcome.baseline
+    if as_json:
+        echo_json({"agency": config.id, "sync": _plain(sync), "listings": _plain(listings), "probes": _plain(probes),
+                   "recovered": _plain(outcome.recovered), "baseline": _plain(result)})
+        return
     if result is None:
         click.echo(f"Skipped: {sync.skipped}.")
         return
@@ -77,23 +97,27 @@ def wayback(agency: str, data_dir: DataDir, config_dir: Path | None, quiet: bool
 @config_dir_option
 @click.option("--event", "event_id", type=int, metavar="ID",
               help="Only the documents of this removal event (ids are in `foiawatch events --json`).")
-@quiet_option
-def recover(agency: str, data_dir: DataDir, config_dir: Path | None, event_id: int | None, quiet: bool) -> None:
+@json_option
+def recover(agency: str, data_dir: DataDir, config_dir: Path | None, event_id: int | None, as_json: bool) -> None:
     """Store a Wayback copy of every removed document of AGENCY the archive holds no copy of.
 
     For each document named by a removed, section_removed or removed_before_monitoring event, the newest capture
     that answered 200 with the document's type is fetched raw and checked against its CDX digest; a capture that
-    fails is recorded as rejected and an older one tried. Safe to re-run: nothing is fetched twice.
+    fails is recorded as rejected and an older one tried. Safe to re-run: nothing is fetched twice. Exits 4 when
+    the Wayback Machine cannot be used (the line printed says why).
     """
     config = load_agency(agency, config_dir)
     archive = open_archive(data_dir)
-    with progress_bars(quiet) as progress, _wayback_errors(config), wayback_client(config) as client:
+    with progress_bars(quiet() or as_json) as progress, _wayback_errors(config), wayback_client(config) as client:
         task = progress.add_task("recovering from the Wayback Machine", total=None)
         try:
             stats = recover_documents(archive, config, client, event_id,
                                       progress=lambda done, total: progress.update(task, completed=done, total=total))
         except LookupError as error:
             raise click.ClickException(str(error)) from None
+    if as_json:
+        echo_json({"agency": config.id, **(_plain(stats) or {})})
+        return
     _recovery_report(stats, "Removed documents")
 
 
@@ -108,25 +132,44 @@ def _recovery_report(stats: RecoveryStats, what: str) -> None:
         click.echo(f"  failed for now (the next run retries): {failure}")
 
 
+def _plain(stats: object) -> dict[str, Any] | None:
+    """A dataclass of counts as JSON-ready data (None stays None)."""
+    if stats is None:
+        return None
+    assert is_dataclass(stats) and not isinstance(stats, type), "the Wayback steps report dataclasses"
+    return {key: sorted(value) if isinstance(value, set) else value for key, value in asdict(stats).items()}
+
+
 @contextmanager
 def _wayback_errors(config: AgencyConfig) -> Iterator[None]:
-    """Turn the client's give-up errors into messages that say what happened and what to do."""
+    """Turn the client's give-up errors into one line that says what happened and what to do (exit code 4)."""
     service = config.wayback.base_url
     try:
         yield
     except WaybackUnavailable as error:
-        raise click.ClickException(
-            f"the Wayback Machine at {service} could not be reached ({error}). Nothing was concluded from it; "
-            "what was listed or recovered so far is kept. Check the network (and [wayback] base_url in "
-            f"{config.source or 'the agency config'}), then run the command again."
+        raise Unavailable(
+            f"cannot use the Wayback Machine at {service}: {error}. Nothing was concluded from it; what was listed "
+            f"or recovered so far is kept. {_advice(error.kind, config)}"
         ) from None
     except RateLimited as error:
-        raise click.ClickException(
-            f"{service} keeps answering 429 Too Many Requests ({error}). Stopped before the address gets blocked; "
-            "wait an hour, then run the command again (progress so far is kept)."
+        raise Unavailable(
+            f"the Wayback Machine at {service} is rate-limiting us: {error}. Stopped before the address gets "
+            "blocked; wait an hour, then run the command again (progress so far is kept)."
         ) from None
     except BlockedSite as error:
-        raise click.ClickException(
-            f"{service} refuses access to the prefix {config.wayback.prefix!r} ({error}): the site is excluded "
-            "from the Wayback Machine, so nothing can be listed or recovered from it."
+        raise Unavailable(
+            f"the Wayback Machine at {service} refuses access to the prefix {config.wayback.prefix!r} ({error}): "
+            "the site is excluded from it, so nothing can be listed or recovered from it."
         ) from None
+
+
+def _advice(kind: FailureKind, config: AgencyConfig) -> str:
+    where = f"[wayback] base_url in {config.source or 'the agency config'}"
+    return {
+        FailureKind.DNS: f"Check this machine's DNS and network, and {where}, then run the command again.",
+        FailureKind.REFUSED: f"Check {where} (nothing listens there), then run the command again.",
+        FailureKind.TLS: "Check the system's CA certificates, the clock and any TLS-intercepting proxy, then run "
+                         "the command again.",
+        FailureKind.TIMEOUT: "The service or the network is slow or down; run the command again later.",
+        FailureKind.SERVER_ERROR: "The service is failing; run the command again later.",
+    }.get(kind, f"Check the network and {where}, then run the command again.")

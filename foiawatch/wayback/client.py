@@ -37,6 +37,8 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 
+from ..archive.failures import WHAT, classify_exception, describe, no_such_host, resolver_detail
+from ..archive.vocabulary import FailureKind
 from ..config import DEFAULT_USER_AGENT, WAYBACK_BASE_URL
 from ..web.ratelimit import RateLimiter, shared_gate, shared_limiter
 from .errors import (
@@ -183,6 +185,10 @@ class WaybackClient:
             "save": shared_limiter(f"{self.base_url} save", save_per_minute, 60.0, gate),
         }
 
+    @property
+    def _host(self) -> str:
+        return urlsplit(self.base_url).hostname or self.base_url
+
     def __enter__(self) -> WaybackClient:
         return self
 
@@ -281,7 +287,8 @@ class WaybackClient:
             except (urllib3.exceptions.HTTPError, requests.RequestException) as error:
                 attempt += 1
                 if attempt > self.retries:
-                    raise WaybackUnavailable(f"download of {capture.raw_url} kept breaking off: {error}") from error
+                    raise WaybackUnavailable(f"download of {capture.raw_url} kept breaking off: {error}",
+                                             kind=FailureKind.RESET) from error
                 self._sleep_before_retry(attempt, f"download broke off ({error})")
             finally:
                 response.close()
@@ -404,11 +411,13 @@ class WaybackClient:
                 )
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
                 failures += 1
-                if failures > self.retries:
+                kind = classify_exception(error)
+                if failures > self.retries or no_such_host(error):  # a name that does not exist will not soon
+                    attempts = f"{failures} attempt{'s' if failures > 1 else ''}"
+                    detail = resolver_detail(error) if kind == FailureKind.DNS else ""
                     raise WaybackUnavailable(
-                        f"{self.base_url} is unreachable ({failures} attempts): {error}"
-                    ) from error
-                self._sleep_before_retry(failures, type(error).__name__)
+                        f"{describe(kind, self._host, detail)}; {attempts}", kind=kind) from error
+                self._sleep_before_retry(failures, f"{WHAT[kind]}: {type(error).__name__}")
                 continue
             if _is_memento(response):  # an archived response: its status belongs to the captured site
                 return response
@@ -416,7 +425,8 @@ class WaybackClient:
                 response.close()
                 rate_limited += 1
                 if rate_limited > self.max_rate_limit_waits:
-                    raise RateLimited(f"{self.base_url} still answers 429 after {rate_limited - 1} back-offs")
+                    raise RateLimited(f"{self._host} still answers 429 Too Many Requests after "
+                                      f"{rate_limited - 1} back-offs")
                 delay = max(self.min_backoff * 2 ** (rate_limited - 1), _retry_after(response))
                 log.warning("%s answered 429 to %s; pausing all requests for %.1f s", self.base_url, endpoint, delay)
                 self._limiters[endpoint].gate.close_for(delay)
@@ -426,9 +436,8 @@ class WaybackClient:
                 failures += 1
                 if failures > self.retries:
                     raise WaybackUnavailable(
-                        f"{self.base_url} answered {response.status_code} {failures} times in a row; "
-                        "the service looks down"
-                    )
+                        f"{describe(FailureKind.SERVER_ERROR, self._host)}: it answered {response.status_code} "
+                        f"{failures} times in a row", kind=FailureKind.SERVER_ERROR)
                 self._sleep_before_retry(failures, f"status {response.status_code}", _retry_after(response))
                 continue
             return response

@@ -29,6 +29,7 @@ ARCHIVE = MigrationSet("archive.db", [
 
 PRIVATE = MigrationSet("private.db", [
     Migration("0001_alerts_and_runs", private.create_tables),
+    Migration("0002_condition_headlines", private.add_condition_headlines),
 ])
 
 __all__ = ["ARCHIVE", "PRIVATE"]

@@ -15,7 +15,7 @@ create table if not exists subscriptions (
     format text not null default 'json',    -- webhooks: json | slack
     agencies text not null default '[]',    -- JSON list; empty = every agency
     kinds text not null,                    -- JSON list of event kinds
-    section text,                           -- case-insensitive part of the section heading
+    section text,                           -- a section heading, compared exactly (before 0.2: a part of one)
     keyword text,                           -- case-insensitive part of title, summary or document text
     status text not null,                   -- pending (email not confirmed) | active | unsubscribed
     confirm_token text unique,
@@ -89,3 +89,9 @@ create table if not exists state (
 
 def create_tables(db: sqlite_utils.Database) -> None:
     execute_script(db, _TABLES)
+
+
+def add_condition_headlines(db: sqlite_utils.Database) -> None:
+    """Keep each operator condition's headline as last announced, for ``foiawatch status`` ("last operator
+    alert"); conditions recorded before this have none and are shown by their key."""
+    db.execute("alter table conditions add column headline text")
