@@ -5,8 +5,10 @@ A bad config must fail loudly at load time with the offending key named, never h
 
 from __future__ import annotations
 
+import csv
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC
 from importlib import resources
@@ -43,6 +45,10 @@ class DocumentRules:
     url_patterns: tuple[str, ...] = ()  # regexes; a match makes a link a document whatever its extension
     exclude_patterns: tuple[str, ...] = ()
     max_bytes: int = 250 * 1024 * 1024
+    # Records may be web pages (FOIA logs, landing pages, a list of publication pages): an HTML answer at a
+    # record's URL is then the record itself (archived, its main text diffed), never a soft 404 by itself.
+    # True by default for a library_file of URLs.
+    pages: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,7 @@ class AgencyConfig:
     allowed_hosts: tuple[str, ...]
     schedule: str = "0 */6 * * *"
     removal_confirmations: int = 2
+    library_file: str = ""  # a CSV of the records' URLs watched as a set (absolute once loaded; see read_url_list)
     documents: DocumentRules = field(default_factory=DocumentRules)
     listing: ListingRules = field(default_factory=ListingRules)
     politeness: Politeness = field(default_factory=Politeness)
@@ -108,8 +115,63 @@ class AgencyConfig:
     source: str = ""  # where the config was loaded from, for messages
 
     def host_allowed(self, url: str) -> bool:
+        return on_allowed_host(url, self.allowed_hosts)
+
+
+def on_allowed_host(url: str, allowed_hosts: Iterable[str]) -> bool:
+    """Whether the URL's host is one of ``allowed_hosts`` or its ``www.`` twin (case-insensitive; ports ignored):
+    ``agency.gov`` covers ``www.agency.gov`` and the other way round, as sites link both."""
+    try:
         host = (urlsplit(url).hostname or "").lower()
-        return host in self.allowed_hosts
+    except ValueError:
+        return False
+    return bool(host) and _without_www(host) in {_without_www(allowed) for allowed in allowed_hosts}
+
+
+@dataclass(frozen=True)
+class ListedUrl:
+    """One row of a library_file: a record's URL, and the title and section it is listed under."""
+
+    url: str
+    title: str = ""
+    section: str = ""
+
+
+def read_url_list(path: str | Path) -> list[ListedUrl]:
+    """The rows of a URL-list library's CSV (a ``url`` column; ``title`` and ``section`` optional), once each in
+    file order. Raises ConfigError naming the line of a row whose URL is not http(s)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = {name.strip().lower(): name for name in reader.fieldnames or []}
+            if "url" not in columns:
+                raise ConfigError(f"{path}: no 'url' column (found: {', '.join(columns) or 'nothing'})")
+            rows: dict[str, ListedUrl] = {}
+            for line, row in enumerate(reader, start=2):
+                url = (row.get(columns["url"]) or "").strip()
+                if not url:
+                    continue
+                if not _is_http_url(url):
+                    raise ConfigError(f"{path}, line {line}: {url!r} is not an http(s) URL")
+                rows.setdefault(url, ListedUrl(url, (row.get(columns.get("title", "")) or "").strip(),
+                                               (row.get(columns.get("section", "")) or "").strip()))
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the library_file ({error.strerror or error})") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ConfigError(f"{path}: not a UTF-8 CSV file ({error})") from None
+    return list(rows.values())
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def _without_www(host: str) -> str:
+    return host.lower().removeprefix("www.")
 
 
 _SECTIONS = {
@@ -119,7 +181,7 @@ _SECTIONS = {
     "outage": OutageRules,
     "wayback": WaybackSettings,
 }
-_AGENCY_ORDER = ("id", "name", "library_urls", "allowed_hosts", "schedule", "removal_confirmations")
+_AGENCY_ORDER = ("id", "name", "library_urls", "library_file", "allowed_hosts", "schedule", "removal_confirmations")
 _AGENCY_KEYS = set(_AGENCY_ORDER)
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -227,38 +289,43 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> AgencyConfig
     unknown = sorted(set(agency) - _AGENCY_KEYS)
     if unknown:
         raise ConfigError(f"{source}: [agency] unknown key '{unknown[0]}'")
-    for key in ("id", "name", "library_urls"):
+    for key in ("id", "name"):
         if key not in agency:
             raise ConfigError(f"{source}: [agency] missing required key '{key}'")
+    if "library_urls" not in agency and "library_file" not in agency:
+        raise ConfigError(f"{source}: [agency] missing required key 'library_urls' (or 'library_file', a CSV of "
+                          "URLs)")
     where = f"{source}: [agency]"
     agency_id = _coerce(where, "id", agency["id"], "")
     if not _ID_PATTERN.match(agency_id):
         raise ConfigError(f"{where} 'id' must be lowercase letters, digits, '-' or '_' (got {agency_id!r})")
-    library_urls = _coerce(where, "library_urls", agency["library_urls"], ())
-    if not library_urls:
+    library_urls = _coerce(where, "library_urls", agency.get("library_urls", []), ())
+    library_file = _library_file(where, source, _coerce(where, "library_file", agency.get("library_file", ""), ""))
+    if not library_urls and not library_file:
         raise ConfigError(f"{where} 'library_urls' must name at least one URL")
     for url in library_urls:
-        try:
-            parts = urlsplit(url)
-            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-        except ValueError:
-            valid = False
-        if not valid:
+        if not _is_http_url(url):
             raise ConfigError(f"{where} 'library_urls' has {url!r}, which is not an http(s) URL")
+    listed = [row.url for row in read_url_list(library_file)] if library_file else []
+    if library_file and not listed:
+        raise ConfigError(f"{where} 'library_file' {library_file} lists no URL")
     allowed = agency.get("allowed_hosts")
     allowed_hosts = (
         tuple(h.lower() for h in _coerce(where, "allowed_hosts", allowed, ()))
         if allowed is not None
-        else tuple(sorted({urlsplit(u).hostname.lower() for u in library_urls}))
+        else tuple(sorted({(urlsplit(u).hostname or "").lower() for u in [*library_urls, *listed]}))
     )
-    library_hosts = {urlsplit(u).hostname.lower() for u in library_urls}
-    if not library_hosts <= set(allowed_hosts):
-        missing = sorted(library_hosts - set(allowed_hosts))[0]
+    library_hosts = {(urlsplit(u).hostname or "").lower() for u in library_urls}
+    covered = {_without_www(host) for host in allowed_hosts}
+    if any(_without_www(host) not in covered for host in library_hosts):
+        missing = sorted(host for host in library_hosts if _without_www(host) not in covered)[0]
         raise ConfigError(f"{where} 'allowed_hosts' must include the library's host {missing!r}")
     confirmations = _coerce(where, "removal_confirmations", agency.get("removal_confirmations", 2), 0)
     if confirmations < 1:
         raise ConfigError(f"{where} 'removal_confirmations' must be at least 1")
     sections = {name: _build(cls, f"{source}: [{name}]", data.get(name, {})) for name, cls in _SECTIONS.items()}
+    if library_file and "pages" not in data.get("documents", {}):
+        sections["documents"] = replace(sections["documents"], pages=True)
     _check_regexes(f"{source}: [documents]", "url_patterns", sections["documents"].url_patterns)
     _check_regexes(f"{source}: [documents]", "exclude_patterns", sections["documents"].exclude_patterns)
     _check_regexes(f"{source}: [listing]", "follow_patterns", sections["listing"].follow_patterns)
@@ -280,12 +347,25 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> AgencyConfig
         id=agency_id,
         name=_coerce(where, "name", agency["name"], ""),
         library_urls=library_urls,
+        library_file=library_file,
         allowed_hosts=allowed_hosts,
         schedule=schedule,
         removal_confirmations=confirmations,
         source=source,
         **sections,
     )
+
+
+def _library_file(where: str, source: str, value: str) -> str:
+    """A library_file as an absolute path: relative paths are read from the config file's directory."""
+    if not value:
+        return ""
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = (Path(source).parent if Path(source).exists() else Path.cwd()) / path
+    if not path.is_file():
+        raise ConfigError(f"{where} 'library_file' {str(path)!r} does not exist")
+    return str(path.resolve())
 
 
 def load_config(path: str | Path) -> AgencyConfig:
@@ -340,7 +420,7 @@ def config_to_toml(config: AgencyConfig, comments: dict[str, list[str]] | None =
         order = _AGENCY_ORDER if table_name == "agency" else tuple(values)
         for key in order:
             value = values[key]
-            if table_name != "agency" and value == defaults[table_name][key]:
+            if value == defaults[table_name][key] and (table_name != "agency" or value in ("", ())):
                 continue
             for line in comments.get(f"{table_name}.{key}", []):
                 table.add(tomlkit.comment(line))

@@ -12,9 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from foiawatch.config import AgencyConfig, DocumentRules, bundled_config_dir, load_config, parse_config
+from foiawatch.config import (
+    AgencyConfig,
+    DocumentRules,
+    bundled_config_dir,
+    load_config,
+    on_allowed_host,
+    parse_config,
+)
 from foiawatch.web.parse import classify_response, parse_listing
-from foiawatch.web.urls import canonical_url, extension, is_document_url, same_site
+from foiawatch.web.urls import canonical_url, extension, is_document_url
 
 REALPAGES = Path(__file__).parent / "fixtures" / "realpages"
 EPA_URL = "https://www.epa.gov/hfstudy/epa-published-research-related-hydraulic-fracturing-study"
@@ -104,13 +111,13 @@ def test_is_document_url_extension_pattern_and_exclusion() -> None:
     assert extension("https://x.gov/a%20b.Docx") == "docx"
 
 
-def test_same_site() -> None:
-    assert same_site("https://WWW.ICE.gov:443/x", ["www.ice.gov"])
-    assert not same_site("https://ice.gov.evil.example/x", ["www.ice.gov"])
-    assert same_site("https://ice.gov/x", ["www.ice.gov"])  # the www. twin, both ways
-    assert same_site("https://www.ice.gov/x", ["ice.gov"])
-    assert not same_site("https://www.www.ice.gov/x", ["ice.gov"])
-    assert not same_site("https://wwwice.gov/x", ["ice.gov"])
+def test_allowed_hosts_cover_their_www_twin() -> None:
+    assert on_allowed_host("https://WWW.ICE.gov:443/x", ["www.ice.gov"])
+    assert not on_allowed_host("https://ice.gov.evil.example/x", ["www.ice.gov"])
+    assert on_allowed_host("https://ice.gov/x", ["www.ice.gov"])  # the www. twin, both ways
+    assert on_allowed_host("https://www.ice.gov/x", ["ice.gov"])
+    assert not on_allowed_host("https://www.www.ice.gov/x", ["ice.gov"])
+    assert not on_allowed_host("https://wwwice.gov/x", ["ice.gov"])
 
 
 def test_backslashes_in_a_path_are_slashes() -> None:

@@ -268,8 +268,11 @@ class NotFoundSignature:
 
 
 def judge_document_answer(answer: Answer, signature: NotFoundSignature | None,
-                          library_urls: Iterable[str] = ()) -> Judgement:
-    """Gone, served, or no conclusion, for the answer at a document's URL (see the module's docstring)."""
+                          library_urls: Iterable[str] = (), *, pages: bool = False) -> Judgement:
+    """Gone, served, or no conclusion, for the answer at a document's URL (see the module's docstring).
+
+    ``pages``: the library's records are web pages, so an HTML page that is neither a block page, nor a redirect
+    to the listing or the home page, nor this site's not-found page, is the record being served."""
     if answer.status in (404, 410):
         return Judgement(ProbeOutcome.GONE, f"HTTP {answer.status}")
     blocked = block_reason(answer.status, answer.headers, answer.body, answer.url)
@@ -292,6 +295,9 @@ def judge_document_answer(answer: Answer, signature: NotFoundSignature | None,
     if matched:
         assert signature is not None
         return Judgement(ProbeOutcome.SOFT_404, f"{matched} (learned from {signature.probe_url})")
+    if pages:
+        return Judgement(ProbeOutcome.SERVED, f"HTTP {answer.status}, a web page that is not this site's "
+                         "not-found page")
     what = "this site's not-found page could not be learned" if signature is None or signature.blocked else \
         "it is not this site's not-found page"
     return Judgement(ProbeOutcome.BLOCKED, f"an HTML page where the document was, and {what}: no conclusion")

@@ -22,7 +22,7 @@ from lxml import etree
 from ..config import AgencyConfig
 from .answers import block_reason, says_not_found
 from .html import NEVER_VISIBLE, WHITESPACE, collapse, looks_like_html, parse_html
-from .urls import canonical_url, is_document_url, same_site
+from .urls import canonical_url, is_document_url
 
 # Verdicts of classify_response.
 OK, GONE, BLOCKED, ERROR, NOT_FOUND_PAGE = "ok", "gone", "blocked", "error", "not_found_page"
@@ -117,6 +117,18 @@ def parse_listing(body: bytes, url: str, config: AgencyConfig, *, encoding: str 
         result.blocked = block_reason(200, {"content-type": "text/html"}, body)
         result.outage_notice = _outage_notice(document, config)
     return result
+
+
+def page_text(body: bytes, url: str, config: AgencyConfig, *, encoding: str | None = None) -> str:
+    """The main text of a web page that is itself a record: what a reader sees in its content area, site chrome
+    left out and volatile stamps ("Last updated …", "Showing 1–20 of 340") dropped, so a page is ``changed`` only
+    when what it says changes."""
+    document = parse_html(body, encoding)
+    listing = config.listing
+    reader = _Reader(config, url, ignored=set(_select(document, ", ".join(listing.ignore_selectors))))
+    for root in _content_roots(document, listing.content_selector):
+        reader.read(root)
+    return "\n".join(_normalise(reader.lines()))
 
 
 def classify_response(status: int, headers: Mapping[str, str], body: bytes) -> str:
@@ -295,7 +307,7 @@ def _further_pages(document: etree._Element, base: str, url: str, config: Agency
 
     def candidate(href: str | None) -> str | None:
         target = canonical_url(href, base) if href else None
-        if (target is None or target == here or not same_site(target, config.allowed_hosts)
+        if (target is None or target == here or not config.host_allowed(target)
                 or is_document_url(target, config.documents)):
             return None
         return target

@@ -19,7 +19,7 @@ import requests
 from ..config import AgencyConfig
 from .fetch import PoliteSession, describe_failure
 from .parse import OK, DocumentLink, classify_response, parse_listing
-from .urls import canonical_url, same_site
+from .urls import canonical_url
 
 MAX_LISTING_BYTES = 20 * 1024 * 1024  # a listing page larger than this is read only this far (and said so)
 _SAMPLE_TITLES = 3
@@ -128,7 +128,7 @@ def _warn(config: AgencyConfig, result: Survey) -> None:
                                f"sections?), e.g. {singles[0]!r}")
     elif singles:
         result.warnings.append(f"{len(singles)} section(s) of one document: {', '.join(map(repr, singles[:5]))}")
-    outside = Counter(urlsplit(link).hostname for link in result.documents if not same_site(link, config.allowed_hosts))
+    outside = Counter(urlsplit(link).hostname for link in result.documents if not config.host_allowed(link))
     for host, count in outside.most_common():
         result.warnings.append(f"{count} document link(s) to {host}, which is not in allowed_hosts: "
                                "they will not be fetched")

@@ -8,7 +8,6 @@ would report a removal plus an addition), while two different files must never c
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
@@ -67,20 +66,6 @@ def extension(url: str) -> str:
     segment = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
     stem, dot, suffix = segment.rpartition(".")
     return suffix.lower() if dot and stem else ""
-
-
-def same_site(url: str, allowed_hosts: Iterable[str]) -> bool:
-    """Whether the URL's host is one of ``allowed_hosts`` or its ``www.`` twin (case-insensitive; ports ignored):
-    ``agency.gov`` covers ``www.agency.gov`` and the other way round, as sites link both."""
-    try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return False
-    return bool(host) and _without_www(host) in {_without_www(h.lower()) for h in allowed_hosts}
-
-
-def _without_www(host: str) -> str:
-    return host[4:] if host.startswith("www.") else host
 
 
 def _host(hostname: str) -> str:
