@@ -100,7 +100,16 @@ class CrawlRecorder:
 
     def link(self, url: str, title: str, section: str, link_text: str, listing_page: str) -> tuple[int, bool]:
         """Record that a listing page links a document; returns (document id, first time listed in this crawl)."""
-        document_id = self.archive.document_id(self.config.id, url, title, section, self.crawl_id)
+        document_id = self.document(url, title, section)
+        return document_id, self.linked(document_id, listing_page, section, link_text)
+
+    def document(self, url: str, title: str, section: str) -> int:
+        """The id of the document at ``url``, named by this crawl's listing (created if new)."""
+        return self.archive.document_id(self.config.id, url, title, section, self.crawl_id)
+
+    def linked(self, document_id: int, listing_page: str, section: str, link_text: str) -> bool:
+        """Record that a listing (a page, or a library_file) names a document in this crawl; returns whether it is
+        the first time this crawl."""
         self.db.execute(
             "insert or ignore into links (crawl_id, document_id, listing_page, section, link_text) "
             "values (?, ?, ?, ?, ?)",
@@ -109,7 +118,7 @@ class CrawlRecorder:
         self._wrote()
         first = document_id not in self._listed
         self._listed.add(document_id)
-        return document_id, first
+        return first
 
     def sighting(
         self,

@@ -23,8 +23,9 @@ from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
 from ..archive.blobs import BlobError
-from ..archive.vocabulary import CrawlStatus, FetchOutcome
+from ..archive.vocabulary import CrawlStatus, FetchOutcome, ProbeOutcome
 from ..archive.warc import CrawlWarc
+from ..config import read_url_list
 from ..web.answers import (
     HEAD_BYTES,
     Answer,
@@ -34,7 +35,7 @@ from ..web.answers import (
     nonexistent_url,
     signature_key,
 )
-from ..web.parse import classify_response, parse_listing
+from ..web.parse import classify_response, page_text, parse_listing
 from ..web.sniff import is_html, sniff_mimetype
 from ..web.urls import canonical_url, is_document_url
 from .recorder import CrawlRecorder
@@ -46,6 +47,7 @@ PAYLOAD_META = "foiawatch_payload_record"  # where the WARC holds the payload of
 # Statuses the spider wants to see itself rather than have Scrapy drop (redirects stay Scrapy's to follow).
 SEEN_STATUSES = [304, *range(400, 600)]
 NOT_FOUND_PAGE_MAX_BYTES = 2 * 1024 * 1024  # a site's not-found page larger than this is not learned
+GONE = frozenset({FetchOutcome.GONE, FetchOutcome.SOFT_404})
 
 
 class LibrarySpider(scrapy.Spider):
@@ -73,6 +75,11 @@ class LibrarySpider(scrapy.Spider):
         self.probed = False
         self.signatures: dict[str, NotFoundSignature | None] = {}  # per signature_key, learned this crawl
         self._learning: dict[str, list[Deferred[NotFoundSignature | None]]] = {}
+        # A library_file: its name as the "listing page" its records are listed on, its size, and how many of
+        # its URLs answered gone this crawl.
+        self.url_list = f"library_file:{Path(self.config.library_file).name}" if self.config.library_file else None
+        self.listed_urls = 0
+        self.gone_urls = 0
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> LibrarySpider:
@@ -83,6 +90,44 @@ class LibrarySpider(scrapy.Spider):
     async def start(self):
         for url in self.roots:
             yield self.listing_request(url, page_number=0, is_root=True)
+        for request in self.url_list_requests():
+            yield request
+
+    # a library_file of URLs -------------------------------------------------------------------------------------
+
+    def url_list_requests(self) -> Iterator[scrapy.Request]:
+        """Every URL of the library_file, fetched each crawl. A record is listed unless its answer says it is
+        gone (404/410, a redirect to the home page, the site's not-found page): then the crawl probed it, and diff
+        counts the confirmations as for any document no longer listed."""
+        if self.url_list is None:
+            return
+        for row in read_url_list(self.config.library_file):
+            url = canonical_url(row.url)
+            if url is None:
+                continue
+            self.listed_urls += 1
+            document_id = self.recorder.document(url, row.title, row.section)
+            if self.config.host_allowed(url):
+                yield self.document_request(url, document_id, listed=True, listing=(self.url_list, row.section,
+                                                                                   row.title), in_list=True)
+            else:
+                self.recorder.linked(document_id, self.url_list, row.section, row.title)
+                self.recorder.sighting(document_id, listed=True, outcome=FetchOutcome.SKIPPED,
+                                       listing_page=self.url_list, section=row.section, link_text=row.title,
+                                       error="host not in the agency's allowed_hosts")
+
+    def record_url_list(self) -> None:
+        """The library_file as the crawl's listing page: failed when most of its URLs answered gone at once (a site
+        moved or broken, which is one problem and not that many removals)."""
+        if self.url_list is None:
+            return
+        share = self.config.outage.failed_page_share
+        error = None
+        if self.listed_urls and self.gone_urls / self.listed_urls > share:
+            error = (f"{self.gone_urls} of {self.listed_urls} URLs of the list answered gone in one crawl: more "
+                     f"than {share:.0%} at once is taken for a site problem, not removals")
+        self.recorder.page(self.url_list, final_url=None, http_status=200, page_number=0, is_root=True,
+                           error=error, document_links=self.listed_urls - self.gone_urls)
 
     # listing pages ------------------------------------------------------------------------------------------
 
@@ -149,7 +194,8 @@ class LibrarySpider(scrapy.Spider):
     # documents ----------------------------------------------------------------------------------------------
 
     def document_request(self, url: str, document_id: int, listed: bool,
-                         listing: tuple[str, str, str] | None = None, method: str = "GET") -> scrapy.Request:
+                         listing: tuple[str, str, str] | None = None, method: str = "GET",
+                         in_list: bool = False) -> scrapy.Request:
         headers = {"Accept-Encoding": "identity"}
         previous = self.known.get(url)
         if previous and method == "GET":
@@ -158,7 +204,7 @@ class LibrarySpider(scrapy.Spider):
             if previous.get("last_modified"):
                 headers["If-Modified-Since"] = previous["last_modified"]
         meta: dict[str, Any] = {
-            DOCUMENT: {"id": document_id, "listed": listed, "listing": listing, "url": url},
+            DOCUMENT: {"id": document_id, "listed": listed, "listing": listing, "url": url, "in_list": in_list},
             "handle_httpstatus_list": SEEN_STATUSES,
             "download_maxsize": self.config.documents.max_bytes,
         }
@@ -179,14 +225,14 @@ class LibrarySpider(scrapy.Spider):
         try:
             if response.status == 304 and info["url"] in self.known:
                 previous = self.known[info["url"]]
-                self.recorder.sighting(info["id"], outcome=FetchOutcome.NOT_MODIFIED, sha256=previous["sha256"],
-                                       size=previous["size"], **common)
+                self._record(info, FetchOutcome.NOT_MODIFIED, sha256=previous["sha256"], size=previous["size"],
+                             **common)
             elif response.status == 200 and body is not None:
                 await self._store_document(response, info, body, common)
             else:
                 blocked = block_reason(response.status, _headers(response), _head(body))
                 outcome = FetchOutcome.BLOCKED if blocked else _outcome_for_status(response)
-                self.recorder.sighting(info["id"], outcome=outcome, error=blocked, **common)
+                self._record(info, outcome, error=blocked, **common)
         finally:
             discard_body(response.meta)
         self.progress("document", {"url": info["url"], "listed": info["listed"]})
@@ -197,30 +243,65 @@ class LibrarySpider(scrapy.Spider):
             head = handle.read(HEAD_BYTES)
         blocked = block_reason(response.status, _headers(response), head, info["url"])
         if blocked:
-            self.recorder.sighting(info["id"], outcome=FetchOutcome.BLOCKED,
-                                   error=f"a block page was served where a document was linked: {blocked}", **common)
+            self._record(info, FetchOutcome.BLOCKED,
+                         error=f"a block page was served where a document was linked: {blocked}", **common)
             return
-        if is_html(head) and is_document_url(info["url"], self.config.documents):
+        pages = self.config.documents.pages
+        if is_html(head) and (pages or is_document_url(info["url"], self.config.documents)):
             answer = Answer.of(info["url"], response.status, response.url, _headers(response), head)
-            judgement = judge_document_answer(answer, await self.not_found_signature(info["url"]), self.roots)
-            outcome = FetchOutcome.SOFT_404 if judgement.outcome == "soft_404" else FetchOutcome.BLOCKED
-            self.recorder.sighting(info["id"], outcome=outcome,
-                                   error=f"an HTML page was served where a document was linked: {judgement.reason}",
-                                   **common)
+            judgement = judge_document_answer(answer, await self.not_found_signature(info["url"]), self.roots,
+                                              pages=pages)
+            if judgement.outcome == ProbeOutcome.SERVED:
+                await self._store_page(response, info, body, common)
+                return
+            outcome = FetchOutcome.SOFT_404 if judgement.outcome == ProbeOutcome.SOFT_404 else FetchOutcome.BLOCKED
+            self._record(info, outcome,
+                         error=f"an HTML page was served where a document was linked: {judgement.reason}", **common)
             return
-        mimetype = sniff_mimetype(head, common["content_type"], response.url)  # the final URL names the file
+        await self._store(response, info, body.path, body.sha256, body.size,
+                          sniff_mimetype(head, common["content_type"], response.url), common)
+
+    async def _store_page(self, response: Response, info: dict[str, Any], body: DiskBody,
+                          common: dict[str, Any]) -> None:
+        """A web page that is a record: the WARC keeps the page as served; the archive keeps its main text, so
+        what is compared between crawls (and diffed when it changes) is what the page says."""
+        with open(body.path, "rb") as handle:
+            html = handle.read()
+        text = page_text(html, response.url, self.config, encoding=_declared_encoding(response)).encode() + b"\n"
+        text_path = body.path.with_name(body.path.name + ".txt")
+        text_path.write_bytes(text)
+        try:
+            await self._store(response, info, text_path, hashlib.sha256(text).hexdigest(), len(text),
+                              "text/plain", common)
+        finally:
+            text_path.unlink(missing_ok=True)
+            body.path.unlink(missing_ok=True)  # the page itself is in the WARC
+
+    async def _store(self, response: Response, info: dict[str, Any], path: Path, sha256: str, size: int,
+                     mimetype: str, common: dict[str, Any]) -> None:
+        """Move a complete, hashed file into the blob store and record the sighting."""
         # Hashing again from disk and fsyncing take milliseconds: do it off the reactor thread.
         try:
-            stored = await maybe_deferred_to_future(deferToThread(self.recorder.archive.blobs.put, body.path,
-                                                                  body.sha256))
+            stored = await maybe_deferred_to_future(deferToThread(self.recorder.archive.blobs.put, path, sha256))
         except BlobError as error:
-            self.recorder.sighting(info["id"], outcome=FetchOutcome.FAILED, error=str(error), **common)
+            self._record(info, FetchOutcome.FAILED, error=str(error), **common)
             return
         finally:
             response.meta.pop(BODY_META, None)
         new_blob = self.recorder.record_blob(stored, mimetype)
-        self.recorder.sighting(info["id"], outcome=FetchOutcome.FETCHED, sha256=body.sha256, size=body.size,
-                               new_blob=new_blob, **common)
+        self._record(info, FetchOutcome.FETCHED, sha256=sha256, size=size, new_blob=new_blob, **common)
+
+    def _record(self, info: dict[str, Any], outcome: str, **fields: Any) -> None:
+        """Record a document's sighting. A record of the library_file is listed by the file this crawl unless its
+        answer says it is gone; then the sighting is a probe of it, the way a delisted document is probed."""
+        if info["in_list"]:
+            fields["listed"] = outcome not in GONE
+            if fields["listed"]:
+                page, section, title = info["listing"]
+                self.recorder.linked(info["id"], page, section, title)
+            else:
+                self.gone_urls += 1
+        self.recorder.sighting(info["id"], outcome=outcome, **fields)
 
     def _probe_answered(self, response: Response, info: dict[str, Any]) -> None:
         """HEAD first; only an answer that doesn't settle the question costs a GET."""
@@ -242,8 +323,8 @@ class LibrarySpider(scrapy.Spider):
         else:
             outcome = FetchOutcome.TOO_LARGE if too_large else FetchOutcome.FAILED
         listing = info["listing"] or (None, None, None)
-        self.recorder.sighting(info["id"], listed=info["listed"], outcome=outcome, listing_page=listing[0],
-                               section=listing[1], link_text=listing[2], final_url=request.url, error=error)
+        self._record(info, outcome, listed=info["listed"], listing_page=listing[0], section=listing[1],
+                     link_text=listing[2], final_url=request.url, error=error)
         self.progress("document", {"url": info["url"], "listed": info["listed"], "failed": True})
 
     def _common(self, response: Response, info: dict[str, Any], content_type: str | None) -> dict[str, Any]:
@@ -294,6 +375,7 @@ class LibrarySpider(scrapy.Spider):
         if self.probed:
             return
         self.probed = True
+        self.record_url_list()
         for url in sorted(self.pages_requested - {page.url for page in self.recorder.pages}):
             # Asked for, never answered (dropped on the way): a page we cannot vouch for is a failed page.
             self.recorder.page(url, final_url=None, http_status=None, page_number=None, is_root=url in self.roots,
