@@ -90,12 +90,19 @@ class OutageRules:
 @dataclass(frozen=True)
 class WaybackSettings:
     prefix: str = ""  # CDX prefix under which the library's documents live, e.g. "www.ice.gov/doclib/foia/"
+    prefixes: tuple[str, ...] = ()  # more prefixes, for documents filed in several places (or on several hosts)
     base_url: str = WAYBACK_BASE_URL
     schedule: str = "0 3 * * 0"
     # Opt-in: ask Save Page Now to capture each newly seen document (needs FOIAWATCH_IA_ACCESS_KEY and
     # FOIAWATCH_IA_SECRET_KEY), at most save_per_run a run within the service's limits.
     save_new: bool = False
     save_per_run: int = 20
+
+
+    @property
+    def all_prefixes(self) -> tuple[str, ...]:
+        """Every CDX prefix the library's documents live under, once each."""
+        return tuple(dict.fromkeys(p.strip() for p in (self.prefix, *self.prefixes) if p.strip()))
 
 
 @dataclass(frozen=True)

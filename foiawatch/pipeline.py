@@ -106,7 +106,7 @@ def diff_step(context: RunContext) -> str:
 def wayback_step(context: RunContext) -> str:
     """The Wayback baseline, on the agency's own (rarer) ``[wayback] schedule``."""
     config = context.config
-    if not config.wayback.prefix:
+    if not config.wayback.all_prefixes:
         raise SkipStep("no [wayback] prefix configured")
     due_at = wayback_due_at(context)
     if due_at > datetime.now(UTC):
@@ -140,7 +140,7 @@ def wayback_baseline(archive: Archive, config: AgencyConfig, client: WaybackClie
                                on_probe=on_probe)
     outcome = BaselineOutcome(evidence.sync, evidence.listings, evidence.probes, evidence.recovered)
     if not evidence.sync.skipped:
-        outcome.baseline = run_baseline(archive, config.id, config.wayback.prefix)
+        outcome.baseline = run_baseline(archive, config.id, config.wayback.all_prefixes)
     return outcome
 
 

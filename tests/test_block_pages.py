@@ -257,7 +257,7 @@ def test_a_captured_url_behind_a_block_page_is_not_removed_before_monitoring(tmp
         archive = Archive(tmp_path)
         assert sync_captures(archive, config, WaybackClient(standin.url, **fast)).captures == len(files)
         probes = probe_never_listed(archive, config)
-        result = run_baseline(archive, config.id, config.wayback.prefix)
+        result = run_baseline(archive, config.id, config.wayback.all_prefixes)
     assert probes.outcomes == {"blocked": len(behind), "soft_404": 1, "gone": 1}
     flagged = {row["url"].rsplit("/", 1)[1] for row in archive.db.query(
         "select url from events where kind = 'removed_before_monitoring'")}

@@ -137,12 +137,12 @@ def test_probes_conclude_only_on_gone_and_only_after_a_complete_crawl(tmp_path):
         assert sync_captures(archive, config, client).captures == len(names)
         refused = probe_never_listed(archive, config)
         assert refused.probed == 0 and "outage" in refused.skipped
-        assert run_baseline(archive, config.id, config.wayback.prefix).created == 0
+        assert run_baseline(archive, config.id, config.wayback.all_prefixes).created == 0
 
         site.routes["/foia/library"] = routes["/foia/library"]
         assert crawl(config, tmp_path).status == "complete"
         probes = probe_never_listed(archive, config)
-        result = run_baseline(archive, config.id, config.wayback.prefix)
+        result = run_baseline(archive, config.id, config.wayback.all_prefixes)
         again = probe_never_listed(archive, config)
 
     assert probes.outcomes == {"gone": 2, "soft_404": 1, "served": 1, "failed": 1, "blocked": 1, "outage": 1}
@@ -151,7 +151,7 @@ def test_probes_conclude_only_on_gone_and_only_after_a_complete_crawl(tmp_path):
     assert flagged == {"gone-404.pdf", "gone-410.pdf", "soft-404.pdf"}
     assert (result.gone, result.served, result.inconclusive, result.created) == (3, 1, 3, 3)
     assert again.probed == 4, "URLs found gone are not probed again; the others are"
-    assert run_baseline(archive, config.id, config.wayback.prefix).created == 0, "a re-run records nothing twice"
+    assert run_baseline(archive, config.id, config.wayback.all_prefixes).created == 0, "a re-run records nothing twice"
 
 
 def test_ice_2017_library_emptied_before_monitoring_is_recovered_and_bundled(tmp_path):
@@ -336,3 +336,30 @@ def test_page_versions_from_when_a_never_listed_document_was_captured_are_read_f
 
     assert (stats.versions, stats.read, stats.left) == (4 * len(pages), len(pages), 3 * len(pages))
     assert read == {CAPTURED_AT[0]}, "the versions from when the pilot records were captured, not the newest"
+
+
+def test_several_wayback_prefixes_are_all_listed_and_name_folders_under_their_own_prefix(tmp_path):
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    library = b'<html><body><main id="main-content"><a href="/doclib/foia/live.pdf">Live</a></main></body></html>'
+    routes = {"/foia/library": (200, html, library),
+              "/doclib/foia/live.pdf": (200, {"Content-Type": PDF}, b"%PDF-1.4 live")}
+    with StaticSite(routes) as site:
+        host = urlsplit(site.url).netloc
+        captured = [f"{site.url}/doclib/foia/audits/a.pdf", f"{site.url}/sites/default/files/logs/b.pdf",
+                    f"{site.url}/elsewhere/c.pdf"]
+        with WaybackStandin([StandinCapture(url, OLD, 200, PDF, url.encode()) for url in captured]) as standin:
+            config = demo_config(site.url)
+            config = replace(config, wayback=replace(
+                config.wayback, base_url=standin.url, prefix=f"{host}/doclib/foia/",
+                prefixes=(f"{host}/sites/default/files/", f"{host}/doclib/foia/")))
+            assert config.wayback.all_prefixes == (f"{host}/doclib/foia/", f"{host}/sites/default/files/")
+            archive = Archive(tmp_path)
+            assert crawl(config, tmp_path).status == "complete"
+            stats = sync_captures(archive, config, WaybackClient(standin.url, **FAST))
+            probe_never_listed(archive, config)
+            result = run_baseline(archive, config.id, config.wayback.all_prefixes)
+    assert stats.captures == 2 and stats.cdx_requests >= 2  # one listing per prefix; /elsewhere/ is under neither
+    assert result.created == 2
+    sections = {row["url"].rsplit("/", 1)[-1]: row["section"] for row in archive.db.query(
+        "select url, section from events where kind = 'removed_before_monitoring'")}
+    assert sections == {"a.pdf": "audits", "b.pdf": "logs"}

@@ -85,7 +85,7 @@ def test_only_captures_of_a_2xx_answer_make_a_document_captured(tmp_path):
             assert (stats.captures, stats.not_ok) == (6, 3)
             assert "3 capture(s) of a non-2xx answer kept as history only" in stats.skipped_rows()
             probes = probe_never_listed(archive, config)
-            result = run_baseline(archive, config.id, config.wayback.prefix)
+            result = run_baseline(archive, config.id, config.wayback.all_prefixes)
     assert probes.probed == 2, "only URLs captured as documents are probed"
     flagged = {row["url"].rsplit("/", 1)[1] for row in archive.db.query(
         "select url from events where kind = 'removed_before_monitoring'")}

@@ -257,7 +257,7 @@ def _next_runs(private: sqlite_utils.Database, now: datetime, agency_id: str, co
         runs.append(ScheduledRun("run", next_run.isoformat(timespec="seconds"), overdue,
                                  "is `foiawatch schedule` running?" if overdue else ""))
     config = _stored_config(config_json)
-    if config is None or not config.wayback.prefix:
+    if config is None or not config.wayback.all_prefixes:
         runs.append(ScheduledRun("wayback baseline", None,
                                  note="no [wayback] prefix configured" if config else "config unknown"))
         return runs

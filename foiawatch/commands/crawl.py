@@ -92,4 +92,4 @@ def _agency_dict(path: Path, config: AgencyConfig | ConfigError) -> dict[str, ob
         return {"id": path.stem, "source": str(path), "valid": False, "error": str(config)}
     return {"id": config.id, "source": str(path), "valid": True, "name": config.name,
             "library_urls": list(config.library_urls), "schedule": config.schedule,
-            "wayback_prefix": config.wayback.prefix or None, "wayback_schedule": config.wayback.schedule}
+            "wayback_prefixes": list(config.wayback.all_prefixes), "wayback_schedule": config.wayback.schedule}

@@ -158,7 +158,7 @@ def _wayback_errors(config: AgencyConfig) -> Iterator[None]:
         ) from None
     except BlockedSite as error:
         raise Unavailable(
-            f"the Wayback Machine at {service} refuses access to the prefix {config.wayback.prefix!r} ({error}): "
+            f"the Wayback Machine at {service} refuses access to {', '.join(config.wayback.all_prefixes)} ({error}): "
             "the site is excluded from it, so nothing can be listed or recovered from it."
         ) from None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -41,11 +42,12 @@ class BaselineResult:
     skipped: str | None = None
 
 
-def run_baseline(archive: Archive, agency_id: str, prefix: str = "") -> BaselineResult:
+def run_baseline(archive: Archive, agency_id: str, prefixes: Sequence[str] = ()) -> BaselineResult:
     """Record a ``removed_before_monitoring`` event for every captured URL never listed and probed gone.
 
     A document's title and section are those of the newest archived listing page we read that links it; failing
-    that, its file name and the folder it was filed in under ``prefix`` (the agency's Wayback prefix). Re-running
+    that, its file name and the folder it was filed in under the one of ``prefixes`` (the agency's Wayback prefixes)
+    it lies under. Re-running
     records nothing twice.
     """
     db = archive.db
@@ -71,7 +73,7 @@ def run_baseline(archive: Archive, agency_id: str, prefix: str = "") -> Baseline
         outcome = row["outcome"]
         if outcome in (ProbeOutcome.GONE, ProbeOutcome.SOFT_404):
             result.gone += 1
-            events.append(_event(archive, agency_id, crawl[0], row, prefix))
+            events.append(_event(archive, agency_id, crawl[0], row, prefixes))
         elif outcome == ProbeOutcome.SERVED:
             result.served += 1
         elif outcome is None:
@@ -88,17 +90,21 @@ def run_baseline(archive: Archive, agency_id: str, prefix: str = "") -> Baseline
     return result
 
 
-def _folder(url: str, prefix: str) -> str | None:
-    """The first folder of ``url``'s path below the prefix's path (``/doclib/foia/<folder>/...``), if any."""
-    base = urlsplit("//" + prefix.split("://")[-1]).path if prefix else ""
+def _folder(url: str, prefixes: Sequence[str]) -> str | None:
+    """The first folder of ``url``'s path below the path of the longest prefix it lies under
+    (``/doclib/foia/<folder>/...``), if any."""
     path = urlsplit(url).path
-    if not path.startswith(base):
+    bases = [urlsplit("//" + prefix.split("://")[-1]).path for prefix in prefixes] or [""]
+    under = [base for base in bases if path.startswith(base)]
+    if not under:
         return None
+    base = max(under, key=len)
     folder, slash, _ = path[len(base):].lstrip("/").partition("/")
     return clean_text(unquote(folder)) if slash and folder else None
 
 
-def _event(archive: Archive, agency_id: str, crawl_id: int, row: dict[str, Any], prefix: str) -> dict[str, Any]:
+def _event(archive: Archive, agency_id: str, crawl_id: int, row: dict[str, Any],
+           prefixes: Sequence[str]) -> dict[str, Any]:
     db, url = archive.db, row["url"]
     listed = _archived_listing(db, agency_id, url)
     if listed:
@@ -106,7 +112,7 @@ def _event(archive: Archive, agency_id: str, crawl_id: int, row: dict[str, Any],
     else:
         title, title_from = _own_title(archive, agency_id, url)
     section, section_from = (listed["section"], "archived_listing") if listed and listed["section"] else \
-        (_folder(url, prefix), "folder")
+        (_folder(url, prefixes), "folder")
     held = list(db.query(
         "select timestamp, original, mimetype, status, digest, length, raw_url from captures"
         " where agency_id = ? and url = ? order by timestamp",

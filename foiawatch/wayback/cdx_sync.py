@@ -42,16 +42,30 @@ class SyncStats:
 
 def sync_captures(archive: Archive, config: AgencyConfig, client: WaybackClient,
                   progress: Callable[[int], None] | None = None) -> SyncStats:
-    """List every capture under ``config.wayback.prefix`` and store those of document URLs; idempotent.
+    """List every capture under the agency's Wayback prefixes and store those of document URLs; idempotent.
 
     ``progress(rows)`` is called after each batch. Raises the client's errors (``WaybackUnavailable``,
     ``RateLimited``, ``BlockedSite``): a listing cut short stores what it got, and the next run completes it.
     """
-    prefix = config.wayback.prefix.strip()
-    if not prefix:
+    prefixes = config.wayback.all_prefixes
+    if not prefixes:
         return SyncStats(skipped=f"{config.source or config.id} sets no [wayback] prefix; nothing to list")
-    stats, batch = SyncStats(), []
+    stats = SyncStats()
     requests_before = client.requests["cdx"]
+    try:
+        for prefix in prefixes:
+            _sync_prefix(archive, config, client, prefix, stats, progress)
+    finally:
+        stats.cdx_requests = client.requests["cdx"] - requests_before
+    stats.urls = archive.db.execute(
+        "select count(distinct url) from captures where agency_id = ?", [config.id]
+    ).fetchone()[0]
+    return stats
+
+
+def _sync_prefix(archive: Archive, config: AgencyConfig, client: WaybackClient, prefix: str, stats: SyncStats,
+                 progress: Callable[[int], None] | None) -> None:
+    batch: list[tuple] = []
     listing = client.search_prefix(prefix, collapse=None)
     try:
         for capture in listing:
@@ -73,13 +87,8 @@ def sync_captures(archive: Archive, config: AgencyConfig, client: WaybackClient,
                     progress(stats.rows)
     finally:
         stats.new += _insert(archive, batch)
-        stats.cdx_requests = client.requests["cdx"] - requests_before
         stats.malformed += listing.stats.malformed
         stats.bad_timestamps += listing.stats.bad_timestamps
-    stats.urls = archive.db.execute(
-        "select count(distinct url) from captures where agency_id = ?", [config.id]
-    ).fetchone()[0]
-    return stats
 
 
 def _insert(archive: Archive, batch: list[tuple]) -> int:

@@ -497,7 +497,7 @@ class FaultHarness:
             self._diff(archive)
             sync_captures(archive, self.config, client)
             probe_never_listed(archive, self.config)
-            run_baseline(archive, self.config.id, self.config.wayback.prefix)
+            run_baseline(archive, self.config.id, self.config.wayback.all_prefixes)
         snapshot = self.workdir / "recovery-before"
         _copy_archive(data, snapshot)
         with Archive(data) as archive, _wayback_client(self.standin.url) as client:
