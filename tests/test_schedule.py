@@ -145,3 +145,76 @@ def test_sigterm_stops_the_scheduler_between_steps(tmp_path):
     assert not (tmp_path / "second-started").exists()
     (run,) = list(open_private(tmp_path).query("select status, steps from runs"))
     assert run["status"] == "stopped" and '"first": {"status": "ok"' in run["steps"]
+
+
+# `foiawatch schedule` as typed, on the fast clock ---------------------------------------------------------------
+
+
+def noted(context: RunContext) -> str:
+    """A step that only notes which agency ran (no crawl, nothing fetched)."""
+    (context.data_dir.root / f"ran-{context.config.id}").touch()
+    return "noted"
+
+
+def schedule_command(*args: str) -> None:
+    """Run in a child process: `foiawatch schedule ARGS` through the real command line (agency selection, config
+    loading, settings checks), with the scheduler on the fast clock and a step that only notes the run."""
+    import functools
+
+    from foiawatch.cli import cli
+    from foiawatch.commands import run as run_command
+
+    run_command.serve = functools.partial(serve, trigger_for=every_second, steps=(("noted", noted),))
+    cli.main(["schedule", *args], prog_name="foiawatch")
+
+
+def run_schedule_until(tmp_path: Path, args: list[str], wanted: set[str]) -> set[str]:
+    """Start `foiawatch schedule ARGS` in a child, wait until every agency in ``wanted`` ran (and a second more),
+    stop it with SIGTERM; returns the agencies that ran."""
+    data_dir = tmp_path / "data"
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from tests.test_schedule import schedule_command; "
+                               "schedule_command(*sys.argv[1:])", *args, "--data-dir", str(data_dir)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "FOIAWATCH_SMTP_URL": ""},
+        stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not wanted <= {path.name.removeprefix("ran-") for path in data_dir.glob("ran-*")}:
+            assert time.monotonic() < deadline and child.poll() is None, child.stderr.read() if child.poll() else ""
+            time.sleep(0.1)
+        time.sleep(1.2)  # every scheduled agency has had a turn
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=30) == 0, child.stderr.read()
+    finally:
+        child.kill()
+    return {path.name.removeprefix("ran-") for path in data_dir.glob("ran-*")}
+
+
+def two_agencies(tmp_path: Path) -> Path:
+    config_dir = tmp_path / "configs"
+    config_dir.mkdir()
+    text = (ROOT / "foiawatch" / "agencies" / "demo.toml").read_text()
+    for agency_id in ("alpha", "beta"):
+        (config_dir / f"{agency_id}.toml").write_text(text.replace('id = "demo"', f'id = "{agency_id}"'))
+    return config_dir
+
+
+def test_schedule_with_no_argument_runs_every_configured_agency(tmp_path):
+    config_dir = two_agencies(tmp_path)
+    ran = run_schedule_until(tmp_path, ["--config-dir", str(config_dir)], {"alpha", "beta"})
+    # Both agencies of --config-dir, and the bundled ones beside them; the demo (a placeholder address) only
+    # when named.
+    assert ran == {"alpha", "beta", "ice", "epa-hfstudy"}
+    jobs = {row[0] for row in open_private(tmp_path / "data").execute("select id from schedule_jobs")}
+    assert jobs == {"agency:alpha", "agency:beta", "agency:ice", "agency:epa-hfstudy"}
+    recorded = runs(tmp_path / "data")
+    assert recorded["alpha"] and recorded["beta"] and set(recorded["alpha"] + recorded["beta"]) == {"ok"}
+
+
+def test_schedule_agency_option_chooses_and_repeats(tmp_path):
+    config_dir = two_agencies(tmp_path)
+    ran = run_schedule_until(tmp_path, ["--config-dir", str(config_dir), "--agency", "beta", "--agency", "demo"],
+                             {"beta", "demo"})
+    assert ran == {"beta", "demo"}
+    jobs = {row[0] for row in open_private(tmp_path / "data").execute("select id from schedule_jobs")}
+    assert jobs == {"agency:beta", "agency:demo"}

@@ -54,6 +54,28 @@ class RelayHandler(logging.Handler):
             self.handleError(record)
 
 
+_OURS: list[logging.Handler] = []
+
+
+_LIBRARIES = ("scrapy", "twisted", "urllib3", "asyncio", "pypdf", "filelock")
+
+
+def keep_only_our_handlers() -> None:
+    """Undo what Scrapy's logging set-up did to ours: its root handler, its loggers' levels."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler not in _OURS:
+            root.removeHandler(handler)
+    _library_levels()
+
+
+def _library_levels() -> None:
+    """The libraries' INFO lines (Scrapy's versions, middlewares, stats) only when verbose."""
+    level = logging.DEBUG if logging.getLogger().level <= logging.DEBUG else logging.WARNING
+    for name in _LIBRARIES:
+        logging.getLogger(name).setLevel(level)
+
+
 def setup_logging(file_level: int, relay_level: int) -> None:
     """JSON lines on stderr (the parent appends them to logs/crawl-<agency>.log) and relayed to the parent."""
     root = logging.getLogger()
@@ -66,8 +88,8 @@ def setup_logging(file_level: int, relay_level: int) -> None:
     root.addHandler(to_file)
     root.addHandler(relay)
     root.setLevel(min(file_level, relay_level))
-    for name in ("scrapy", "twisted", "urllib3", "asyncio", "pypdf", "filelock"):
-        logging.getLogger(name).setLevel(max(logging.WARNING, min(file_level, relay_level)))
+    _OURS[:] = [to_file, relay]
+    _library_levels()
 
 
 def scrapy_settings(config: AgencyConfig) -> dict[str, Any]:
@@ -87,6 +109,7 @@ def scrapy_settings(config: AgencyConfig) -> dict[str, Any]:
         "DOWNLOAD_WARNSIZE": 0,
         "DOWNLOAD_FAIL_ON_DATALOSS": True,
         "TELNETCONSOLE_ENABLED": False,
+        "LOG_INSTALL_ROOT_HANDLER": False,  # our handlers (setup_logging) write the log
         "LOG_LEVEL": "WARNING",
         # Scrapy starts this many tasks per callback result; ours yield a handful of requests, and the default
         # (100) costs more CPU than the downloads themselves.
@@ -114,9 +137,10 @@ def run(config: AgencyConfig, data_dir: DataDir) -> int:
     recorder = CrawlRecorder(archive, config, crawl_id)
     log.info("crawl %d of %s started: %s", crawl_id, config.id, ", ".join(config.library_urls),
              extra={"agency": config.id, "crawl_id": crawl_id})
-    process = CrawlerProcess(scrapy_settings(config), install_root_handler=False)
+    process = CrawlerProcess(scrapy_settings(config))
+    keep_only_our_handlers()  # Scrapy releases before LOG_INSTALL_ROOT_HANDLER install their own root handler
     process.crawl(LibrarySpider, recorder=recorder, known=archive.fetch_state(config.id), stream_dir=stream_dir,
-                  warc=warc, progress=emit)
+                  warc=warc, progress=_progress)
     process.start()
     warc.close()
     status, reason = recorder.finish(archive.data_dir.relative(warc_path))
@@ -136,6 +160,17 @@ def run(config: AgencyConfig, data_dir: DataDir) -> int:
                       "extraction": extraction.as_dict()})
     archive.close()
     return 0
+
+
+def _progress(event: str, data: dict[str, Any]) -> None:
+    """The spider's progress events, sent up for the progress display and logged at DEBUG (--verbose)."""
+    if event == "page":
+        log.debug("listing page %s: %s", data.get("url"), f"ok, {data.get('documents', 0)} document link(s)"
+                  if data.get("ok") else "failed", extra={"url": data.get("url")})
+    elif event == "document":
+        log.debug("document %s%s", data.get("url"), ": failed" if data.get("failed") else "",
+                  extra={"url": data.get("url"), "listed": data.get("listed")})
+    emit(event, data)
 
 
 def _log_listing(archive: Archive, config: AgencyConfig, crawl_id: int, status: str, reason: str) -> None:
