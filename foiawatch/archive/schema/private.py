@@ -15,7 +15,7 @@ create table if not exists subscriptions (
     format text not null default 'json',    -- webhooks: json | slack
     agencies text not null default '[]',    -- JSON list; empty = every agency
     kinds text not null,                    -- JSON list of event kinds
-    section text,                           -- a section heading, compared exactly (before 0.2: a part of one)
+    section text,                           -- case-insensitive part of the section heading
     keyword text,                           -- case-insensitive part of title, summary or document text
     status text not null,                   -- pending (email not confirmed) | active | unsubscribed
     confirm_token text unique,
@@ -93,5 +93,6 @@ def create_tables(db: sqlite_utils.Database) -> None:
 
 def add_condition_headlines(db: sqlite_utils.Database) -> None:
     """Keep each operator condition's headline as last announced, for ``foiawatch status`` ("last operator
-    alert"); conditions recorded before this have none and are shown by their key."""
+    alert"); conditions recorded before this have none and are shown by their key. (Migration 0001's comment on
+    ``subscriptions.section`` is history: since this release the section is compared exactly, as everywhere.)"""
     db.execute("alter table conditions add column headline text")
