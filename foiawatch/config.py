@@ -67,6 +67,8 @@ class ListingRules:
         "a.usa-pagination__next-page, li.pager-next a, li.pager__item--next a, a[rel~=next]"
     )
     follow_patterns: tuple[str, ...] = ()  # regexes of further listing pages (section pages) to crawl
+    # Regexes of record pages: a listed record whose own page lists its parts (FBI Vault: a record, its PDF parts).
+    record_patterns: tuple[str, ...] = ()
     max_pages: int = 1000
     page_parameter: str = "page"  # the query parameter numbered pages differ in (?page=N; DNN: smdpage12345)
 
@@ -336,6 +338,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> AgencyConfig
     _check_regexes(f"{source}: [documents]", "url_patterns", sections["documents"].url_patterns)
     _check_regexes(f"{source}: [documents]", "exclude_patterns", sections["documents"].exclude_patterns)
     _check_regexes(f"{source}: [listing]", "follow_patterns", sections["listing"].follow_patterns)
+    _check_regexes(f"{source}: [listing]", "record_patterns", sections["listing"].record_patterns)
     _check_selectors(f"{source}: [listing]", sections["listing"])
     politeness, listing = sections["politeness"], sections["listing"]
     _check_range(f"{source}: [politeness]", "concurrency", politeness.concurrency, 1)

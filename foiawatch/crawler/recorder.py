@@ -107,6 +107,25 @@ class CrawlRecorder:
         """The id of the document at ``url``, named by this crawl's listing (created if new)."""
         return self.archive.document_id(self.config.id, url, title, section, self.crawl_id)
 
+    def part_of(self, document_id: int, record_id: int) -> None:
+        """Record that a document is a part of a record (listed on the record's own page)."""
+        self.db.execute("update documents set record_id = ? where id = ? and record_id is not ?",
+                        [record_id, document_id, record_id])
+        self._wrote()
+
+    def keep_parts_listed(self, record_id: int, record_page: str) -> None:
+        """The parts known of a record whose page could not be read this crawl stay listed on it: not reading a
+        page is no evidence that anything on it went away."""
+        self.db.execute(
+            "insert or ignore into links (crawl_id, document_id, listing_page, section, link_text) "
+            "select ?, id, ?, coalesce(section, ''), coalesce(title, '') from documents where record_id = ?",
+            [self.crawl_id, record_page, record_id],
+        )
+        self.db.execute("update documents set last_listed_crawl = ? where record_id = ?", [self.crawl_id, record_id])
+        self._listed.update(row[0] for row in self.db.execute("select id from documents where record_id = ?",
+                                                              [record_id]))
+        self._wrote()
+
     def linked(self, document_id: int, listing_page: str, section: str, link_text: str) -> bool:
         """Record that a listing (a page, or a library_file) names a document in this crawl; returns whether it is
         the first time this crawl."""

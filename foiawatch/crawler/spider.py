@@ -9,6 +9,7 @@ learned once per site and crawl by asking for a URL that certainly does not exis
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,11 @@ class LibrarySpider(scrapy.Spider):
                 self.recorder.sighting(document_id, listed=True, outcome=FetchOutcome.SKIPPED, listing_page=url,
                                        section=occurrence.section, link_text=occurrence.link_text,
                                        error="host not in the agency's allowed_hosts")
+        for record in parsed.records:
+            document_id, first = self.recorder.link(record.url, record.title, record.section, record.link_text, url)
+            if first and self.config.host_allowed(record.url):
+                yield self.document_request(record.url, document_id, listed=True,
+                                            listing=(url, record.section, record.link_text), title=record.title)
         for page_url in parsed.next_pages + parsed.follow_pages:
             if page_url not in self.pages_requested and self.config.host_allowed(page_url) \
                     and len(self.pages_requested) < self.config.listing.max_pages:
@@ -195,16 +201,17 @@ class LibrarySpider(scrapy.Spider):
 
     def document_request(self, url: str, document_id: int, listed: bool,
                          listing: tuple[str, str, str] | None = None, method: str = "GET",
-                         in_list: bool = False) -> scrapy.Request:
+                         in_list: bool = False, title: str = "") -> scrapy.Request:
         headers = {"Accept-Encoding": "identity"}
         previous = self.known.get(url)
-        if previous and method == "GET":
+        if previous and method == "GET" and not self.is_record_page(url):  # a record page is read for its parts
             if previous.get("etag"):
                 headers["If-None-Match"] = previous["etag"]
             if previous.get("last_modified"):
                 headers["If-Modified-Since"] = previous["last_modified"]
         meta: dict[str, Any] = {
-            DOCUMENT: {"id": document_id, "listed": listed, "listing": listing, "url": url, "in_list": in_list},
+            DOCUMENT: {"id": document_id, "listed": listed, "listing": listing, "url": url, "in_list": in_list,
+                       "title": title},
             "handle_httpstatus_list": SEEN_STATUSES,
             "download_maxsize": self.config.documents.max_bytes,
         }
@@ -246,7 +253,7 @@ class LibrarySpider(scrapy.Spider):
             self._record(info, FetchOutcome.BLOCKED,
                          error=f"a block page was served where a document was linked: {blocked}", **common)
             return
-        pages = self.config.documents.pages
+        pages = self.config.documents.pages or self.is_record_page(info["url"])
         if is_html(head) and (pages or is_document_url(info["url"], self.config.documents)):
             answer = Answer.of(info["url"], response.status, response.url, _headers(response), head)
             judgement = judge_document_answer(answer, await self.not_found_signature(info["url"]), self.roots,
@@ -267,6 +274,8 @@ class LibrarySpider(scrapy.Spider):
         what is compared between crawls (and diffed when it changes) is what the page says."""
         with open(body.path, "rb") as handle:
             html = handle.read()
+        if self.is_record_page(info["url"]) and info["listed"]:
+            self._record_parts(info, html, response)
         text = page_text(html, response.url, self.config, encoding=_declared_encoding(response)).encode() + b"\n"
         text_path = body.path.with_name(body.path.name + ".txt")
         text_path.write_bytes(text)
@@ -291,9 +300,33 @@ class LibrarySpider(scrapy.Spider):
         new_blob = self.recorder.record_blob(stored, mimetype)
         self._record(info, FetchOutcome.FETCHED, sha256=sha256, size=size, new_blob=new_blob, **common)
 
+    def is_record_page(self, url: str) -> bool:
+        """Whether ``url`` is a record's own page, listing its parts ([listing] record_patterns)."""
+        return any(re.search(pattern, url) for pattern in self.config.listing.record_patterns)
+
+    def _record_parts(self, info: dict[str, Any], html: bytes, response: Response) -> None:
+        """The parts a record's page lists: documents of the record, listed under its section, fetched as any."""
+        section, record_title = info["listing"][1], info["title"]
+        parsed = parse_listing(html, response.url, self.config, encoding=_declared_encoding(response))
+        for part in parsed.occurrences:
+            title = part.title if record_title in part.title else f"{record_title}: {part.title}"
+            document_id = self.recorder.document(part.url, title, section)
+            self.recorder.part_of(document_id, info["id"])
+            if not self.recorder.linked(document_id, info["url"], section, part.link_text):
+                continue
+            if self.config.host_allowed(part.url):
+                self.crawler.engine.crawl(self.document_request(part.url, document_id, listed=True,
+                                                                listing=(info["url"], section, part.link_text)))
+            else:
+                self.recorder.sighting(document_id, listed=True, outcome=FetchOutcome.SKIPPED,
+                                       listing_page=info["url"], section=section, link_text=part.link_text,
+                                       error="host not in the agency's allowed_hosts")
+
     def _record(self, info: dict[str, Any], outcome: str, **fields: Any) -> None:
         """Record a document's sighting. A record of the library_file is listed by the file this crawl unless its
         answer says it is gone; then the sighting is a probe of it, the way a delisted document is probed."""
+        if info["listed"] and outcome != FetchOutcome.FETCHED and self.is_record_page(info["url"]):
+            self.recorder.keep_parts_listed(info["id"], info["url"])  # an unread record page says nothing of them
         if info["in_list"]:
             fields["listed"] = outcome not in GONE
             if fields["listed"]:

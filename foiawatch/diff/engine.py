@@ -286,7 +286,7 @@ def _absent(db: sqlite_utils.Database, crawl: _Crawl, confirmations: int) -> set
         [crawl.id],
     )}
     rows = list(db.query("""
-        select a.*, d.url, d.title, d.section, ls.listing_page
+        select a.*, d.url, d.title, d.section, d.record_id, ls.listing_page
         from temp.diff_absent a
         join documents d on d.id = a.document_id
         left join sightings ls on ls.crawl_id = a.last_listed and ls.document_id = a.document_id
@@ -297,6 +297,7 @@ def _absent(db: sqlite_utils.Database, crawl: _Crawl, confirmations: int) -> set
     # (state, streak, streak_evidence, unverified, last_listed, document_id) for each diff_documents row that changes
     updates: list[tuple[str, int, str | None, int, int | None, int]] = []
     moved_to: set[int] = set()
+    removals: list[_Removal] = []
     for r in rows:
         probe = {"crawl_id": crawl.id, "outcome": r["outcome"], "http_status": r["http_status"],
                  "final_url": r["final_url"], "error": r["error"]}
@@ -324,11 +325,8 @@ def _absent(db: sqlite_utils.Database, crawl: _Crawl, confirmations: int) -> set
             crawl.emit(EventKind.UNLISTED, str(r["document_id"]),
                        f"“{name}” is no longer listed but is still served ({describe_probe(probe)}).", facts, **doc)
         elif verdict.event == EventKind.REMOVED:
-            statuses = ", ".join(describe_probe(p) for p in streak)
-            crawl.emit(EventKind.REMOVED, str(r["document_id"]),
-                       f"“{name}” was removed: not listed and gone in {len(streak)} consecutive complete crawls "
-                       f"({statuses}).",
-                       {**facts, "confirmations": confirmations, "crawls": streak}, **doc)
+            removals.append(_Removal(doc, {**facts, "confirmations": confirmations, "crawls": streak},
+                                     r["record_id"]))
         if (verdict.state, verdict.streak, verdict.unverified) != (r["state"], r["streak"], r["unverified"]):
             updates.append((verdict.state, verdict.streak, json.dumps(streak) if streak else None,
                             verdict.unverified, r["last_listed"], r["document_id"]))
@@ -337,7 +335,41 @@ def _absent(db: sqlite_utils.Database, crawl: _Crawl, confirmations: int) -> set
         "where document_id = ?",
         updates,
     )
+    _removed(crawl, removals)
     return moved_to
+
+
+@dataclass
+class _Removal:
+    """A document this crawl confirms removed, before its event is written (a record's parts join its event)."""
+
+    doc: dict[str, Any]
+    evidence: dict[str, Any]
+    record_id: int | None
+
+
+def _removed(crawl: _Crawl, removals: list[_Removal]) -> None:
+    """One ``removed`` event per document; a record removed with its parts (FBI Vault style) is one event that
+    names them, so a watcher hears of the record once, not once per part."""
+    removed_now = {removal.doc["document_id"] for removal in removals}
+    parts: dict[int, list[_Removal]] = {}
+    for removal in removals:
+        if removal.record_id is not None and removal.record_id in removed_now:
+            parts.setdefault(removal.record_id, []).append(removal)
+    for removal in removals:
+        if removal.record_id in removed_now:
+            continue
+        doc, evidence = removal.doc, removal.evidence
+        streak = evidence["crawls"]
+        summary = (f"“{doc['title'] or doc['url']}” was removed: not listed and gone in {len(streak)} consecutive "
+                   f"complete crawls ({', '.join(describe_probe(p) for p in streak)}).")
+        taken = parts.get(doc["document_id"], [])
+        if taken:
+            summary += f" Its {len(taken)} part(s) went with it."
+            evidence = {**evidence, "parts_count": len(taken), "parts": [
+                {"document_id": part.doc["document_id"], "url": part.doc["url"], "title": part.doc["title"],
+                 "probe": part.evidence["probe"]} for part in taken[:EVIDENCE_LIST_LIMIT]]}
+        crawl.emit(EventKind.REMOVED, str(doc["document_id"]), summary, evidence, **doc)
 
 
 def _added(db: sqlite_utils.Database, crawl: _Crawl, moved_to: set[int]) -> None:

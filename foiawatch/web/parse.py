@@ -85,6 +85,7 @@ class ListingParse:
     outage_notice: str | None = None
     blocked: str | None = None
     items_without_link: int = 0  # elements of the item selector holding no document link
+    records: list[DocumentLink] = field(default_factory=list)  # record pages, whose own pages list their parts
 
 
 def parse_listing(body: bytes, url: str, config: AgencyConfig, *, encoding: str | None = None) -> ListingParse:
@@ -112,6 +113,7 @@ def parse_listing(body: bytes, url: str, config: AgencyConfig, *, encoding: str 
         text="\n".join(lines),
         paragraphs=reader.paragraphs,
         items_without_link=reader.items_without_link,
+        records=list(reader.records.values()),
     )
     if len(result.documents) <= OUTAGE_MAX_DOCUMENTS:
         result.blocked = block_reason(200, {"content-type": "text/html"}, body)
@@ -169,6 +171,8 @@ class _Reader:
         self.items = items
         self.documents: dict[str, DocumentLink] = {}
         self.occurrences: dict[tuple[str, str], DocumentLink] = {}
+        self.records: dict[str, DocumentLink] = {}  # record pages (listing.record_patterns), listing their parts
+        self._record_patterns = [re.compile(pattern) for pattern in config.listing.record_patterns]
         self.paragraphs: list[str] = []
         self._chunks: list[str] = []
         # Open section headings, innermost last: (text, the element whose end closes it).
@@ -241,9 +245,19 @@ class _Reader:
 
     def _link(self, element: etree._Element) -> None:
         url = canonical_url(element.get("href"), self.base)
-        if url is None or not is_document_url(url, self.config.documents):
+        if url is None:
+            return
+        if not is_document_url(url, self.config.documents):
+            if any(pattern.search(url) for pattern in self._record_patterns):
+                self.records.setdefault(url, self._listed_as(element, url))
             return
         self._links += 1
+        link = self._listed_as(element, url)
+        self.documents.setdefault(url, link)
+        self.occurrences.setdefault((url, link.section), link)
+
+    def _listed_as(self, element: etree._Element, url: str) -> DocumentLink:
+        """How a link lists its target: title, link text and section."""
         link_text = collapse(element.text_content())
         title = (self._items[-1][1] if self._items else "") or link_text or collapse(
             element.get("title") or element.get("aria-label") or unquote(urlsplit(url).path.rsplit("/", 1)[-1])
@@ -254,9 +268,7 @@ class _Reader:
             head, _, category = title.rpartition(separator)
             if head.strip() and category.strip():
                 title, section = head.strip(), category.strip()
-        link = DocumentLink(url=url, title=title, link_text=link_text, section=section)
-        self.documents.setdefault(url, link)
-        self.occurrences.setdefault((url, section), link)
+        return DocumentLink(url=url, title=title, link_text=link_text, section=section)
 
 
 def _section_scope(heading: etree._Element, tag: str) -> etree._Element:

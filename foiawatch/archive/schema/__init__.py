@@ -25,6 +25,8 @@ ARCHIVE = MigrationSet("archive.db", [
     Migration("0011_wayback_saves", wayback.add_saves),
     Migration("0012_sighting_warc_records", crawls.add_sighting_warc_records),
     Migration("0013_recovery_warcs", wayback.add_recovery_warcs),
+    Migration("0014_record_parts", crawls.add_record_parts),
+    Migration("0015_removed_record_parts", events.add_removed_record_parts),
 ])
 
 PRIVATE = MigrationSet("private.db", [

@@ -153,6 +153,13 @@ def add_text_titles(db: sqlite_utils.Database) -> None:
     db.execute("alter table texts add column title text")
 
 
+def add_record_parts(db: sqlite_utils.Database) -> None:
+    """The record a document is a part of (FBI Vault style: a record's own page lists its PDF parts), so a record
+    removed is reported once, with its parts."""
+    db.execute("alter table documents add column record_id integer references documents(id)")
+    db.execute("create index documents_record on documents (record_id) where record_id is not null")
+
+
 def add_sighting_warc_records(db: sqlite_utils.Database) -> None:
     """Where each fetched payload is in the crawl's WARC (its record, date and payload digest), so a later 304 is
     written as a revisit record referring to it (a replay then shows the document, not an empty 304)."""

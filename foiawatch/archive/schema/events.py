@@ -105,3 +105,22 @@ def add_unverified_streak(db: sqlite_utils.Database) -> None:
     """Count the consecutive complete crawls in which a delisted document's probe met a block page: after
     ``removal_confirmations`` of them it shows as unlisted, "cannot be verified", and never as removed."""
     db.execute("alter table diff_documents add column unverified integer not null default 0")
+
+
+# removed_event_documents as of migration 0015: the parts a removed record took with it are removed documents too
+# (recovery and bundles look for them in the Wayback Machine like any other).
+_REMOVAL_VIEWS_WITH_PARTS = _REMOVAL_VIEWS.replace("""where e.kind = 'removed'
+union all""", """where e.kind = 'removed'
+union all
+select e.agency_id, e.id, e.kind, json_extract(j.value, '$.document_id'), json_extract(j.value, '$.url'),
+       json_extract(j.value, '$.title'), e.section
+from events e, json_each(e.evidence, '$.parts') j
+where e.kind = 'removed'
+union all""", 1)
+
+
+def add_removed_record_parts(db: sqlite_utils.Database) -> None:
+    """The removal views name the parts of a removed record (its event lists them in ``evidence.parts``)."""
+    db.execute("drop view if exists removed_document_captures")
+    db.execute("drop view if exists removed_event_documents")
+    execute_script(db, _REMOVAL_VIEWS_WITH_PARTS)
