@@ -290,7 +290,8 @@ def test_filters_choose_the_events_each_subscriber_gets(library, mailbox, receiv
         "all": add(library, WEBHOOK, receiver.url + "?all"),
         "ice-only": add(library, WEBHOOK, receiver.url + "?ice", agencies=["ice"]),
         "changes": add(library, WEBHOOK, receiver.url + "?changed", kinds=["changed"]),
-        "section": add(library, WEBHOOK, receiver.url + "?section", section="detention"),
+        "section": add(library, WEBHOOK, receiver.url + "?section", section="Detention"),
+        "part of a section": add(library, WEBHOOK, receiver.url + "?part", section="detention"),
         "keyword": add(library, WEBHOOK, receiver.url + "?keyword", keyword="SOLITARY"),
         "nothing": add(library, WEBHOOK, receiver.url + "?nothing", agencies=["fbi"]),
     }
@@ -312,6 +313,7 @@ def test_filters_choose_the_events_each_subscriber_gets(library, mailbox, receiv
         "ice-only": {ids["removed"], ids["memo"]},
         "changes": {ids["changed"]},
         "section": {ids["removed"]},
+        "part of a section": set(),  # --section is a heading exactly, as in events and bundle
         "keyword": {ids["memo"]},
         "nothing": set(),
     }

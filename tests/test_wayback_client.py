@@ -239,7 +239,7 @@ def test_a_service_that_stays_down_is_a_clear_error():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    with pytest.raises(WaybackUnavailable, match=r"127.0.0.1 refused the connection \(connection refused\); 2 attempts"):
+    with pytest.raises(WaybackUnavailable, match=r"refused the connection \(connection refused\); 2 attempts"):
         list(WaybackClient(closed, **(FAST | {"retries": 1})).search_prefix(PREFIX))
 
 

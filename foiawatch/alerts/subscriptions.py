@@ -18,7 +18,7 @@ import sqlite_utils
 from ..archive.db import transaction
 from ..archive.store import utcnow
 from ..archive.vocabulary import Channel, EventKind, SubscriptionStatus
-from .safety import check_email, check_webhook_url, resolve_webhook
+from .safety import check_email, check_webhook_url, mask_target, resolve_webhook
 
 DEFAULT_KINDS = (EventKind.REMOVED, EventKind.SECTION_REMOVED, EventKind.OUTAGE, EventKind.REMOVED_BEFORE_MONITORING)
 FORMATS = ("json", "slack")
@@ -43,6 +43,17 @@ class Subscription:
     confirm_token: str | None
     after_event_id: int
 
+    def public_dict(self, queued: int | None = None) -> dict[str, Any]:
+        """What ``--json`` shows of a subscription: the address masked, no tokens."""
+        data: dict[str, Any] = {
+            "id": self.id, "status": self.status, "channel": self.channel,
+            "target": mask_target(self.channel, self.target), "format": self.format,
+            "agencies": list(self.agencies), "kinds": list(self.kinds), "section": self.section,
+            "keyword": self.keyword, "filters": self.describe_filters()}
+        if queued is not None:
+            data["queued_deliveries"] = queued
+        return data
+
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Subscription:
         return cls(row["id"], row["channel"], row["target"], row["format"], tuple(json.loads(row["agencies"])),
@@ -56,7 +67,7 @@ class Subscription:
             return False
         if self.agencies and event["agency_id"] not in self.agencies:
             return False
-        if self.section and self.section.casefold() not in (event["section"] or "").casefold():
+        if self.section and (event["section"] or "") != self.section:  # exactly, as --section means everywhere
             return False
         if not self.keyword:
             return True
@@ -67,7 +78,7 @@ class Subscription:
 
     def describe_filters(self) -> str:
         parts = [f"kinds: {', '.join(self.kinds)}", f"agencies: {', '.join(self.agencies) or 'all'}"]
-        parts += [f"section contains “{self.section}”"] if self.section else []
+        parts += [f"section “{self.section}”"] if self.section else []
         parts += [f"mentions “{self.keyword}”"] if self.keyword else []
         return "; ".join(parts)
 

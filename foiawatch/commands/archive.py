@@ -13,7 +13,7 @@ from ..archive.pii import release as release_blob
 from ..archive.pii import withhold as withhold_blob
 from ..archive.review import STATES, WITHHELD, blob_details, blobs_for_review, resolve
 from ..wayback.repair import WaybackRepair
-from .options import data_dir_option, open_archive
+from .options import data_dir_option, echo_json, json_option, open_archive, quiet
 from .progress import progress_bars
 
 
@@ -31,7 +31,7 @@ def verify(data_dir: DataDir, repair: bool, as_json: bool) -> None:
     archive = open_archive(data_dir)
     repairer = WaybackRepair(archive) if repair else None
     try:
-        with progress_bars() as bars:
+        with progress_bars(quiet() or as_json) as bars:
             tasks = {"blobs": bars.add_task("re-hashing blobs", total=None),
                      "warcs": bars.add_task("checking WARC records", total=None)}
             result = audit(archive, repair=repairer, progress=lambda kind, done, total: bars.update(
@@ -93,13 +93,17 @@ def review_list(data_dir: DataDir, state: str, limit: int | None, as_json: bool)
 @review.command("show")
 @click.argument("sha256")
 @data_dir_option
-def review_show(sha256: str, data_dir: DataDir) -> None:
+@json_option
+def review_show(sha256: str, data_dir: DataDir, as_json: bool) -> None:
     """Everything known about one blob: document, decision, findings (masked) and the decisions made on it."""
     with open_archive(data_dir) as archive:
         try:
             blob = blob_details(archive.db, resolve(archive.db, sha256))
         except LookupError as error:
             raise click.ClickException(str(error)) from None
+    if as_json:
+        echo_json(blob)
+        return
     click.echo(f"Blob {blob['sha256']}: {blob['mimetype'] or 'unknown type'}, {blob['size']:,} bytes")
     if blob["url"]:
         where = f" under “{blob['section']}”" if blob["section"] else ""
@@ -130,13 +134,17 @@ def _decision(action: str):
     @click.option("--reviewer", envvar="FOIAWATCH_REVIEWER", required=True,
                   help="Who decides (a name or address; default $FOIAWATCH_REVIEWER). Private: never published.")
     @click.option("--reason", required=True, help="Why, for the record. Private: never published.")
-    def command(sha256: str, data_dir: DataDir, reviewer: str, reason: str) -> None:
+    @json_option
+    def command(sha256: str, data_dir: DataDir, reviewer: str, reason: str, as_json: bool) -> None:
         with open_archive(data_dir) as archive:
             try:
                 full = resolve(archive.db, sha256)
                 decide(archive, full, reviewer, reason)
             except (LookupError, ValueError) as error:
                 raise click.ClickException(str(error).strip("'\"")) from None
+        if as_json:
+            echo_json({"sha256": full, "action": action, "withheld": action == "withhold"})
+            return
         click.echo(f"{done} {full[:12]}. Run `foiawatch publish --data-dir {data_dir}` to update the public "
                    "archive.")
 

@@ -3,13 +3,17 @@ own for crawling by hand."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import click
 from rich.console import Console
 
 from ..archive import Archive, DataDir
+from ..archive.datadir import DATA_DIR_ENV, DEFAULT_DATA_DIR
 from ..demo.library import PRESETS
 from ..demo.scenario import StepResult, demo_agency, run_ice_scenario, wayback_captures
 from ..demo.site import DemoSite, serve_forever
@@ -18,6 +22,8 @@ from ..diff import list_events, render_report
 from ..pipeline import publish_archive, wayback_baseline
 from ..wayback.baseline import wayback_client
 from ..wayback.recovery import recover as recover_documents
+from .options import DEMO_AGENCY as DEMO_ID
+from .options import echo_json, json_option
 from .publish import serve as serve_command
 
 
@@ -36,26 +42,35 @@ DEMO_MARKER = ".foiawatch-demo"
 
 
 @click.command()
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("foiawatch-demo"),
-              show_default=True, help="Where the demo archive goes; emptied at the start of every demo run.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=lambda: os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR),
+              show_default=f"${DATA_DIR_ENV} or ./{DEFAULT_DATA_DIR}",
+              help="Where the demo archive goes, as for every command (so `foiawatch events`, `status` and `serve` "
+                   "read it as they are); emptied at the start of every demo run, and only if it holds nothing but "
+                   "a demo archive.")
 @click.option("--port", default=8001, show_default=True, type=int, help="Port of the public archive site.")
 @click.option("--serve/--no-serve", default=True, show_default=True,
               help="Serve the public archive when done (Ctrl-C to stop), or just build it.")
-def demo(data_dir: Path, port: int, serve: bool) -> None:
+@json_option
+def demo(data_dir: Path, port: int, serve: bool, as_json: bool) -> None:
     """Replay the 2017 ICE FOIA-library takedown on the bundled demo library, offline, and publish the archive.
 
     Starts the demo library and a Wayback Machine stand-in on 127.0.0.1; crawls the library as it is, as it goes
     dark, and as it comes back without the three Secure Communities sections; recovers from the Wayback stand-in
     what the agency removed before monitoring began; publishes the archive and serves it at a local URL.
     """
-    console = Console()
+    console = Console(quiet=as_json)
     _reset_demo_dir(data_dir)
     archive_dir = DataDir.at(data_dir)
+    steps: list[dict[str, object]] = []
     with DemoSite() as site, WaybackStandin(wayback_captures(site)) as standin:
         config = demo_agency(site.library_url, standin.url)
         console.print(f"Demo library at {site.library_url}; Wayback Machine stand-in at {standin.url}\n")
 
         def show(step: StepResult) -> None:
+            steps.append({"crawl_id": step.crawl.crawl_id, "description": step.description,
+                          "status": step.crawl.status, "documents": step.crawl.crawl["documents"],
+                          "events": dict(step.events)})
             found = ", ".join(f"{count} {kind}" for kind, count in sorted(step.events.items())) or "no new events"
             console.print(f"[bold]crawl {step.crawl.crawl_id}[/] ({step.description}): "
                           f"{step.crawl.status}, {step.crawl.crawl['documents']} documents listed — {found}",
@@ -73,7 +88,20 @@ def demo(data_dir: Path, port: int, serve: bool) -> None:
                       f"removed before monitoring; {recovered.recovered} recovered with provenance", soft_wrap=True)
     published = publish_archive(archive_dir)
     with Archive(archive_dir) as archive:
-        click.echo("\n" + render_report(list_events(archive, agency=config.id)))
+        events = list_events(archive, agency=config.id)
+    if as_json:
+        counts: dict[str, int] = {}
+        for event in events:
+            counts[event["kind"]] = counts.get(event["kind"], 0) + 1
+        echo_json({"data_dir": str(archive_dir), "crawls": steps,
+                   "wayback": {"captures": outcome.sync.captures,
+                               "cdx_requests": outcome.sync.cdx_requests + outcome.listings.cdx_requests,
+                               "listing_pages_read": outcome.listings.read,
+                               "removed_before_monitoring": outcome.baseline.created,
+                               "recovered": recovered.recovered},
+                   "events": counts, "published": {"files": published.files, "withheld": published.withheld}})
+    else:
+        click.echo("\n" + render_report(events))
     console.print(f"Public archive built: {published.files} files downloadable, {published.withheld} withheld by "
                   "the PII screen.", soft_wrap=True)
     if serve:
@@ -84,10 +112,26 @@ def demo(data_dir: Path, port: int, serve: bool) -> None:
 
 
 def _reset_demo_dir(data_dir: Path) -> None:
-    """Empty the demo directory, but never a directory the demo did not create."""
+    """Empty the demo directory, but never a directory the demo did not create, nor a demo archive that has since
+    been used for another agency (the demo shares the default data directory with every command)."""
     if data_dir.exists() and any(data_dir.iterdir()):
         if not (data_dir / DEMO_MARKER).exists():
             raise click.ClickException(f"{data_dir} exists and is not a demo archive; choose another --data-dir")
+        others = _other_agencies(DataDir.at(data_dir))
+        if others:
+            raise click.ClickException(
+                f"{data_dir} began as a demo archive but now also holds {', '.join(others)}; the demo will not "
+                "empty it. Choose another --data-dir (or $FOIAWATCH_DATA) for the demo")
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / DEMO_MARKER).write_text("created by `foiawatch demo`; emptied by every demo run\n")
+
+
+def _other_agencies(data_dir: DataDir) -> list[str]:
+    if not data_dir.has_archive():
+        return []
+    with closing(sqlite3.connect(f"file:{data_dir.archive_db}?mode=ro", uri=True)) as db:
+        try:
+            return [row[0] for row in db.execute("select id from agencies where id != ? order by id", [DEMO_ID])]
+        except sqlite3.DatabaseError:
+            return ["(an archive that cannot be read)"]

@@ -10,7 +10,15 @@ import click
 from ..archive import DataDir
 from ..export.bagit import ExportError, export_bag, export_warcs
 from ..export.bundle import write_bundle
-from .options import config_dir_option, data_dir_option, load_agency, open_archive
+from .options import (
+    SECTION_HELP,
+    config_dir_option,
+    data_dir_option,
+    echo_json,
+    json_option,
+    load_agency,
+    open_archive,
+)
 
 
 @click.command()
@@ -23,24 +31,29 @@ from .options import config_dir_option, data_dir_option, load_agency, open_archi
               help="Copy the agency's WARCs (crawls and recovered copies), unchanged, into this directory.")
 @click.option("--include-withheld", is_flag=True,
               help="Put blobs the PII screen withholds (or has not screened) in the bag too: a private copy.")
+@json_option
 def export(agency: str, data_dir: DataDir, config_dir: Path | None, bag_dir: Path | None, warc_dir: Path | None,
-           include_withheld: bool) -> None:
+           include_withheld: bool, as_json: bool) -> None:
     """Export AGENCY's archive as a BagIt bag and/or its crawl WARCs as they are."""
     if not bag_dir and not warc_dir:
         raise click.UsageError("say where to export: --bagit DIR and/or --warc DIR")
     config = load_agency(agency, config_dir)
     archive = open_archive(data_dir)
     failures = []  # one export failing never skips the other: each is tried, and each failure reported
+    report: dict[str, object] = {"agency": config.id, "bag": None, "warcs": None}
+    say = (lambda _text: None) if as_json else click.echo
     if bag_dir:
         try:
             bag = export_bag(archive, config.id, bag_dir, include_withheld=include_withheld)
         except ExportError as error:
             failures.append(f"BagIt bag not written: {error}")
         else:
-            click.echo(f"BagIt bag of {config.id} in {bag.directory}: {bag.blobs} blob(s), {bag.warcs} WARC(s), "
+            report["bag"] = {"directory": str(bag.directory), "blobs": bag.blobs, "warcs": bag.warcs,
+                             "bytes": bag.bytes, "withheld_left_out": bag.withheld}
+            say(f"BagIt bag of {config.id} in {bag.directory}: {bag.blobs} blob(s), {bag.warcs} WARC(s), "
                        f"{bag.bytes:,} bytes of payload.")
             if bag.withheld:
-                click.echo(f"{bag.withheld} blob(s) withheld by the PII screen or not yet screened were left out "
+                say(f"{bag.withheld} blob(s) withheld by the PII screen or not yet screened were left out "
                            "(listed in provenance.csv); --include-withheld puts them in.")
     if warc_dir:
         try:
@@ -48,7 +61,10 @@ def export(agency: str, data_dir: DataDir, config_dir: Path | None, bag_dir: Pat
         except ExportError as error:
             failures.append(f"WARCs not copied: {error}")
         else:
-            click.echo(f"{len(copies)} WARC file(s) of {config.id} copied to {warc_dir}.")
+            report["warcs"] = {"directory": str(warc_dir), "files": [str(copy) for copy in copies]}
+            say(f"{len(copies)} WARC file(s) of {config.id} copied to {warc_dir}.")
+    if as_json:
+        echo_json({**report, "failures": failures})
     if failures:
         raise click.ClickException("; ".join(failures))
 
@@ -57,10 +73,14 @@ def export(agency: str, data_dir: DataDir, config_dir: Path | None, bag_dir: Pat
 @click.argument("agency")
 @data_dir_option
 @config_dir_option
-@click.option("--section", required=True, help="Section heading, or for documents only Wayback saw, their folder.")
+@click.option("--section", required=True,
+              help=SECTION_HELP + " For documents only the Wayback Machine saw: the section inferred from "
+                                  "their folder.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Directory to write the bundle into.")
-def bundle(agency: str, data_dir: DataDir, config_dir: Path | None, section: str, out_dir: Path) -> None:
+@json_option
+def bundle(agency: str, data_dir: DataDir, config_dir: Path | None, section: str, out_dir: Path,
+           as_json: bool) -> None:
     """Write one ZIP of a section's documents with manifest.csv, and one bookmarked PDF when all are PDFs.
 
     PRIVATE: the bundle includes files the PII screen withholds from the public archive (flagged in the manifest).
@@ -71,6 +91,11 @@ def bundle(agency: str, data_dir: DataDir, config_dir: Path | None, section: str
         result = write_bundle(open_archive(data_dir), config.id, section, out_dir)
     except LookupError as error:
         raise click.ClickException(str(error)) from None
+    if as_json:
+        echo_json({"agency": config.id, "section": section, "zip": str(result.zip_path),
+                   "pdf": str(result.pdf_path) if result.pdf_path else None, "included": result.included,
+                   "missing": result.missing, "withheld": result.withheld})
+        return
     click.echo(f"{result.zip_path}: {result.included} document(s), {result.missing} without a copy, "
                f"{result.withheld} withheld from the public archive (private bundle).")
     if result.pdf_path:

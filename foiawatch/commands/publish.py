@@ -6,12 +6,20 @@ import click
 
 from ..archive import DataDir
 from ..publish import build_public
-from .options import data_dir_option, open_archive, public_url_option, served_data_dir_option
+from .options import (
+    data_dir_option,
+    echo_json,
+    json_option,
+    open_archive,
+    public_url_option,
+    served_data_dir_option,
+)
 
 
 @click.command()
 @data_dir_option
-def publish(data_dir: DataDir) -> None:
+@json_option
+def publish(data_dir: DataDir, as_json: bool) -> None:
     """Build the public database (<data-dir>/public/public.db) from the archive.
 
     Only public tables and columns are copied; the text and bytes of files the PII screen withheld (or has not
@@ -23,6 +31,10 @@ def publish(data_dir: DataDir) -> None:
         stats = build_public(data_dir)
     except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from None
+    if as_json:
+        echo_json({"path": str(stats.path), "seconds": round(stats.seconds, 3), "files": stats.files,
+                   "withheld": stats.withheld, "rows": stats.rows})
+        return
     tables = ", ".join(f"{name} {count:,}" for name, count in stats.rows.items())
     click.echo(f"Published {stats.path} in {stats.seconds:.1f}s: {stats.files:,} file(s) downloadable, "
                f"{stats.withheld:,} withheld.\n{tables}")

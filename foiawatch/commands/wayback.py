@@ -137,7 +137,19 @@ def _plain(stats: object) -> dict[str, Any] | None:
     if stats is None:
         return None
     assert is_dataclass(stats) and not isinstance(stats, type), "the Wayback steps report dataclasses"
-    return {key: sorted(value) if isinstance(value, set) else value for key, value in asdict(stats).items()}
+    return {key: _json_ready(value) for key, value in asdict(stats).items()}
+
+
+def _json_ready(value: Any) -> Any:
+    """Sets as sorted lists, and mapping keys as strings (a tuple key becomes "a/b")."""
+    if isinstance(value, dict):
+        return {"/".join(map(str, key)) if isinstance(key, tuple) else str(key): _json_ready(item)
+                for key, item in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    if isinstance(value, list | tuple):
+        return [_json_ready(item) for item in value]
+    return value
 
 
 @contextmanager
