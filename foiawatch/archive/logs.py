@@ -98,12 +98,15 @@ class DailyFileHandler(logging.Handler):
         self._day: str | None = None
         self._fd: int | None = None
         self._fd_lock = threading.Lock()
+        self._unwritable = False
         self.setFormatter(JsonFormatter())
 
     def path_for(self, day: str) -> Path:
         return self.directory / f"{self.prefix}-{day}.log"
 
     def emit(self, record: logging.LogRecord) -> None:
+        if self._unwritable:
+            return
         try:
             line = (self.format(record) + "\n").encode("utf-8", "replace")
             day = datetime.fromtimestamp(record.created, UTC).date().isoformat()
@@ -114,6 +117,10 @@ class DailyFileHandler(logging.Handler):
                     self._fd = os.open(self.path_for(day), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
                     self._day = day
                 os.write(self._fd, line)
+        except OSError as error:  # a read-only data directory (``serve`` from a read-only copy): stderr only
+            self._unwritable = True
+            sys.stderr.write(f"foiawatch: cannot write log files in {self.directory} ({error.strerror or error}); "
+                             "logging to stderr only\n")
         except Exception:  # noqa: BLE001 - logging must never break the work it records
             self.handleError(record)
 
