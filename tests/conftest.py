@@ -21,6 +21,23 @@ from foiawatch.demo.site import DemoSite
 
 from .support.faults import FaultHarness
 
+_LOCAL = ("localhost", "127.", "::1")
+
+
+@pytest.fixture(autouse=True)
+def no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never touch the internet: a name other than this machine's does not resolve (as offline; the crawl's
+    child processes inherit nothing of this, and are only ever pointed at 127.0.0.1)."""
+    resolve = socket.getaddrinfo
+
+    def local_only(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else str(host or "")
+        if name and not name.startswith(_LOCAL):
+            raise socket.gaierror(socket.EAI_NONAME, f"tests do not resolve {name}")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", local_only)
+
 
 @pytest.fixture
 def demo_site() -> Iterator[DemoSite]:

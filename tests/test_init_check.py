@@ -106,3 +106,54 @@ def test_check_warns_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.Monk
     assert "elsewhere.example, which is not in allowed_hosts" in warnings
     assert "1 section(s) of one document" in warnings
     assert sorted(p.name for p in tmp_path.iterdir()) == ["configs"]  # no archive, no data directory
+
+
+def test_init_recognises_records_with_parts_and_the_crawl_groups_them(tmp_path: Path) -> None:
+    """A Plone folder listing as on FBI Vault: the listing links records, each record's page links its parts
+    through Plone's extension-less at_download/file links."""
+    from foiawatch.archive import Archive
+    from foiawatch.config import load_config
+    from foiawatch.crawler import crawl
+
+    from .conftest import StaticSite
+
+    records = {"cointelpro": 3, "flight-705": 2, "ufo": 4}
+    items = "".join(f'<dt><a href="/vault/{slug}" class="contenttype-folder">{slug.title()}</a></dt>'
+                    f"<dd>Records about {slug}</dd>" for slug in records)
+    routes = {"/vault/recently-added": (200, HTML, _listing(f'<dl id="content-core">{items}</dl>'))}
+    for slug, count in records.items():
+        parts = "".join(f'<li><a href="/vault/{slug}/{slug}-part-{n}-of-{count}/at_download/file">'
+                        f"{slug} Part {n} of {count}</a></li>" for n in range(1, count + 1))
+        routes[f"/vault/{slug}"] = (200, HTML, _listing(f"<h1>{slug}</h1><ul>{parts}</ul>"))
+        for n in range(1, count + 1):
+            routes[f"/vault/{slug}/{slug}-part-{n}-of-{count}/at_download/file"] = (
+                200, {"Content-Type": "application/pdf"}, f"%PDF-1.4 {slug} {n}".encode())
+    with StaticSite(routes) as site:
+        written = CliRunner().invoke(cli, ["init", site.url + "/vault/recently-added", "--id", "vault",
+                                           "--config-dir", str(tmp_path), "--delay", "0", "--json"])
+        assert written.exit_code == 0, written.output
+        config = load_config(tmp_path / "vault.toml")
+        assert config.listing.record_patterns and json.loads(written.output)["records"] == 3
+        assert crawl(config, tmp_path / "data").status == "complete"
+    with Archive(tmp_path / "data") as archive:
+        grouped = dict(archive.db.execute("select r.url, count(*) from documents d join documents r "
+                                          "on r.id = d.record_id group by r.url").fetchall())
+    assert {url.removeprefix(site.url + "/vault/"): n for url, n in grouped.items()} == records
+
+
+def test_init_and_check_read_an_xml_sitemap(tmp_path: Path) -> None:
+    from .conftest import StaticSite
+
+    sitemap = ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+               + "".join(f"<url><loc>{{site}}/foia/{name}</loc></url>" for name in
+                         ("a.pdf", "b.pdf", "c.xlsx", "about.html")) + "</urlset>")
+    with StaticSite({}) as site:
+        site.routes["/sitemap.xml"] = (200, {"Content-Type": "application/xml"},
+                                       sitemap.replace("{site}", site.url).encode())
+        runner = CliRunner()
+        written = runner.invoke(cli, ["init", site.url + "/sitemap.xml", "--id", "map", "--config-dir",
+                                      str(tmp_path), "--delay", "0"])
+        assert written.exit_code == 0, written.output
+        checked = runner.invoke(cli, ["check", "map", "--config-dir", str(tmp_path), "--json", "--delay", "0"])
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.output)["documents"] == 3

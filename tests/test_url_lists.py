@@ -31,6 +31,10 @@ NOT_FOUND = ("<!doctype html><html><head><title>Page not found | Bureau of Recor
              "</body></html>")
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the crawler opens up to [politeness] concurrency connections at once
+
+
 @dataclass
 class PublicationSite:
     """``/pubs/N`` publication pages, some taken down (``gone``: path -> how) or blocked, some edited."""
@@ -59,7 +63,7 @@ class PublicationSite:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

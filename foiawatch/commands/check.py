@@ -30,7 +30,8 @@ def check(agency: str, pages: int, delay: float | None, config_dir: Path | None,
 
     Prints the sections with their document counts and sample titles, the further pages found, and warnings
     (pages that failed or look blocked, sections of one document, items without a link, links outside
-    allowed_hosts). --json prints {"listing_pages", "documents", "sections", "next_pages", "warnings"}.
+    allowed_hosts). --json prints {"listing_pages", "documents", "sections", "next_pages", "warnings",
+    "records"} (records: pages of records with parts, which only a crawl reads).
     Exits 1 when no listing page could be read.
     """
     config = load_agency(agency, config_dir)
@@ -54,6 +55,9 @@ def print_survey(console: Console, config: AgencyConfig, result: Survey) -> None
         console.print(f"  {escape(section) or '(no section)'}: {count}", soft_wrap=True)
         for title in result.samples(section):
             console.print(f"      {escape(title[:100])}", soft_wrap=True, highlight=False)
+    if result.records:
+        console.print(f"{len(result.records)} record page(s), whose parts the crawl reads "
+                      f"(e.g. {escape(next(iter(result.records.values())).title)})", soft_wrap=True)
     if result.next_pages:
         console.print(f"Further listing pages found, not read: {len(result.next_pages)} "
                       f"(e.g. {escape(result.next_pages[0])})", soft_wrap=True)

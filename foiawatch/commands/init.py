@@ -22,6 +22,7 @@ from ..web.answers import block_reason
 from ..web.fetch import PoliteSession, describe_failure
 from ..web.html import looks_like_html, page_title, parse_html
 from ..web.layout import Layout, config_for, detect
+from ..web.parse import read_sitemap
 from ..web.survey import MAX_LISTING_BYTES, Survey, survey_page
 from .check import print_survey
 from .options import json_option
@@ -63,7 +64,8 @@ def init(url: str, agency_id: str | None, name: str | None, config_dir: Path, he
     politeness = Politeness(delay=delay, user_agent=DEFAULT_USER_AGENT)
     with PoliteSession(politeness) as session:
         final_url, body = _fetch_listing(session, url)
-        layout = detect(body, final_url, ask=lambda link: _content_type(session, link), head_budget=head_budget)
+        layout = detect(body, final_url, ask=lambda link: _content_type(session, link), head_budget=head_budget,
+                        read=lambda link: _page(session, link))
     config = config_for(layout, agency_id, name or page_title(parse_html(body)) or urlsplit(final_url).netloc)
     preview = survey_page(config, final_url, body)
     text = config_to_toml(config, _comments(layout), header=_header(url, final_url, layout, preview))
@@ -109,10 +111,22 @@ def _fetch_listing(session: PoliteSession, url: str) -> tuple[str, bytes]:
     if not 200 <= fetched.status < 300:
         raise click.ClickException(f"{url} answered HTTP {fetched.status}; no config written. Is the URL right?")
     content_type = fetched.headers.get("Content-Type", fetched.headers.get("content-type", ""))
-    if not looks_like_html(content_type, fetched.body):
+    if not looks_like_html(content_type, fetched.body) and read_sitemap(fetched.body) is None:
         raise click.ClickException(f"{url} serves {content_type or 'something'} that is not an HTML page; give the "
-                                   "URL of the page that lists the documents")
+                                   "URL of the page (or XML sitemap) that lists the documents")
     return fetched.final_url, fetched.body
+
+
+def _page(session: PoliteSession, url: str) -> bytes | None:
+    """One sample page's body (a record's own page), or None when it cannot be read."""
+    if not session.allowed(url):
+        return None
+    try:
+        fetched = session.fetch(url, MAX_LISTING_BYTES)
+    except requests.RequestException:
+        return None
+    ok = 200 <= fetched.status < 300 and not block_reason(fetched.status, fetched.headers, fetched.body, url)
+    return fetched.body if ok else None
 
 
 def _content_type(session: PoliteSession, url: str) -> str | None:
@@ -134,7 +148,8 @@ def _comments(layout: Layout) -> dict[str, list[str]]:
     keys = {"documents with extension": "documents.extensions", "download links": "documents.url_patterns",
             "sections": "listing.section_selector", "not sections": "listing.section_selector",
             "left out as menus": "listing.ignore_selectors", "pagination": "listing.page_parameter",
-            "documents served from": "agency.allowed_hosts", "unchecked link template": "documents.url_patterns"}
+            "documents served from": "agency.allowed_hosts", "unchecked link template": "documents.url_patterns",
+            "records with parts": "listing.record_patterns"}
     comments: dict[str, list[str]] = {}
     for finding in layout.findings:
         key = next((k for prefix, k in keys.items() if finding.what.startswith(prefix)), None)

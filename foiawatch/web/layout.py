@@ -29,8 +29,8 @@ from lxml import etree
 
 from ..config import AgencyConfig, DocumentRules, ListingRules
 from .html import collapse, parse_html
-from .parse import parse_listing
-from .urls import canonical_url, extension
+from .parse import parse_listing, read_sitemap
+from .urls import canonical_url, extension, is_document_url
 
 DOCUMENT_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "csv", "zip", "txt", "rtf", "ppt", "pptx", "odt", "ods",
                        "odp", "xml", "json", "wpd", "mp3", "mp4", "m4a", "wav")
@@ -56,6 +56,7 @@ _CSS_NAME = re.compile(r"-?[_a-zA-Z][_a-zA-Z0-9-]*")
 _PAGE_OF = re.compile(r"(?i)\bpage\s+(\d+)\s+of\s+(\d+)\b")
 _DIGITS = re.compile(r"\d+")
 _HEAD_SAMPLE = 2  # links of one URL template asked about
+_RECORDS_MIN = 3  # links of one template before their pages are looked at as records
 
 
 @dataclass(frozen=True)
@@ -80,27 +81,62 @@ class Layout:
 
 
 Ask = Callable[[str], str | None]  # URL -> the content type a HEAD request answers (None: no answer)
+Read = Callable[[str], bytes | None]  # URL -> the page's body (None: could not be read)
 
 
 def detect(body: bytes, url: str, ask: Ask | None = None, head_budget: int = 20,
-           base: AgencyConfig | None = None) -> Layout:
-    """The layout of the listing page ``body`` fetched from ``url``; ``ask`` answers HEAD questions."""
-    page_host = urlsplit(url).hostname or ""
-    document = parse_html(body)
-    menus = _menus(document, url)
-    chrome = _select_all(document, CHROME_SELECTORS + menus)
-    links = _content_links(document, url, chrome)
+           base: AgencyConfig | None = None, read: Read | None = None) -> Layout:
+    """The layout of the listing page (or XML sitemap) ``body`` fetched from ``url``; ``ask`` answers HEAD
+    questions, ``read`` fetches one sample page when the links may be records with parts of their own."""
     layout = Layout(url, DocumentRules(), ListingRules(), ())
+    sitemap = read_sitemap(body)
+    document = None if sitemap is not None else parse_html(body)
+    menus = _menus(document, url) if document is not None else ()
+    chrome = _select_all(document, CHROME_SELECTORS + menus) if document is not None else set()
+    if document is None:
+        assert sitemap is not None
+        links, typed = sitemap.urls, set()
+        layout.findings.append(Finding("an XML sitemap", f"{len(sitemap.urls)} URL(s), {len(sitemap.sitemaps)} "
+                                       "further sitemap(s)"))
+    else:
+        links, typed = _content_links(document, url, chrome), _typed_links(document, url, chrome)
+    documents, pages = _documents(links, typed, url, ask, head_budget, layout)
+    listing = replace(base.listing if base else ListingRules(), content_selector="body",
+                      ignore_selectors=CHROME_SELECTORS + menus, section_selector="", item_selector="")
+    if menus:
+        layout.findings.append(Finding(f"left out as menus: {', '.join(menus)}", "navigation menus named by class"))
+    if document is not None:
+        listing = _page_structure(body, url, document, chrome, _config(url, documents, listing, base), layout)
+    direct = sum(1 for link in links if is_document_url(link, documents))
+    if read is not None and pages:
+        documents, listing = _records(pages, read, documents, listing, direct, layout)
+    config = _config(url, documents, listing, base)
+    page_host = urlsplit(url).hostname or ""
+    parsed = parse_listing(body, url, config)
+    hosts = {page_host} | {urlsplit(d.url).hostname or "" for d in parsed.documents + parsed.records}
+    layout.documents, layout.listing = documents, listing
+    layout.allowed_hosts = tuple(sorted(h for h in hosts if h))
+    if len(hosts) > 1:
+        layout.findings.append(Finding(f"documents served from {', '.join(sorted(hosts - {page_host}))}",
+                                       "links to other hosts"))
+    return layout
+
+
+def _documents(links: list[str], typed: set[str], url: str, ask: Ask | None, head_budget: int,
+               layout: Layout) -> tuple[DocumentRules, dict[str, list[str]]]:
+    """Which links are documents (the rules), and the URL templates whose links HEAD says are web pages."""
     extensions = sorted({extension(link) for link in links} & set(DOCUMENT_EXTENSIONS))
     patterns = [(pattern, why) for pattern, why in DOWNLOAD_SHAPES if any(re.search(pattern, u) for u in links)]
-    typed = _typed_links(document, url, chrome)
     layout.findings += [Finding(f"documents with extension {e}", f"{sum(extension(u) == e for u in links)} "
                                 "link(s) on the page") for e in extensions]
     layout.findings += [Finding(f"download links: {why}", f"pattern {p!r}") for p, why in patterns]
     known = [u for u in links if extension(u) in extensions or any(re.search(p, u) for p, _ in patterns)
              or u in typed]
     here = urlsplit(canonical_url(url) or url)
-    others = (u for u in links if u not in known and urlsplit(u)[1:3] != here[1:3])  # not this page re-sorted
+    # Only this site's domain is asked (other sites' links count by their shape); never this page re-sorted.
+    others = (u for u in links if u not in known and urlsplit(u)[1:3] != here[1:3]
+              and _domain(urlsplit(u).hostname or "") == _domain(here.hostname or ""))
+    pages: dict[str, list[str]] = {}
     for template, members in _templates(others).items():
         if layout.head_requests >= head_budget:
             layout.findings.append(Finding(f"unchecked link template {template}",
@@ -116,19 +152,29 @@ def detect(body: bytes, url: str, ask: Ask | None = None, head_budget: int = 20,
             patterns.append((template, f"{len(members)} links of one template; HEAD says {answers[0]}"))
             layout.findings.append(Finding(f"download links like {members[0]}",
                                            f"{len(members)} links of one template, HEAD answers {answers[0]}"))
+        elif answers and all(a and a.startswith("text/html") for a in answers):
+            pages[template] = members
     for link in typed:
         patterns.append((re.escape(link) + "$", "a type=\"application/…\" hint on the link"))
     # The defaults stay: a file type the page lacks today may be posted tomorrow.
     defaults = DocumentRules().extensions
-    documents = DocumentRules(extensions=defaults + tuple(e for e in extensions if e not in defaults),
-                              url_patterns=tuple(p for p, _ in patterns))
-    base_listing = (base.listing if base else ListingRules())
-    if menus:
-        layout.findings.append(Finding(f"left out as menus: {', '.join(menus)}", "navigation menus named by class"))
-    listing = replace(base_listing, content_selector="body", ignore_selectors=CHROME_SELECTORS + menus,
-                      section_selector="", item_selector="")
-    config = _config(url, documents, listing, base)
-    listing = replace(listing, section_selector=_sections(body, url, config, layout.findings))
+    rules = DocumentRules(extensions=defaults + tuple(e for e in extensions if e not in defaults),
+                          url_patterns=tuple(p for p, _ in patterns))
+    return rules, pages
+
+
+def _domain(host: str) -> str:
+    """The domain a host belongs to, as its last two labels (``supremecourt.nebraska.gov`` and
+    ``www.nebraska.gov`` are both ``nebraska.gov``); an IP address is its own."""
+    if host.replace(".", "").isdigit() or ":" in host:
+        return host
+    return ".".join(host.lower().split(".")[-2:])
+
+
+def _page_structure(body: bytes, url: str, document: etree._Element, chrome: set[etree._Element],
+                    config: AgencyConfig, layout: Layout) -> ListingRules:
+    """The sections and the pagination of an HTML listing page."""
+    listing = replace(config.listing, section_selector=_sections(body, url, config, layout.findings))
     pager = _pagination(document, url, chrome)
     if pager:
         name, pages = pager
@@ -138,14 +184,33 @@ def detect(body: bytes, url: str, ask: Ask | None = None, head_budget: int = 20,
     if match:
         layout.page_of = (int(match.group(1)), int(match.group(2)))
         layout.findings.append(Finding(f"page {match.group(1)} of {match.group(2)}", "said on the page"))
-    config = _config(url, documents, listing, base)
-    hosts = {page_host} | {urlsplit(d.url).hostname or "" for d in parse_listing(body, url, config).documents}
-    layout.documents, layout.listing = documents, listing
-    layout.allowed_hosts = tuple(sorted(h for h in hosts if h))
-    if len(hosts) > 1:
-        layout.findings.append(Finding(f"documents served from {', '.join(sorted(hosts - {page_host}))}",
-                                       "links to other hosts"))
-    return layout
+    return listing
+
+
+def _records(pages: dict[str, list[str]], read: Read, documents: DocumentRules, listing: ListingRules,
+             direct: int, layout: Layout) -> tuple[DocumentRules, ListingRules]:
+    """Links of one template that lead to web pages which themselves list files are records with parts (FBI
+    Vault: a record's page lists its PDF parts): one sample page of the largest such template is read, when the
+    page links more of those than files of its own."""
+    template, members = max(pages.items(), key=lambda item: len(item[1]))
+    if len(members) < _RECORDS_MIN or direct >= len(members):
+        return documents, listing
+    body = read(members[0])
+    if body is None:
+        return documents, listing
+    sample = parse_html(body)
+    links = _content_links(sample, members[0], _select_all(sample, CHROME_SELECTORS + _menus(sample, members[0])))
+    parts, _ = _documents(links, set(), members[0], None, 0, Layout(members[0], documents, listing, ()))
+    found = [u for u in links if is_document_url(u, parts)]
+    if not found:
+        return documents, listing
+    layout.findings.append(Finding(f"records with parts: links like {members[0]}",
+                                   f"{len(members)} links of one template lead to pages listing files "
+                                   f"({len(found)} on the one read)"))
+    url_patterns = tuple(dict.fromkeys(documents.url_patterns + parts.url_patterns))
+    extensions = tuple(dict.fromkeys(documents.extensions + parts.extensions))
+    return (replace(documents, url_patterns=url_patterns, extensions=extensions),
+            replace(listing, record_patterns=(template,)))
 
 
 def config_for(layout: Layout, agency_id: str, name: str, base: AgencyConfig | None = None) -> AgencyConfig:
@@ -208,17 +273,29 @@ def _typed_links(document: etree._Element, url: str, chrome: set[etree._Element]
 
 
 def _templates(urls: Iterable[str]) -> dict[str, list[str]]:
-    """Links without a recognised shape grouped by URL template (digit runs and parameter values generalised),
-    only templates several links share, most links first. Each template is a regex matching its members."""
+    """Links without a recognised shape grouped by URL template, only templates several links share, most links
+    first. Each template is a regex matching its members: digit runs and parameter values generalised
+    (``viewOpinion?docId=…``), or else, for links alike only in where they sit, the last path segment
+    (``/vault/<record>``)."""
     groups: defaultdict[str, list[str]] = defaultdict(list)
+    loose = []
     for url in urls:
         parts = urlsplit(url)
         if not _DIGITS.search(parts.path + parts.query):
-            continue  # a fixed page (About us), not one of many records
+            loose.append(url)
+            continue
         path = "".join(re.escape(piece) if not piece.isdigit() else r"\d+" for piece in re.split(r"(\d+)", parts.path))
         keys = [key for key, _ in parse_qsl(parts.query, keep_blank_values=True)]
         query = (r"\?" + "&".join(f"{re.escape(key)}=[^&]*" for key in keys)) if keys else ""
         groups[re.escape(f"{parts.scheme}://{parts.netloc}") + path + query + "$"].append(url)
+    for template, members in list(groups.items()):
+        if len(members) < 2:
+            loose += groups.pop(template)
+    for url in loose:
+        parts = urlsplit(url)
+        folder, _, name = parts.path.rstrip("/").rpartition("/")
+        if name and not parts.query and folder:
+            groups[re.escape(f"{parts.scheme}://{parts.netloc}{folder}/") + r"[^/?#]+/?$"].append(url)
     return dict(sorted(((t, m) for t, m in groups.items() if len(m) >= 2), key=lambda item: -len(item[1])))
 
 

@@ -94,6 +94,9 @@ def parse_listing(body: bytes, url: str, config: AgencyConfig, *, encoding: str 
     ``encoding`` is the charset the server declared, if any. A byte-order mark overrides it; when it is missing or
     bogus, the page's own meta charset and then UTF-8 are used (undecodable bytes become U+FFFD, never an error).
     """
+    sitemap = read_sitemap(body)
+    if sitemap is not None:
+        return _sitemap_listing(sitemap, config)
     document = parse_html(body, encoding)
     base = _base_url(document, url)
     listing = config.listing
@@ -119,6 +122,42 @@ def parse_listing(body: bytes, url: str, config: AgencyConfig, *, encoding: str 
         result.blocked = block_reason(200, {"content-type": "text/html"}, body)
         result.outage_notice = _outage_notice(document, config)
     return result
+
+
+@dataclass(frozen=True)
+class Sitemap:
+    """What an XML sitemap lists: page or file URLs (``<url><loc>``), and further sitemaps (a sitemap index)."""
+
+    urls: list[str]
+    sitemaps: list[str]
+
+
+def read_sitemap(body: bytes) -> Sitemap | None:
+    """The sitemap ``body`` is (sitemaps.org protocol), or None if it is not one. Read with entities, DTDs and the
+    network off: a sitemap is web input like any other."""
+    start = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not start.startswith(b"<?xml") and not start.startswith(b"<urlset") and not start.startswith(b"<sitemapindex"):
+        return None
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, recover=True, huge_tree=True)
+    try:
+        root = etree.fromstring(body, parser=parser)
+    except etree.XMLSyntaxError:
+        return None
+    if root is None or etree.QName(root).localname not in ("urlset", "sitemapindex"):
+        return None
+    locs = [collapse(loc.text or "") for loc in root.iter("{*}loc")]
+    canonical = [url for url in (canonical_url(loc) for loc in locs if loc) if url]
+    if etree.QName(root).localname == "sitemapindex":
+        return Sitemap([], canonical)
+    return Sitemap(canonical, [])
+
+
+def _sitemap_listing(sitemap: Sitemap, config: AgencyConfig) -> ListingParse:
+    documents = [DocumentLink(url, unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]), "", "")
+                 for url in dict.fromkeys(sitemap.urls) if is_document_url(url, config.documents)]
+    return ListingParse(documents=documents, occurrences=list(documents),
+                        next_pages=[url for url in sitemap.sitemaps if config.host_allowed(url)],
+                        text="\n".join(sitemap.urls))
 
 
 def page_text(body: bytes, url: str, config: AgencyConfig, *, encoding: str | None = None) -> str:

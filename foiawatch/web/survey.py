@@ -41,6 +41,7 @@ class Survey:
 
     pages: list[PageRead] = field(default_factory=list)
     documents: dict[str, DocumentLink] = field(default_factory=dict)  # canonical URL -> first listing
+    records: dict[str, DocumentLink] = field(default_factory=dict)  # record pages (their parts: see the crawl)
     next_pages: list[str] = field(default_factory=list)  # found, not read
     warnings: list[str] = field(default_factory=list)
 
@@ -55,7 +56,7 @@ class Survey:
     def as_json(self) -> dict[str, Any]:
         return {"listing_pages": sum(page.problem is None for page in self.pages),
                 "documents": len(self.documents), "sections": self.sections, "next_pages": self.next_pages,
-                "warnings": self.warnings}
+                "warnings": self.warnings, "records": len(self.records)}
 
 
 def survey(config: AgencyConfig, session: PoliteSession, max_pages: int) -> Survey:
@@ -111,6 +112,8 @@ def _add(config: AgencyConfig, url: str, body: bytes, status: int, result: Surve
         return []
     for link in parsed.documents:
         result.documents.setdefault(link.url, link)
+    for link in parsed.records:
+        result.records.setdefault(link.url, link)
     if parsed.items_without_link:
         result.warnings.append(f"{url}: {parsed.items_without_link} item(s) without a document link")
     return parsed.next_pages + parsed.follow_pages
@@ -120,7 +123,7 @@ def _warn(config: AgencyConfig, result: Survey) -> None:
     for page in result.pages:
         if page.problem:
             result.warnings.append(f"{page.url}: {page.problem}")
-    if not result.documents and any(page.problem is None for page in result.pages):
+    if not result.documents and not result.records and any(page.problem is None for page in result.pages):
         result.warnings.append("no document links found: is this the page that lists the documents?")
     singles = [name for name, count in result.sections.items() if name and count == 1]
     if singles and len(singles) * 2 >= len(result.sections):

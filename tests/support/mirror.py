@@ -1,10 +1,12 @@
 """A vendored real listing page served as if from its own site, on loopback addresses, for init and check.
 
-Each host the page involves (its own, and the hosts its documents are served from) gets its own server on its own
-loopback address (127.0.0.11, 127.0.0.12, …), so host names stay distinct the way they are on the web and
-``allowed_hosts`` means what it means there. Absolute links to those hosts are rewritten to the mirror; relative
-links resolve as they did. The mirror answers the page itself with the vendored bytes, a URL the hand count calls a
-document with a small PDF (GET or HEAD), and anything else with a small HTML page.
+Each host the page involves (its own, and the hosts its documents are served from) gets its own server; hosts of
+different domains get different loopback addresses (127.0.0.11, 127.0.0.12, …) so that host names stay as distinct
+as on the web and ``allowed_hosts`` means what it means there, and hosts of one domain (supremecourt.nebraska.gov,
+www.nebraska.gov) share an address on different ports, as they share a domain on the web. Absolute links to those
+hosts are rewritten to the mirror; relative links resolve as they did. The mirror answers the page itself with the
+vendored bytes, a URL the hand count calls a document with a small PDF (GET or HEAD), and anything else with a
+small HTML page.
 """
 
 from __future__ import annotations
@@ -63,7 +65,9 @@ def mirrored(name: str) -> Iterator[MirroredPage]:
     expected = json.loads((LISTING_PAGES / f"{name}.expected.json").read_text(encoding="utf-8"))
     page_url = urlsplit(expected["url"])
     hosts = list(dict.fromkeys([page_url.hostname or "", *expected["document_hosts"]]))
-    servers = [ThreadingHTTPServer((f"127.0.0.{11 + index}", 0), _Handler) for index in range(len(hosts))]
+    domains = list(dict.fromkeys(_domain(host) for host in hosts))  # one loopback address per domain
+    servers = [ThreadingHTTPServer((f"127.0.0.{11 + domains.index(_domain(host))}", 0), _Handler)
+               for host in hosts]
     origins = {host: f"http://{server.server_address[0]}:{server.server_address[1]}"
                for host, server in zip(hosts, servers, strict=True)}
     page = MirroredPage(name, "", expected, origins)
@@ -81,6 +85,10 @@ def mirrored(name: str) -> Iterator[MirroredPage]:
         for server in servers:
             server.shutdown()
             server.server_close()
+
+
+def _domain(host: str) -> str:
+    return ".".join(host.split(".")[-2:])
 
 
 def _rewrite(body: bytes, origins: dict[str, str]) -> bytes:
