@@ -430,7 +430,8 @@ def config_to_toml(config: AgencyConfig, comments: dict[str, list[str]] | None =
         order = _AGENCY_ORDER if table_name == "agency" else tuple(values)
         for key in order:
             value = values[key]
-            if value == defaults[table_name][key] and (table_name != "agency" or value in ("", ())):
+            if value == defaults[table_name][key] and (table_name != "agency" or value in ("", ())) \
+                    and key not in ("id", "name"):
                 continue
             for line in comments.get(f"{table_name}.{key}", []):
                 table.add(tomlkit.comment(line))

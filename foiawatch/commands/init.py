@@ -17,7 +17,7 @@ import click
 import requests
 from rich.console import Console
 
-from ..config import DEFAULT_USER_AGENT, Politeness, config_to_toml
+from ..config import DEFAULT_USER_AGENT, AgencyConfig, Politeness, config_to_toml
 from ..web.answers import block_reason
 from ..web.fetch import PoliteSession, describe_failure
 from ..web.html import looks_like_html, page_title, parse_html
@@ -68,7 +68,7 @@ def init(url: str, agency_id: str | None, name: str | None, config_dir: Path, he
                         read=lambda link: _page(session, link))
     config = config_for(layout, agency_id, name or page_title(parse_html(body)) or urlsplit(final_url).netloc)
     preview = survey_page(config, final_url, body)
-    text = config_to_toml(config, _comments(layout), header=_header(url, final_url, layout, preview))
+    text = config_text(config, layout, url, final_url, preview)
     config_dir.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     partial.write_text(text, encoding="utf-8")
@@ -82,6 +82,11 @@ def init(url: str, agency_id: str | None, name: str | None, config_dir: Path, he
     console.print(f"\nWrote [bold]{path}[/]. Look it over, then: [bold]foiawatch check {agency_id} "
                   f"--config-dir {config_dir}[/] and [bold]foiawatch crawl {agency_id} --config-dir {config_dir}[/]",
                   soft_wrap=True)
+
+
+def config_text(config: AgencyConfig, layout: Layout, url: str, final_url: str, preview: Survey) -> str:
+    """The config file init writes: the settings, with what was detected and why as comments."""
+    return config_to_toml(config, _comments(layout), header=_header(url, final_url, layout, preview))
 
 
 def default_id(url: str) -> str:

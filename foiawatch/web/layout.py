@@ -154,8 +154,9 @@ def _documents(links: list[str], typed: set[str], url: str, ask: Ask | None, hea
                                            f"{len(members)} links of one template, HEAD answers {answers[0]}"))
         elif answers and all(a and a.startswith("text/html") for a in answers):
             pages[template] = members
-    for link in typed:
-        patterns.append((re.escape(link) + "$", "a type=\"application/…\" hint on the link"))
+    for link in sorted(typed):
+        if extension(link) not in extensions and not any(re.search(p, link) for p, _ in patterns):
+            patterns.append((re.escape(link) + "$", "a type=\"application/…\" hint on the link"))
     # The defaults stay: a file type the page lacks today may be posted tomorrow.
     defaults = DocumentRules().extensions
     rules = DocumentRules(extensions=defaults + tuple(e for e in extensions if e not in defaults),
