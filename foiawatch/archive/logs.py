@@ -165,6 +165,7 @@ def configure(fmt: str = "auto", verbosity: int = 0, data_dir: DataDir | None = 
         raise ValueError(f"log format {fmt!r}: choose one of {', '.join(FORMATS)}")
     reset()
     root = logging.getLogger()
+    _saved.update({name: logging.getLogger(name or None).level for name in ("", *_CHATTY)})
     stderr_level, file_level = levels(verbosity)
     handlers: list[logging.Handler] = []
     if stderr:
@@ -184,13 +185,20 @@ def configure(fmt: str = "auto", verbosity: int = 0, data_dir: DataDir | None = 
         logging.getLogger(name).setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
 
 
+_saved: dict[str, int] = {}  # the levels configure() changed, as they were
+
+
 def reset() -> None:
-    """Remove and close the handlers :func:`configure` installed (other handlers are left alone)."""
+    """Remove and close the handlers :func:`configure` installed (other handlers are left alone), and put back the
+    levels it changed."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, _MARK, False):
             root.removeHandler(handler)
             handler.close()
+    for name, level in _saved.items():
+        logging.getLogger(name or None).setLevel(level)
+    _saved.clear()
 
 
 def replay(data: dict[str, Any]) -> None:
