@@ -75,12 +75,31 @@ class ListingRules:
 
 @dataclass(frozen=True)
 class Politeness:
-    delay: float = 1.0
+    delay: float = 1.0  # at least this many seconds between two requests to one host
+    # The per-host budget: at most this many requests a minute to one host, whatever the concurrency (0: no budget,
+    # for a library on this machine). A robots.txt Crawl-delay and a 429/503 Retry-After slow it further.
+    requests_per_minute: float = 30.0
     concurrency: int = 4
     obey_robots: bool = True
     user_agent: str = DEFAULT_USER_AGENT
     timeout: float = 60.0
     retries: int = 2
+
+    @property
+    def interval(self) -> float:
+        """The fewest seconds between two requests to one host: the delay or the budget, whichever is slower."""
+        return max(self.delay, 60.0 / self.requests_per_minute if self.requests_per_minute > 0 else 0.0)
+
+
+@dataclass(frozen=True)
+class Passes:
+    """Listing-first monitoring: frequent watch passes over the listing pages only (takedowns seen within minutes),
+    and rarer revalidation passes that re-check documents' bytes (edits seen within ``revalidate_days``)."""
+
+    watch: str = ""  # cron of watch passes, e.g. "*/10 * * * *"; "" runs full crawls on [agency] schedule instead
+    revalidate: str = "0 3 * * *"  # cron of revalidation passes (when watch is set)
+    revalidate_days: float = 7.0  # every document re-checked at least this often
+    revalidate_requests: int = 0  # at most this many document requests a revalidation pass (0: as many as due)
 
 
 @dataclass(frozen=True)
@@ -99,6 +118,7 @@ class WaybackSettings:
     # FOIAWATCH_IA_SECRET_KEY), at most save_per_run a run within the service's limits.
     save_new: bool = False
     save_per_run: int = 20
+    probes_per_run: int = 500  # live probes of captured, never-listed URLs a run; the rest wait for the next run
 
 
     @property
@@ -121,6 +141,7 @@ class AgencyConfig:
     politeness: Politeness = field(default_factory=Politeness)
     outage: OutageRules = field(default_factory=OutageRules)
     wayback: WaybackSettings = field(default_factory=WaybackSettings)
+    passes: Passes = field(default_factory=Passes)
     source: str = ""  # where the config was loaded from, for messages
 
     def host_allowed(self, url: str) -> bool:
@@ -189,6 +210,7 @@ _SECTIONS = {
     "politeness": Politeness,
     "outage": OutageRules,
     "wayback": WaybackSettings,
+    "passes": Passes,
 }
 _AGENCY_ORDER = ("id", "name", "library_urls", "library_file", "allowed_hosts", "schedule", "removal_confirmations")
 _AGENCY_KEYS = set(_AGENCY_ORDER)
@@ -345,6 +367,14 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> AgencyConfig
     _check_range(f"{source}: [politeness]", "delay", politeness.delay, 0)
     _check_range(f"{source}: [politeness]", "timeout", politeness.timeout, 0, low_inclusive=False)
     _check_range(f"{source}: [politeness]", "retries", politeness.retries, 0)
+    _check_range(f"{source}: [politeness]", "requests_per_minute", politeness.requests_per_minute, 0)
+    passes = sections["passes"]
+    if passes.watch:
+        _check_cron(f"{source}: [passes]", "watch", passes.watch)
+    _check_cron(f"{source}: [passes]", "revalidate", passes.revalidate)
+    _check_range(f"{source}: [passes]", "revalidate_days", passes.revalidate_days, 0, low_inclusive=False)
+    _check_range(f"{source}: [passes]", "revalidate_requests", passes.revalidate_requests, 0)
+    _check_range(f"{source}: [wayback]", "probes_per_run", sections["wayback"].probes_per_run, 1)
     _check_range(f"{source}: [documents]", "max_bytes", sections["documents"].max_bytes, 1)
     _check_range(f"{source}: [listing]", "max_pages", listing.max_pages, 1)
     _check_range(f"{source}: [outage]", "failed_page_share", sections["outage"].failed_page_share, 0, 1,

@@ -146,7 +146,7 @@ def test_unreachable_library_exits_non_zero_with_a_clear_message(tmp_path):
     config_file = tmp_path / "gone.toml"
     config_file.write_text(
         '[agency]\nid = "gone"\nname = "Unreachable"\nlibrary_urls = ["http://127.0.0.1:9/foia"]\n'
-        "[politeness]\ndelay = 0.0\nretries = 0\ntimeout = 5.0\n"
+        "[politeness]\ndelay = 0.0\nrequests_per_minute = 0\nretries = 0\ntimeout = 5.0\n"
     )
     result = CliRunner().invoke(cli, ["crawl", str(config_file), "--data-dir", str(tmp_path / "d"), "--quiet"])
     assert result.exit_code == 3

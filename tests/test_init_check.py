@@ -94,7 +94,7 @@ def test_check_warns_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.Monk
         config = tmp_path / "configs" / "room.toml"
         config.parent.mkdir()
         config.write_text(f'[agency]\nid = "room"\nname = "Room"\nlibrary_urls = ["{site.url}/foia"]\n'
-                          '[politeness]\ndelay = 0\nretries = 0\n')
+                          '[politeness]\ndelay = 0\nrequests_per_minute = 0\nretries = 0\n')
         result = CliRunner().invoke(cli, ["check", "room", "--config-dir", str(config.parent), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)

@@ -22,7 +22,8 @@ from .options import config_dir_option, json_option, load_agency
 @click.option("--pages", type=click.IntRange(1), default=5, show_default=True,
               help="Read at most this many listing pages (the library's URLs first, then the pages they link).")
 @click.option("--delay", type=click.FloatRange(0), default=None,
-              help="Seconds between requests to the site. Default: the config's [politeness] delay.")
+              help="Seconds between requests to the site. Default: the config's [politeness] pace (its delay "
+                   "and requests_per_minute).")
 @config_dir_option
 @json_option
 def check(agency: str, pages: int, delay: float | None, config_dir: Path | None, as_json: bool) -> None:
@@ -35,7 +36,8 @@ def check(agency: str, pages: int, delay: float | None, config_dir: Path | None,
     Exits 1 when no listing page could be read.
     """
     config = load_agency(agency, config_dir)
-    politeness = config.politeness if delay is None else replace(config.politeness, delay=delay)
+    politeness = config.politeness if delay is None else replace(config.politeness, delay=delay,
+                                                                     requests_per_minute=0)
     with PoliteSession(politeness) as session:
         result = survey(config, session, pages)
     if as_json:

@@ -61,7 +61,7 @@ def init(url: str, agency_id: str | None, name: str | None, config_dir: Path, he
     path = config_dir / f"{agency_id}.toml"
     if path.exists() and not force:
         raise click.ClickException(f"{path} already exists; choose another --id, or --force to replace it")
-    politeness = Politeness(delay=delay, user_agent=DEFAULT_USER_AGENT)
+    politeness = Politeness(delay=delay, requests_per_minute=0, user_agent=DEFAULT_USER_AGENT)
     with PoliteSession(politeness) as session:
         final_url, body = _fetch_listing(session, url)
         layout = detect(body, final_url, ask=lambda link: _content_type(session, link), head_budget=head_budget,

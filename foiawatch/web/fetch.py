@@ -43,7 +43,7 @@ class PoliteSession:
                       backoff_factor=1.0, raise_on_status=False, respect_retry_after_header=True)
         for scheme in ("http://", "https://"):
             self.session.mount(scheme, HTTPAdapter(max_retries=retry))
-        self.pace = RateLimiter(1, politeness.delay) if politeness.delay > 0 else None
+        self.pace = RateLimiter(1, politeness.interval) if politeness.interval > 0 else None
         self.robots: dict[str, RobotFileParser | None] = {}
 
     def __enter__(self) -> PoliteSession:
