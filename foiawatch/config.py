@@ -10,7 +10,7 @@ import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,11 @@ class Passes:
     revalidate: str = "0 3 * * *"  # cron of revalidation passes (when watch is set)
     revalidate_days: float = 7.0  # every document re-checked at least this often
     revalidate_requests: int = 0  # at most this many document requests a revalidation pass (0: as many as due)
+
+    def revalidate_share(self) -> float:
+        """The share of the documents one revalidation pass re-checks so that, at the pass's cadence, each is
+        re-checked within ``revalidate_days`` (1.0 when passes are rarer than that)."""
+        return min(1.0, cron_period(self.revalidate) / (self.revalidate_days * 86400))
 
 
 @dataclass(frozen=True)
@@ -287,6 +292,24 @@ def cron_trigger(expression: str) -> CronTrigger:
     if len(parts) == 5 and any(c.isdigit() for c in parts[4]):
         parts[4] = ",".join(_weekday_names(parts[4]))
     return CronTrigger.from_crontab(" ".join(parts), timezone=UTC)
+
+
+def cron_period(expression: str) -> float:
+    """Seconds between two runs of a cron expression (the first two after now; the longest gap of a day for
+    expressions whose gaps vary, so a share computed from it is never too small)."""
+    trigger = cron_trigger(expression)
+    now = datetime.now(UTC)
+    times, previous = [], None
+    for _ in range(64):
+        fire = trigger.get_next_fire_time(previous, previous or now)
+        if fire is None:
+            break
+        times.append(fire)
+        if fire - times[0] > timedelta(days=1) and len(times) > 2:
+            break
+        previous = fire + timedelta(seconds=1)
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    return max(gaps) if gaps else 86400.0
 
 
 def _weekday_names(field: str) -> list[str]:

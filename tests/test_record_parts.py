@@ -56,7 +56,8 @@ def test_a_record_removed_takes_its_parts_in_one_event(tmp_path: Path) -> None:
         (tmp_path / "vault.toml").write_text(
             f'[agency]\nid = "vault"\nname = "The Vault"\nlibrary_urls = ["{site.url}/vault/"]\n'
             '[documents]\nurl_patterns = ["/at_download/file$"]\n'
-            '[listing]\nrecord_patterns = ["/vault/[a-z-]+$"]\n[politeness]\ndelay = 0\nrequests_per_minute = 0\nretries = 0\n')
+            '[listing]\nrecord_patterns = ["/vault/[a-z-]+$"]\n'
+            '[politeness]\ndelay = 0\nrequests_per_minute = 0\nretries = 0\n')
         config = load_config(tmp_path / "vault.toml")
 
         def run() -> None:

@@ -157,7 +157,8 @@ def test_pages_as_records_changed_removed_and_never_a_soft_404(tmp_path: Path) -
         site.answer = answer  # type: ignore[method-assign]
         (tmp_path / "logs.toml").write_text(
             f'[agency]\nid = "logs"\nname = "FOIA logs"\nlibrary_urls = ["{site.url}/foia/logs"]\n'
-            '[documents]\npages = true\nurl_patterns = ["/pubs/\\\\d+$"]\n[politeness]\ndelay = 0\nrequests_per_minute = 0\nretries = 0\n')
+            '[documents]\npages = true\nurl_patterns = ["/pubs/\\\\d+$"]\n'
+            '[politeness]\ndelay = 0\nrequests_per_minute = 0\nretries = 0\n')
         config = load_config(tmp_path / "logs.toml")
         data = tmp_path / "data"
         assert run(config, data) == "complete"

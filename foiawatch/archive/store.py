@@ -5,6 +5,7 @@ migration (``schema.ARCHIVE``), so every table exists whichever command runs fir
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -19,7 +20,7 @@ from . import schema
 from .blobs import BlobStore, StoredBlob
 from .datadir import DataDir, DataDirLike
 from .db import connect, table
-from .vocabulary import CrawlStatus, DocumentState
+from .vocabulary import CrawlKind, CrawlStatus, DocumentState, FetchOutcome
 
 
 def utcnow() -> str:
@@ -59,11 +60,12 @@ class Archive:
 
     # crawls -------------------------------------------------------------------------------------------------
 
-    def start_crawl(self, agency_id: str, pid: int | None = None) -> int:
+    def start_crawl(self, agency_id: str, pid: int | None = None, kind: str = CrawlKind.FULL) -> int:
         """Record a crawl as running: a crawl killed before it finishes is never mistaken for a complete one."""
         self.mark_interrupted_crawls(agency_id)
         crawls = table(self.db, "crawls").insert(
-            {"agency_id": agency_id, "started_at": utcnow(), "status": CrawlStatus.RUNNING, "pid": pid or os.getpid()}
+            {"agency_id": agency_id, "started_at": utcnow(), "status": CrawlStatus.RUNNING, "pid": pid or os.getpid(),
+             "kind": CrawlKind(kind)}
         )
         assert crawls.last_pk is not None, "an insert sets last_pk"
         return int(crawls.last_pk)
@@ -95,12 +97,73 @@ class Archive:
     def crawls(self, agency_id: str) -> Iterator[dict[str, Any]]:
         return self.db["crawls"].rows_where("agency_id = ?", [agency_id], order_by="id")
 
-    def last_crawl(self, agency_id: str, status: str | None = None) -> dict[str, Any] | None:
+    def last_crawl(self, agency_id: str, status: str | None = None, *, listing: bool = True) -> dict[str, Any] | None:
+        """The agency's latest crawl (of ``status``, if given); by default only the crawls that read the listing
+        (full and watch passes), which are what "the library's state" means."""
         where, params = "agency_id = ?", [agency_id]
+        if listing:
+            where += f" and kind != '{CrawlKind.REVALIDATE}'"
         if status:
             where, params = where + " and status = ?", params + [status]
         rows = list(self.db["crawls"].rows_where(where, params, order_by="id desc", limit=1))
         return rows[0] if rows else None
+
+    def discard_crawl(self, crawl_id: int) -> None:
+        """Forget a watch pass that found nothing new (it is kept as a ``watch_checks`` row instead): it wrote no
+        link, page or sighting, only its row and perhaps what it learned of not-found pages."""
+        with self.db.conn:
+            self.db.execute("delete from not_found_signatures where crawl_id = ?", [crawl_id])
+            self.db.execute("delete from crawls where id = ?", [crawl_id])
+
+    def record_watch_check(self, agency_id: str, started_at: str, listing_pages: int, not_modified: int,
+                           requests: int) -> None:
+        with self.db.conn:
+            self.db.execute(
+                "insert into watch_checks (agency_id, started_at, finished_at, listing_pages, not_modified, requests)"
+                " values (?, ?, ?, ?, ?, ?)", [agency_id, started_at, utcnow(), listing_pages, not_modified, requests])
+
+    def last_page_read(self, agency_id: str, url: str) -> dict[str, Any] | None:
+        """The latest complete listing crawl's reading of a listing page (its validators, text and further pages),
+        which a 304 on a watch pass stands for."""
+        rows = list(self.db.query(
+            "select p.crawl_id, p.final_url, p.etag, p.last_modified, p.text, p.sha256, p.document_links,"
+            " p.further_pages from listing_pages p join crawls c on c.id = p.crawl_id"
+            " where c.agency_id = ? and c.status = ? and c.kind != ? and p.url = ? and p.error is null"
+            " and p.further_pages is not null order by p.crawl_id desc limit 1",
+            [agency_id, CrawlStatus.COMPLETE, CrawlKind.REVALIDATE, url]))
+        return rows[0] if rows else None
+
+    def page_links(self, crawl_id: int, listing_page: str) -> list[tuple[int, str, str, str, str]]:
+        """(document id, url, title, section, link text) of each document a listing page linked in a crawl."""
+        return [tuple(row) for row in self.db.execute(
+            "select l.document_id, d.url, d.title, l.section, l.link_text from links l"
+            " join documents d on d.id = l.document_id where l.crawl_id = ? and l.listing_page = ? order by l.rowid",
+            [crawl_id, listing_page]).fetchall()]
+
+    def documents_to_revalidate(self, agency_id: str, share: float, older_than: str,
+                                limit: int = 0) -> list[tuple[int, str]]:
+        """The documents a revalidation pass re-checks: of those the latest complete listing crawl lists, the ones
+        not re-checked since ``older_than`` (never-fetched first), then the longest unchecked, ``share`` of them in
+        all; at most ``limit`` (0: no limit)."""
+        listing = self.last_crawl(agency_id, CrawlStatus.COMPLETE)
+        if listing is None:
+            return []
+        rows = self.db.execute(
+            """
+            with listed as (select distinct document_id from links where crawl_id = :crawl),
+            checked as (
+                select s.document_id, max(s.fetched_at) as at from sightings s join listed using (document_id)
+                where s.outcome in (:fetched, :not_modified) group by s.document_id
+            )
+            select d.id, d.url, c.at from listed join documents d on d.id = listed.document_id
+            left join checked c on c.document_id = d.id
+            order by c.at is not null, c.at, d.id
+            """,
+            {"crawl": listing["id"], "fetched": FetchOutcome.FETCHED, "not_modified": FetchOutcome.NOT_MODIFIED},
+        ).fetchall()
+        due = sum(1 for _, _, at in rows if at is None or at < older_than)
+        count = max(due, math.ceil(len(rows) * share))
+        return [(int(i), url) for i, url, _ in rows[:min(count, limit) if limit else count]]
 
     def links_per_page(self, crawl_id: int | None) -> dict[str, int]:
         """Each listing page of a crawl with the number of document links it held (the verdict's "emptied page"

@@ -19,6 +19,14 @@ class CrawlStatus(StrEnum):
     OUTAGE = "outage"  # the library was down, blocked, or showed an outage notice
 
 
+class CrawlKind(StrEnum):
+    """``crawls.kind``: what a crawl read. Only the listing passes (full, watch) say what is listed."""
+
+    FULL = "full"  # every listing page and every document
+    WATCH = "watch"  # every listing page; only new documents fetched, delisted ones probed
+    REVALIDATE = "revalidate"  # no listing page: documents due re-checked, conditionally, for changes
+
+
 class FetchOutcome(StrEnum):
     """``sightings.outcome``: what one fetch (or probe) of a document answered. The crawler records it; diff judges."""
 

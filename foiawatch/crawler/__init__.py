@@ -19,6 +19,7 @@ from typing import Any
 
 from ..archive import logs
 from ..archive.datadir import DataDir, DataDirLike
+from ..archive.vocabulary import CrawlKind
 from ..config import AgencyConfig, config_to_dict
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class CrawlProcessError(RuntimeError):
 
 @dataclass
 class CrawlResult:
-    crawl_id: int
+    crawl_id: int | None  # None: a watch pass that found nothing new (status "unchanged"), kept as no crawl
     status: str
     reason: str
     crawl: dict[str, Any]
@@ -41,8 +42,10 @@ def crawl(
     config: AgencyConfig,
     data_dir: DataDirLike,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    kind: str = CrawlKind.FULL,
 ) -> CrawlResult:
-    """Crawl one agency's library into the archive at ``data_dir`` and return the crawl's outcome."""
+    """Crawl one agency's library into the archive at ``data_dir`` and return the crawl's outcome. ``kind``: a
+    full crawl, a watch pass (listing pages, new and delisted documents) or a revalidation pass (documents due)."""
     data_dir = DataDir.at(data_dir)
     log_path = data_dir.crawl_log(config.id)
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +59,7 @@ def crawl(
             process = subprocess.Popen(
                 [sys.executable, "-m", "foiawatch.crawler.run", "--data-dir", str(data_dir),
                  "--config-json", handle.name, "--file-log-level", file_level,
-                 "--relay-log-level", logging.getLevelName(max(wanted, logging.DEBUG))],
+                 "--relay-log-level", logging.getLevelName(max(wanted, logging.DEBUG)), "--kind", str(kind)],
                 stdout=subprocess.PIPE, stderr=log_file, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
             finished: dict[str, Any] | None = None

@@ -22,6 +22,7 @@ from typing import Any
 from ..archive import Archive, DataDir, logs
 from ..archive.db import table
 from ..archive.text import extract_pending
+from ..archive.vocabulary import CrawlKind
 from ..archive.warc import CrawlWarc
 from ..config import AgencyConfig, config_to_dict, parse_config
 
@@ -97,13 +98,16 @@ def scrapy_settings(config: AgencyConfig) -> dict[str, Any]:
     return {
         "USER_AGENT": politeness.user_agent,
         "ROBOTSTXT_OBEY": politeness.obey_robots,
-        "DOWNLOAD_DELAY": politeness.delay,
+        # The per-host budget (crawler/budget.py): Scrapy sends a request from a host's slot only this long after
+        # the one before, with no jitter (drawn anew at each look at the queue, it would average below the interval).
+        "DOWNLOAD_DELAY": politeness.interval,
+        "DOWNLOAD_DELAY_JITTER": 0.0,
         "CONCURRENT_REQUESTS": politeness.concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": politeness.concurrency,
         "DOWNLOAD_TIMEOUT": politeness.timeout,
         "RETRY_TIMES": politeness.retries,
-        # 429 is a "slow down", not a fault to retry at once; 403 is a block. Neither is retried.
-        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408],
+        # 429 and 503 say "slow down": HostBudget backs the whole host off and retries them. 403 is a block.
+        "RETRY_HTTP_CODES": [500, 502, 504, 522, 524, 408],
         "REDIRECT_MAX_TIMES": 10,
         "DOWNLOAD_MAXSIZE": config.documents.max_bytes,
         "DOWNLOAD_WARNSIZE": 0,
@@ -114,27 +118,28 @@ def scrapy_settings(config: AgencyConfig) -> dict[str, Any]:
         # Scrapy starts this many tasks per callback result; ours yield a handful of requests, and the default
         # (100) costs more CPU than the downloads themselves.
         "CONCURRENT_ITEMS": 8,
-        "DOWNLOADER_MIDDLEWARES": {"foiawatch.crawler.middleware.WarcMiddleware": 950},
+        "DOWNLOADER_MIDDLEWARES": {"foiawatch.crawler.budget.HostBudget": 940,
+                                   "foiawatch.crawler.middleware.WarcMiddleware": 950},
     }
 
 
-def run(config: AgencyConfig, data_dir: DataDir) -> int:
+def run(config: AgencyConfig, data_dir: DataDir, kind: str = CrawlKind.FULL) -> int:
     from scrapy.crawler import CrawlerProcess
 
     from . import streaming
-    from .recorder import CrawlRecorder
+    from .recorder import UNCHANGED, CrawlRecorder
     from .spider import LibrarySpider
 
     streaming.install()
     archive = Archive(data_dir)
     archive.sweep_tmp()
     archive.register_agency(config.id, config.name, list(config.library_urls), json.dumps(config_to_dict(config)))
-    crawl_id = archive.start_crawl(config.id)
+    crawl_id = archive.start_crawl(config.id, kind=kind)
     emit("started", {"crawl_id": crawl_id, "agency": config.id})
     warc_path = archive.data_dir.warc_file(config.id, crawl_id)
     warc = CrawlWarc(warc_path, {"agency": config.id, "crawl": str(crawl_id)})
     stream_dir = archive.work_dir(f"crawl{crawl_id}")
-    recorder = CrawlRecorder(archive, config, crawl_id)
+    recorder = CrawlRecorder(archive, config, crawl_id, kind=kind)
     log.info("crawl %d of %s started: %s", crawl_id, config.id, ", ".join(config.library_urls),
              extra={"agency": config.id, "crawl_id": crawl_id})
     process = CrawlerProcess(scrapy_settings(config))
@@ -143,8 +148,16 @@ def run(config: AgencyConfig, data_dir: DataDir) -> int:
                   warc=warc, progress=_progress)
     process.start()
     warc.close()
-    status, reason = recorder.finish(archive.data_dir.relative(warc_path))
+    requests = sum(crawler.stats.get_value("downloader/request_count", 0) for crawler in process.crawlers)
+    status, reason = recorder.finish(archive.data_dir.relative(warc_path), requests=requests)
     shutil.rmtree(stream_dir, ignore_errors=True)
+    if status == UNCHANGED:  # a watch pass that found nothing new leaves no crawl behind, and no WARC
+        warc_path.unlink(missing_ok=True)
+        log.info("watch pass of %s: %s", config.id, reason, extra={"agency": config.id})
+        emit("finished", {"crawl_id": None, "status": status, "reason": reason, "crawl": {"requests": requests},
+                          "extraction": {}})
+        archive.close()
+        return 0
     emit("crawled", {"crawl_id": crawl_id, "status": status, "reason": reason})
     _log_listing(archive, config, crawl_id, status, reason)
     extraction = extract_pending(archive,
@@ -197,10 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-json", required=True, type=Path)
     parser.add_argument("--file-log-level", default="INFO", help="Level of the JSON lines written to stderr.")
     parser.add_argument("--relay-log-level", default="INFO", help="Level of the log lines sent to the parent.")
+    parser.add_argument("--kind", default=CrawlKind.FULL, choices=[kind.value for kind in CrawlKind])
     args = parser.parse_args(argv)
     setup_logging(logging.getLevelName(args.file_log_level), logging.getLevelName(args.relay_log_level))
     config = parse_config(json.loads(args.config_json.read_text()), source=str(args.config_json))
-    return run(config, DataDir.at(args.data_dir))
+    return run(config, DataDir.at(args.data_dir), args.kind)
 
 
 if __name__ == "__main__":

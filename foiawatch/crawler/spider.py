@@ -9,8 +9,10 @@ learned once per site and crawl by asking for a URL that certainly does not exis
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
 from ..archive.blobs import BlobError
-from ..archive.vocabulary import CrawlStatus, FetchOutcome, ProbeOutcome
+from ..archive.vocabulary import CrawlKind, CrawlStatus, FetchOutcome, ProbeOutcome
 from ..archive.warc import CrawlWarc
 from ..config import read_url_list
 from ..web.answers import (
@@ -36,7 +38,7 @@ from ..web.answers import (
     nonexistent_url,
     signature_key,
 )
-from ..web.parse import classify_response, page_text, parse_listing
+from ..web.parse import DocumentLink, classify_response, page_text, parse_listing
 from ..web.sniff import is_html, sniff_mimetype
 from ..web.urls import canonical_url, is_document_url
 from .recorder import CrawlRecorder
@@ -89,10 +91,24 @@ class LibrarySpider(scrapy.Spider):
         return spider
 
     async def start(self):
+        if self.recorder.kind == CrawlKind.REVALIDATE:
+            for request in self.revalidation_requests():
+                yield request
+            return
         for url in self.roots:
             yield self.listing_request(url, page_number=0, is_root=True)
         for request in self.url_list_requests():
             yield request
+
+    def revalidation_requests(self) -> Iterator[scrapy.Request]:
+        """A revalidation pass: the documents due a re-check, conditionally (a 304 costs the site nothing)."""
+        passes = self.config.passes
+        older_than = (datetime.now(UTC) - timedelta(days=passes.revalidate_days)).isoformat(timespec="seconds")
+        due = self.recorder.archive.documents_to_revalidate(self.config.id, passes.revalidate_share(), older_than,
+                                                             passes.revalidate_requests)
+        for document_id, url in due:
+            if self.config.host_allowed(url):
+                yield self.document_request(url, document_id, listed=False)
 
     # a library_file of URLs -------------------------------------------------------------------------------------
 
@@ -133,7 +149,9 @@ class LibrarySpider(scrapy.Spider):
     # listing pages ------------------------------------------------------------------------------------------
 
     def listing_request(self, url: str, page_number: int, is_root: bool = False) -> scrapy.Request:
+        """A listing page; on a watch pass asked conditionally, when the last complete crawl read it."""
         self.pages_requested.add(url)
+        previous = self.recorder.archive.last_page_read(self.config.id, url) if self.recorder.watching else None
         return scrapy.Request(
             url,
             callback=self.parse_listing_page,
@@ -141,14 +159,18 @@ class LibrarySpider(scrapy.Spider):
             # We de-duplicate pages ourselves; Scrapy's filter would silently drop a redirect back to a page
             # already asked for (a redirect loop), leaving a page neither answered nor failed.
             dont_filter=True,
-            meta={LISTING: {"page_number": page_number, "is_root": is_root},
+            meta={LISTING: {"page_number": page_number, "is_root": is_root, "previous": previous},
                   "handle_httpstatus_list": SEEN_STATUSES},
+            headers=_validators(previous),
         )
 
     def parse_listing_page(self, response: Response) -> Iterator[scrapy.Request]:
         info = response.meta[LISTING]
         url = _request(response).url if not response.meta.get("redirect_urls") else response.meta["redirect_urls"][0]
         headers = {k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v}
+        if response.status == 304 and info["previous"]:
+            yield from self._unchanged_page(url, info)
+            return
         verdict = classify_response(response.status, headers, response.body)
         if verdict != "ok":
             self.recorder.page(url, final_url=response.url, http_status=response.status,
@@ -162,29 +184,51 @@ class LibrarySpider(scrapy.Spider):
             url, final_url=response.url, http_status=response.status, page_number=info["page_number"],
             is_root=info["is_root"], text=parsed.text, document_links=len(parsed.documents),
             outage_notice=parsed.outage_notice, blocked=parsed.blocked,
-            sha256=hashlib.sha256(parsed.text.encode()).hexdigest(),
+            sha256=hashlib.sha256(parsed.text.encode()).hexdigest(), etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"), further_pages=parsed.next_pages + parsed.follow_pages,
         )
         self.progress("page", {"url": url, "ok": not parsed.blocked, "documents": len(parsed.documents)})
         if parsed.blocked or parsed.outage_notice:
             return
-        for occurrence in parsed.occurrences:
-            document_id, first = self.recorder.link(occurrence.url, occurrence.title, occurrence.section,
-                                                    occurrence.link_text, url)
+        yield from self._listed(url, parsed.occurrences + parsed.records)
+        yield from self._further(parsed.next_pages + parsed.follow_pages, info)
+
+    def _unchanged_page(self, url: str, info: dict[str, Any]) -> Iterator[scrapy.Request]:
+        """A 304 on a watch pass: the page is as the last complete crawl read it, links and further pages."""
+        previous = info["previous"]
+        further = json.loads(previous["further_pages"])
+        self.recorder.page(url, final_url=previous["final_url"], http_status=304, page_number=info["page_number"],
+                           is_root=info["is_root"], text=previous["text"], document_links=previous["document_links"],
+                           sha256=previous["sha256"], etag=previous["etag"],
+                           last_modified=previous["last_modified"], further_pages=further)
+        self.progress("page", {"url": url, "ok": True, "documents": previous["document_links"]})
+        links = [DocumentLink(doc_url, title or "", text or "", section or "") for _, doc_url, title, section, text
+                 in self.recorder.archive.page_links(previous["crawl_id"], url)]
+        yield from self._listed(url, links)
+        yield from self._further(further, info)
+
+    def _listed(self, url: str, links: list[DocumentLink]) -> Iterator[scrapy.Request]:
+        """The documents and record pages a listing page lists: each recorded as listed, and fetched when this
+        crawl fetches it (a watch pass fetches only documents seen for the first time)."""
+        for link in links:
+            record = self.is_record_page(link.url)
+            document_id, first = self.recorder.link(link.url, link.title, link.section, link.link_text, url)
             if not first:
                 continue
-            listing = (url, occurrence.section, occurrence.link_text)
-            if self.config.host_allowed(occurrence.url):
-                yield self.document_request(occurrence.url, document_id, listed=True, listing=listing)
+            if not self.recorder.needs_fetch(document_id):
+                if record:
+                    self.recorder.keep_parts_listed(document_id, link.url)
+                continue
+            if self.config.host_allowed(link.url):
+                yield self.document_request(link.url, document_id, listed=True,
+                                            listing=(url, link.section, link.link_text), title=link.title)
             else:  # links are not trusted: we fetch only from the hosts the config names
                 self.recorder.sighting(document_id, listed=True, outcome=FetchOutcome.SKIPPED, listing_page=url,
-                                       section=occurrence.section, link_text=occurrence.link_text,
+                                       section=link.section, link_text=link.link_text,
                                        error="host not in the agency's allowed_hosts")
-        for record in parsed.records:
-            document_id, first = self.recorder.link(record.url, record.title, record.section, record.link_text, url)
-            if first and self.config.host_allowed(record.url):
-                yield self.document_request(record.url, document_id, listed=True,
-                                            listing=(url, record.section, record.link_text), title=record.title)
-        for page_url in parsed.next_pages + parsed.follow_pages:
+
+    def _further(self, pages: list[str], info: dict[str, Any]) -> Iterator[scrapy.Request]:
+        for page_url in pages:
             if page_url not in self.pages_requested and self.config.host_allowed(page_url) \
                     and len(self.pages_requested) < self.config.listing.max_pages:
                 yield self.listing_request(page_url, page_number=info["page_number"] + 1)
@@ -404,8 +448,9 @@ class LibrarySpider(scrapy.Spider):
     # probing ------------------------------------------------------------------------------------------------
 
     def on_idle(self) -> None:
-        """When the listing is done, probe documents that are no longer listed (only if the crawl can count)."""
-        if self.probed:
+        """When the listing is done, probe documents that are no longer listed (only if the crawl can count; a
+        revalidation pass reads no listing, so nothing is delisted by it)."""
+        if self.probed or self.recorder.kind == CrawlKind.REVALIDATE:
             return
         self.probed = True
         self.record_url_list()
@@ -434,6 +479,16 @@ def _failed_request(failure: Failure) -> scrapy.Request:
     """The request an errback's ``failure`` is about."""
     request: scrapy.Request = failure.request  # type: ignore[attr-defined]  # Scrapy attaches it; twisted's type lacks it
     return request
+
+
+def _validators(previous: dict[str, Any] | None) -> dict[str, str]:
+    """Conditional request headers from a listing page's last reading."""
+    headers = {}
+    if previous and previous.get("etag"):
+        headers["If-None-Match"] = previous["etag"]
+    if previous and previous.get("last_modified"):
+        headers["If-Modified-Since"] = previous["last_modified"]
+    return headers
 
 
 def _outcome_for_status(response: Response) -> str:

@@ -22,7 +22,7 @@ import sqlite_utils
 from ..archive import Archive
 from ..archive.db import transaction
 from ..archive.verdict import DEFAULT_FAILED_PAGE_SHARE, CrawlVerdict
-from ..archive.vocabulary import ACTIVE_DOCUMENT_STATES, CrawlStatus, DocumentState, EventKind
+from ..archive.vocabulary import ACTIVE_DOCUMENT_STATES, CrawlKind, CrawlStatus, DocumentState, EventKind
 from .listing import ListingChanges, compare_listings
 from .rules import classify_crawl, describe_probe, judge_missing, may_have_moved
 from .textdiff import text_diff
@@ -146,6 +146,12 @@ def backfill_text_diffs(archive: Archive, agency_id: str | None = None) -> int:
 def _diff_crawl(archive: Archive, crawl: _Crawl, row: dict[str, Any], cursor: _Cursor, confirmations: int,
                 failed_page_share: float) -> None:
     db = archive.db
+    if row.get("kind") == CrawlKind.REVALIDATE:  # no listing read: it can only see changed bytes
+        _load_seen(db, crawl)
+        _changed(db, crawl)
+        db.execute("drop table temp.diff_seen")
+        cursor.crawl_id = crawl.id
+        return
     pages = _listing_pages(db, crawl.id)
     verdict = classify_crawl(row, pages, archive.links_per_page(cursor.last_complete), failed_page_share)
     baseline = cursor.last_complete is None  # until a first complete crawl, what is listed is not "added"
@@ -174,7 +180,8 @@ def _diff_crawl(archive: Archive, crawl: _Crawl, row: dict[str, Any], cursor: _C
 
 
 def _load_seen(db: sqlite_utils.Database, crawl: _Crawl) -> None:
-    """The crawl's sightings that differ from the engine's state: new, relisted, or with new content.
+    """The crawl's sightings that differ from the engine's state: new, relisted, or with new content; and the
+    documents a watch pass listed again without fetching them (its links, not its sightings, say so).
 
     One pass over the crawl's sightings; documents listed as before with the same content never leave SQLite.
     New documents join the state here.
@@ -186,12 +193,18 @@ def _load_seen(db: sqlite_utils.Database, crawl: _Crawl) -> None:
         select s.document_id, s.listed, s.outcome, s.http_status, s.sha256, s.listing_page, s.section,
                d.state, d.sha256 as old_sha, d.sha_crawl as old_sha_crawl
         from sightings s left join diff_documents d on d.document_id = s.document_id
-        where s.crawl_id = ? and s.document_id is not null
+        where s.crawl_id = :crawl and s.document_id is not null
           and ((d.state is null and s.listed = 1)
                or (d.state != 'listed' and s.listed = 1)
                or (d.state is not null and s.sha256 is not null and s.sha256 is not d.sha256))
+        union all
+        select l.document_id, 1, null, null, null, l.listing_page, l.section, d.state, d.sha256, d.sha_crawl
+        from links l join diff_documents d on d.document_id = l.document_id
+        where l.crawl_id = :crawl and d.state != 'listed'
+          and l.rowid = (select min(rowid) from links where crawl_id = :crawl and document_id = l.document_id)
+          and not exists (select 1 from sightings s where s.crawl_id = :crawl and s.document_id = l.document_id)
         """,
-        [crawl.id],
+        {"crawl": crawl.id},
     )
     db.execute(
         """
@@ -263,8 +276,8 @@ def _absent(db: sqlite_utils.Database, crawl: _Crawl, confirmations: int) -> set
         create temp table diff_absent as
         select d.document_id, d.state, d.streak, d.streak_evidence, d.unverified, d.sha256,
                case when d.state = 'listed'
-                    then (select max(s.crawl_id) from sightings s where s.document_id = d.document_id
-                          and s.listed = 1 and s.crawl_id < :crawl)
+                    then (select max(l.crawl_id) from links l where l.document_id = d.document_id
+                          and l.crawl_id < :crawl)
                     else d.last_listed end as last_listed,
                p.listed as probe_listed, p.outcome, p.http_status, p.final_url, p.error
         from diff_documents d
@@ -286,10 +299,11 @@ def _absent(db: sqlite_utils.Database, crawl: _Crawl, confirmations: int) -> set
         [crawl.id],
     )}
     rows = list(db.query("""
-        select a.*, d.url, d.title, d.section, d.record_id, ls.listing_page
+        select a.*, d.url, d.title, d.section, d.record_id,
+               (select listing_page from links where crawl_id = a.last_listed and document_id = a.document_id
+                order by rowid limit 1) as listing_page
         from temp.diff_absent a
         join documents d on d.id = a.document_id
-        left join sightings ls on ls.crawl_id = a.last_listed and ls.document_id = a.document_id
         where coalesce(a.probe_listed, 0) = 0
     """))
     db.execute("drop table temp.diff_absent")
@@ -425,10 +439,10 @@ def _outage_ended(db: sqlite_utils.Database, crawl: _Crawl, cursor: _Cursor, cha
     during = list(db.query("select id, status, status_reason from crawls where agency_id = ? and id >= ? and id < ?"
                        " and status != 'running' order by id", [crawl.agency_id, cursor.outage_since, crawl.id]))
     missing = list(db.query("""
-        select d.id as document_id, d.url, d.title, d.section from sightings s join documents d on d.id = s.document_id
-        where s.crawl_id = :before and s.listed = 1
-          and not exists (select 1 from links l where l.crawl_id = :crawl and l.document_id = s.document_id)
-          and not exists (select 1 from sightings c where c.crawl_id = :crawl and c.document_id = s.document_id
+        select d.id as document_id, d.url, d.title, d.section from documents d
+        where d.id in (select document_id from links where crawl_id = :before)
+          and not exists (select 1 from links l where l.crawl_id = :crawl and l.document_id = d.id)
+          and not exists (select 1 from sightings c where c.crawl_id = :crawl and c.document_id = d.id
                           and c.listed = 1)
         order by d.id
     """, {"before": cursor.last_complete, "crawl": crawl.id}))

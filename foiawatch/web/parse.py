@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import cssselect
 from lxml import etree
@@ -379,8 +379,11 @@ def _further_pages(document: etree._Element, base: str, url: str, config: Agency
         numbers = [value for key, value in parse_qsl(parts.query) if key == name and _PAGE_NUMBER.match(value)]
         if ((parts.netloc, parts.path) == (here_parts.netloc, here_parts.path) and numbers
                 and _without_page(parts.query, name) == here_filters):
-            if not (first_page and set(numbers[0].split(",")) == {"0"}):  # "?page=0" is this first page again
+            if set(numbers[0].split(",")) != {"0"}:
                 next_pages[target] = None
+            elif not first_page:  # "?page=0" is the first page, which the library lists without the parameter
+                first = urlunsplit(parts._replace(query=urlencode(_without_page(parts.query, name))))
+                next_pages[canonical_url(first) or first] = None
         elif any(pattern.search(target) for pattern in follow):
             follow_pages[target] = None
     return list(next_pages), [page for page in follow_pages if page not in next_pages]

@@ -27,6 +27,7 @@ ARCHIVE = MigrationSet("archive.db", [
     Migration("0013_recovery_warcs", wayback.add_recovery_warcs),
     Migration("0014_record_parts", crawls.add_record_parts),
     Migration("0015_removed_record_parts", events.add_removed_record_parts),
+    Migration("0016_crawl_kinds", crawls.add_crawl_kinds),
 ])
 
 PRIVATE = MigrationSet("private.db", [

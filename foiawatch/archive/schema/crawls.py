@@ -153,6 +153,31 @@ def add_text_titles(db: sqlite_utils.Database) -> None:
     db.execute("alter table texts add column title text")
 
 
+_WATCH_CHECKS = """
+create table if not exists watch_checks (
+    id integer primary key,
+    agency_id text not null,
+    started_at text not null,
+    finished_at text not null,
+    listing_pages integer not null,   -- pages read
+    not_modified integer not null,    -- of which answered 304
+    requests integer not null
+);
+create index if not exists watch_checks_agency on watch_checks (agency_id, id);
+"""
+
+
+def add_crawl_kinds(db: sqlite_utils.Database) -> None:
+    """Listing-first monitoring: a crawl's kind (full, watch, revalidate); each listing page's validators and the
+    further pages it linked, so a 304 on the next watch pass stands for the page as last read; and the watch passes
+    that found nothing new, kept as one small row each instead of a crawl."""
+    db.execute("alter table crawls add column kind text not null default 'full'")
+    db.execute("alter table listing_pages add column etag text")
+    db.execute("alter table listing_pages add column last_modified text")
+    db.execute("alter table listing_pages add column further_pages text")  # a JSON list
+    execute_script(db, _WATCH_CHECKS)
+
+
 def add_record_parts(db: sqlite_utils.Database) -> None:
     """The record a document is a part of (FBI Vault style: a record's own page lists its PDF parts), so a record
     removed is reported once, with its parts."""

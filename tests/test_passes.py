@@ -1,0 +1,210 @@
+"""Listing-first monitoring (issue 14): watch passes read the listing pages only (conditionally), probe what left
+them and fetch what is new; revalidation passes re-check documents' bytes; a quiet watch pass leaves no crawl.
+
+The library here answers conditional requests as real servers do (ETag and Last-Modified, 304), and logs every
+request it gets, so the tests can say exactly what each pass asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from foiawatch.archive import Archive
+from foiawatch.config import load_config
+from foiawatch.crawler import crawl
+from foiawatch.pipeline import diff_agency
+
+HTML = "text/html; charset=utf-8"
+
+
+@dataclass
+class Library:
+    """Three listing pages of documents; every answer carries an ETag, and a matching If-None-Match gets a 304."""
+
+    documents: dict[str, bytes] = field(default_factory=lambda: {
+        f"/files/doc-{n}.pdf": f"%PDF-1.4 document {n}".encode() for n in range(12)})
+    listed: list[str] = field(default_factory=list)
+    down: bool = False
+    log: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
+
+    def __post_init__(self) -> None:
+        self.listed = list(self.documents)
+        library = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                library.answer(self, body=True)
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                library.answer(self, body=False)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def page(self, number: int) -> bytes:
+        items = "".join(f'<li><a href="{path}">{path.rsplit("/", 1)[-1]}</a></li>'
+                        for path in self.listed[number * 4:(number + 1) * 4])
+        pager = "".join(f'<a href="/foia?page={n}">{n + 1}</a>' for n in range(3) if n != number)
+        return (f"<html><body><main><h2>Records</h2><ul>{items}</ul><nav class='pager'>{pager}</nav>"
+                f"</main></body></html>").encode()
+
+    def answer(self, handler: BaseHTTPRequestHandler, body: bool) -> None:
+        path = handler.path
+        self.log.append((handler.command, path))
+        if self.down and path.startswith("/foia"):
+            status, content, kind = 503, b"<html>down for maintenance</html>", HTML
+        elif path == "/foia" or path.startswith("/foia?page="):
+            status, content, kind = 200, self.page(int(path.rpartition("=")[2]) if "=" in path else 0), HTML
+        elif path in self.documents:
+            status, content, kind = 200, self.documents[path], "application/pdf"
+        else:
+            status, content, kind = 404, b"<html><title>Not found</title></html>", HTML
+        etag = f'"{hashlib.sha256(content).hexdigest()[:16]}"'
+        if status == 200 and handler.headers.get("If-None-Match") == etag:
+            handler.send_response(304)
+            handler.send_header("ETag", etag)
+            handler.end_headers()
+            return
+        handler.send_response(status)
+        handler.send_header("Content-Type", kind)
+        handler.send_header("Content-Length", str(len(content)))
+        if status == 200:
+            handler.send_header("ETag", etag)
+        handler.end_headers()
+        if body:
+            handler.wfile.write(content)
+
+    def take(self) -> Counter:
+        """The requests since the last call, by (method, kind of path)."""
+        taken, self.log = self.log, []
+        return Counter((method, "listing" if path.startswith("/foia") else "robots" if path == "/robots.txt"
+                        else "document") for method, path in taken)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def library(tmp_path: Path):
+    site = Library()
+    (tmp_path / "lib.toml").write_text(
+        f'[agency]\nid = "lib"\nname = "Library"\nlibrary_urls = ["{site.url}/foia"]\n'
+        "[politeness]\ndelay = 0\nrequests_per_minute = 0\nretries = 0\n"
+        '[passes]\nwatch = "*/10 * * * *"\nrevalidate = "0 3 * * *"\nrevalidate_days = 7\n')
+    yield site, load_config(tmp_path / "lib.toml"), tmp_path / "data"
+    site.close()
+
+
+def run(config, data: Path, kind: str):
+    result = crawl(config, data, kind=kind)
+    with Archive(data) as archive:
+        diff_agency(archive, config)
+    return result
+
+
+def events(data: Path) -> list[tuple[str, str]]:
+    with Archive(data) as archive:
+        return [(row[0], (row[1] or "").rsplit("/", 1)[-1]) for row in archive.db.execute(
+            "select kind, url from events order by id")]
+
+
+def test_a_quiet_watch_pass_asks_only_for_the_listing_and_leaves_no_crawl(library) -> None:
+    site, config, data = library
+    assert run(config, data, "full").status == "complete"
+    site.take()
+    result = run(config, data, "watch")
+    assert (result.status, result.crawl_id) == ("unchanged", None)
+    asked = site.take()
+    assert asked[("GET", "listing")] == 3 and asked[("GET", "document")] == 0 and asked[("HEAD", "document")] == 0
+    with Archive(data) as archive:
+        assert [row[0] for row in archive.db.execute("select kind from crawls")] == ["full"]
+        assert archive.db.execute("select listing_pages, not_modified from watch_checks").fetchall() == [(3, 3)]
+    assert events(data) == []
+
+
+def test_watch_passes_see_a_takedown_and_a_new_document_without_refetching_the_rest(library) -> None:
+    site, config, data = library
+    assert run(config, data, "full").status == "complete"
+    gone, new = "/files/doc-5.pdf", "/files/doc-new.pdf"
+    site.listed.remove(gone)
+    del site.documents[gone]
+    site.documents[new] = b"%PDF-1.4 a new record"
+    site.listed.append(new)
+    site.take()
+    first = run(config, data, "watch")
+    asked = site.take()
+    assert first.status == "complete" and first.crawl_id is not None
+    # The listing pages, a probe of the one delisted (HEAD), and the new one: no unchanged document is asked for.
+    assert asked[("GET", "listing")] == 3 and asked[("HEAD", "document")] == 1
+    assert asked[("GET", "document")] == 1
+    assert events(data) == [("added", "doc-new.pdf")]
+    second = run(config, data, "watch")
+    assert second.status == "complete"  # a document pending confirmation is probed again: not a quiet pass
+    assert events(data) == [("added", "doc-new.pdf"), ("removed", "doc-5.pdf")]
+    assert run(config, data, "watch").status == "unchanged"  # settled: nothing left to ask
+
+
+def test_a_revalidation_pass_finds_an_edit_the_watch_passes_cannot_see(library, tmp_path: Path) -> None:
+    site, config, data = library
+    assert run(config, data, "full").status == "complete"
+    site.documents["/files/doc-2.pdf"] = b"%PDF-1.4 document 2, corrected"
+    assert run(config, data, "watch").status == "unchanged"
+    assert events(data) == []
+    text = (tmp_path / "lib.toml").read_text().replace("revalidate_days = 7", "revalidate_days = 0.00001")
+    (tmp_path / "lib.toml").write_text(text)  # every document overdue: the pass re-checks all twelve
+    site.take()
+    result = run(load_config(tmp_path / "lib.toml"), data, "revalidate")
+    asked = site.take()
+    assert result.status == "complete"
+    assert asked[("GET", "document")] == 12 and asked[("GET", "listing")] == 0
+    assert events(data) == [("changed", "doc-2.pdf")]
+    assert run(config, data, "watch").status == "unchanged"  # a revalidation is not a listing: nothing delisted
+
+
+def test_a_revalidation_pass_spreads_documents_over_the_window(library) -> None:
+    site, config, data = library
+    assert run(config, data, "full").status == "complete"
+    site.take()
+    run(config, data, "revalidate")  # daily passes, 7 days: a seventh of 12 documents, rounded up
+    assert site.take()[("GET", "document")] == 2
+
+
+def test_an_outage_during_a_watch_pass_is_one_outage_and_no_removal(library) -> None:
+    site, config, data = library
+    assert run(config, data, "full").status == "complete"
+    site.down = True
+    assert run(config, data, "watch").status == "outage"
+    assert run(config, data, "watch").status == "outage"
+    site.down = False
+    assert run(config, data, "watch").status == "complete"
+    assert [kind for kind, _ in events(data)] == ["outage", "outage_ended"]
+
+
+def test_a_document_relisted_by_a_watch_pass_starts_its_confirmations_again(library) -> None:
+    site, config, data = library
+    assert run(config, data, "full").status == "complete"
+    path = "/files/doc-7.pdf"
+    body = site.documents.pop(path)
+    site.listed.remove(path)
+    run(config, data, "watch")  # delisted and gone: one confirmation
+    site.documents[path] = body
+    site.listed.append(path)
+    run(config, data, "watch")  # listed again (not fetched: already known)
+    del site.documents[path]
+    site.listed.remove(path)
+    run(config, data, "watch")  # delisted again: the count starts over
+    assert "removed" not in {kind for kind, _ in events(data)}
+    run(config, data, "watch")
+    assert ("removed", "doc-7.pdf") in events(data)
