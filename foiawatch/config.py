@@ -394,6 +394,9 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> AgencyConfig
     passes = sections["passes"]
     if passes.watch:
         _check_cron(f"{source}: [passes]", "watch", passes.watch)
+        if not library_urls:
+            raise ConfigError(f"{source}: [passes] 'watch' needs listing pages (library_urls): every URL of a "
+                              "library_file is fetched by each crawl already")
     _check_cron(f"{source}: [passes]", "revalidate", passes.revalidate)
     _check_range(f"{source}: [passes]", "revalidate_days", passes.revalidate_days, 0, low_inclusive=False)
     _check_range(f"{source}: [passes]", "revalidate_requests", passes.revalidate_requests, 0)

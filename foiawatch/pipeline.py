@@ -1,6 +1,10 @@
 """One run of the chain for one agency: crawl → diff → preserve (opt-in Save Page Now) → Wayback baseline →
 recovery → publish → alerts.
 
+An agency with ``[passes] watch`` runs listing-first instead (:func:`steps_for`): a watch pass, a revalidation pass
+when one is due, then the same chain; a run whose watch pass found nothing new and revalidated nothing publishes
+nothing new either.
+
 Used by ``foiawatch run`` and by the scheduler. Each step is isolated: a failing step is logged and recorded, and
 the later steps still run (alerts most of all: they tell the operator). Every run is recorded in the private
 database's ``runs`` table, which is what "failed N times running" and ``foiawatch status`` read. Two runs of the
@@ -17,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -28,8 +32,8 @@ from .archive import Archive, DataDir
 from .archive.datadir import DataDirLike
 from .archive.pii import screen_pending
 from .archive.state import Locked, baseline_due_at, file_lock, open_private, record_run, start_run
-from .archive.vocabulary import RunStatus, StepStatus
-from .config import AgencyConfig
+from .archive.vocabulary import CrawlKind, RunStatus, StepStatus
+from .config import AgencyConfig, cron_trigger
 from .crawler import CrawlProcessError, crawl
 from .diff import DiffResult, run_diff
 from .diff.baseline import BaselineResult, run_baseline
@@ -74,6 +78,7 @@ class RunContext:
     settings: AlertSettings
     private: sqlite_utils.Database
     run_id: int
+    unchanged: bool = False  # a watch pass found nothing new and nothing was revalidated: nothing to publish
 
 
 @dataclass
@@ -94,6 +99,37 @@ EXPECTED_FAILURES: tuple[type[Exception], ...] = (WaybackError, CrawlProcessErro
 def crawl_step(context: RunContext) -> str:
     result = crawl(context.config, context.data_dir)
     return f"crawl {result.crawl_id}: {result.status}" + (f" ({result.reason})" if result.reason else "")
+
+
+def watch_step(context: RunContext) -> str:
+    """A watch pass: the listing pages only; new documents fetched, delisted ones probed."""
+    result = crawl(context.config, context.data_dir, kind=CrawlKind.WATCH)
+    if result.crawl_id is None:
+        context.unchanged = True
+        return f"watch pass: {result.status} ({result.reason})"
+    return f"watch pass, crawl {result.crawl_id}: {result.status}" + (f" ({result.reason})" if result.reason else "")
+
+
+def revalidate_step(context: RunContext) -> str:
+    """A revalidation pass, when the agency's ``[passes] revalidate`` schedule says one is due."""
+    due_at = revalidation_due_at(context)
+    if due_at > datetime.now(UTC):
+        raise SkipStep(f"next revalidation due at {due_at.isoformat(timespec='minutes')}")
+    result = crawl(context.config, context.data_dir, kind=CrawlKind.REVALIDATE)
+    context.unchanged = False
+    return f"revalidation, crawl {result.crawl_id}: {result.status}" + (f" ({result.reason})" if result.reason else "")
+
+
+def revalidation_due_at(context: RunContext) -> datetime:
+    """At once if the agency was never revalidated, else the first time its revalidation schedule fires after the
+    last revalidation pass began (UTC)."""
+    with Archive(context.data_dir) as archive:
+        row = archive.db.execute("select max(started_at) from crawls where agency_id = ? and kind = ?",
+                                 [context.config.id, CrawlKind.REVALIDATE]).fetchone()
+    if row[0] is None:
+        return datetime.min.replace(tzinfo=UTC)
+    after = datetime.fromisoformat(row[0]) + timedelta(seconds=1)
+    return cron_trigger(context.config.passes.revalidate).get_next_fire_time(None, after)
 
 
 def diff_step(context: RunContext) -> str:
@@ -161,6 +197,8 @@ def recover_step(context: RunContext) -> str:
 
 
 def publish_step(context: RunContext) -> str:
+    if context.unchanged:
+        raise SkipStep("the watch pass found nothing new")
     stats = publish_archive(context.data_dir)
     return f"{stats.path.name}: {stats.files} file(s) published, {stats.withheld} withheld"
 
@@ -180,12 +218,21 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("crawl", crawl_step), ("diff", diff_step), ("preserve", preserve_step), ("wayback", wayback_step),
     ("recover", recover_step), ("publish", publish_step), ("alerts", alerts_step),
 )
+# Listing-first: a watch pass each run, a revalidation pass when due, then the rest of the chain.
+WATCH_STEPS: tuple[tuple[str, Step], ...] = (("watch", watch_step), ("revalidate", revalidate_step), *STEPS[1:])
+
+
+def steps_for(config: AgencyConfig) -> tuple[tuple[str, Step], ...]:
+    """The chain an agency runs: listing-first when it has ``[passes] watch``, full crawls otherwise."""
+    return WATCH_STEPS if config.passes.watch else STEPS
 
 
 def run_pipeline(config: AgencyConfig, data_dir: DataDirLike, *, settings: AlertSettings | None = None,
-                 steps: Sequence[tuple[str, Step]] = STEPS, stop: threading.Event | None = None) -> RunReport:
-    """Run the chain once for one agency; raises RunInProgress if another run of it is going on."""
+                 steps: Sequence[tuple[str, Step]] | None = None, stop: threading.Event | None = None) -> RunReport:
+    """Run the chain once for one agency (``steps_for`` it unless ``steps`` says otherwise); raises
+    RunInProgress if another run of it is going on."""
     data_dir = DataDir.at(data_dir)
+    steps = steps if steps is not None else steps_for(config)
     settings = settings or AlertSettings.from_env()
     with ExitStack() as stack:
         try:

@@ -28,7 +28,7 @@ from .archive import DataDir
 from .archive.datadir import DataDirLike
 from .archive.state import SCHEDULE_JOBS_TABLE, open_private, schedule_job_id
 from .config import AgencyConfig, cron_trigger
-from .pipeline import STEPS, RunInProgress, Step, run_pipeline
+from .pipeline import RunInProgress, Step, run_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +37,15 @@ JOBS_TABLE = SCHEDULE_JOBS_TABLE
 
 
 def agency_trigger(config: AgencyConfig) -> BaseTrigger:
-    return cron_trigger(config.schedule)
+    """An agency's runs: on its watch cadence when it watches listing-first (each run revalidates when that is
+    due), else on its [agency] schedule."""
+    return cron_trigger(config.passes.watch or config.schedule)
 
 
 def scheduled_run(config: AgencyConfig, data_dir: str, steps: Sequence[tuple[str, Step]] | None = None) -> None:
     """The job: one run of the chain. Module-level, with picklable arguments, so the job store can keep it."""
     try:
-        run_pipeline(config, data_dir, steps=steps or STEPS, stop=STOP)
+        run_pipeline(config, data_dir, steps=steps, stop=STOP)
     except RunInProgress as busy:
         log.warning("%s; this scheduled run is skipped", busy)
 

@@ -208,3 +208,19 @@ def test_a_document_relisted_by_a_watch_pass_starts_its_confirmations_again(libr
     assert "removed" not in {kind for kind, _ in events(data)}
     run(config, data, "watch")
     assert ("removed", "doc-7.pdf") in events(data)
+
+
+def test_a_listing_first_run_does_what_is_due(library) -> None:
+    from foiawatch.alerts.settings import AlertSettings
+    from foiawatch.pipeline import run_pipeline
+
+    site, config, data = library
+    first = run_pipeline(config, data, settings=AlertSettings())
+    steps = {step.name: step for step in first.steps}
+    assert list(steps)[:3] == ["watch", "revalidate", "diff"]
+    assert steps["watch"].status == "ok" and steps["revalidate"].status == "ok"  # never revalidated: due
+    second = run_pipeline(config, data, settings=AlertSettings())
+    steps = {step.name: step for step in second.steps}
+    assert "unchanged" in steps["watch"].detail
+    assert steps["revalidate"].status == "skipped" and "next revalidation due" in steps["revalidate"].detail
+    assert steps["publish"].status == "skipped"  # nothing new to publish

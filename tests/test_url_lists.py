@@ -205,3 +205,13 @@ def test_a_bad_url_list_fails_at_load_time_naming_the_problem(tmp_path: Path, co
         load_config(tmp_path / "a.toml")
 
 
+
+
+def test_a_url_list_has_no_watch_passes(tmp_path: Path) -> None:
+    from foiawatch.config import ConfigError
+
+    (tmp_path / "urls.csv").write_text("url\nhttps://agency.gov/a\n")
+    (tmp_path / "a.toml").write_text('[agency]\nid = "a"\nname = "A"\nlibrary_file = "urls.csv"\n'
+                                     '[passes]\nwatch = "*/10 * * * *"\n')
+    with pytest.raises(ConfigError, match="needs listing pages"):
+        load_config(tmp_path / "a.toml")

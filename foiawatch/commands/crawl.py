@@ -10,7 +10,7 @@ from rich.console import Console
 
 from ..archive import DataDir
 from ..archive.failures import WHAT, classify_text
-from ..archive.vocabulary import CrawlStatus, FailureKind
+from ..archive.vocabulary import CrawlKind, CrawlStatus, FailureKind
 from ..config import AgencyConfig, ConfigError
 from ..crawler import CrawlProcessError
 from ..crawler import crawl as run_crawl
@@ -29,21 +29,26 @@ from .progress import CrawlProgress, print_crawl_summary
 
 @click.command()
 @click.argument("agency")
+@click.option("--pass", "kind", type=click.Choice([kind.value for kind in CrawlKind]), default=CrawlKind.FULL,
+              show_default=True, help="full: every listing page and document; watch: the listing pages only "
+              "(conditionally), new documents fetched and delisted ones probed; revalidate: documents due a "
+              "re-check of their bytes ([passes] revalidate_days).")
 @data_dir_option
 @config_dir_option
 @json_option
-def crawl(agency: str, data_dir: DataDir, config_dir: Path | None, as_json: bool) -> None:
-    """Snapshot AGENCY's FOIA library: every listing page and every linked document.
+def crawl(agency: str, kind: str, data_dir: DataDir, config_dir: Path | None, as_json: bool) -> None:
+    """Snapshot AGENCY's FOIA library: every listing page and every linked document (or one pass, --pass).
 
     AGENCY is a bundled agency name (see `foiawatch agencies`) or a path to a .toml config.
-    Exits 0 for a complete or incomplete crawl, 3 when the library was down or blocked (recorded as an outage:
-    nothing is ever marked removed because of it).
+    A watch pass that finds nothing new is kept as a check, not a crawl (status "unchanged").
+    Exits 0 for a complete, incomplete or unchanged crawl, 3 when the library was down or blocked (recorded as an
+    outage: nothing is ever marked removed because of it).
     """
     config = load_agency(agency, config_dir)
     console = Console(stderr=True)
     with CrawlProgress(console, quiet=quiet() or as_json) as progress:
         try:
-            result = run_crawl(config, data_dir, on_event=progress.update)
+            result = run_crawl(config, data_dir, on_event=progress.update, kind=kind)
         except CrawlProcessError as error:
             raise click.ClickException(str(error)) from None
     outage = result.status == CrawlStatus.OUTAGE

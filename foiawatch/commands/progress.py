@@ -69,6 +69,10 @@ class CrawlProgress:
 
 def print_crawl_summary(console: Console, config: AgencyConfig, result: CrawlResult) -> None:
     crawl = result.crawl
+    if result.crawl_id is None:  # a watch pass that found nothing new: no crawl was kept
+        console.print(f"{config.name} — watch pass: [green]{result.status}[/] — {result.reason}; "
+                      f"{crawl.get('requests', 0)} request(s)", soft_wrap=True)
+        return
     colour = {"complete": "green", "incomplete": "yellow"}.get(result.status, "red")
     table = Table(title=f"{config.name} — crawl {result.crawl_id}", show_header=False, title_justify="left")
     table.add_column(style="bold")

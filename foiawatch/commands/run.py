@@ -153,6 +153,8 @@ def _every_agency(config_dir: Path | None) -> list[AgencyConfig]:
 def run_once(agency: str, data_dir: DataDir, config_dir: Path | None, as_json: bool) -> None:
     """Run the chain once for AGENCY: crawl, diff, Wayback baseline (when due), recovery, publish, alerts.
 
+    An agency with [passes] watch runs what is due: a watch pass, and a revalidation pass when its schedule says so.
+
     Exits 1 if a step failed.
     """
     config = load_agency(agency, config_dir)
