@@ -176,7 +176,9 @@ def test_a_listing_page_caught_in_a_redirect_loop_keeps_the_crawl_from_being_com
 def test_seeded_fault_runs_raise_no_false_removal_and_miss_none(harnesses):
     results = run_seeds(harnesses, list(range(CI_FAULT_RUNS)), FaultHarness.fault_run)
     injected = sum((r.faults for r in results), Counter())
-    assert sum(injected.values()) > 100 and set(injected) == set(FAULT_KINDS), injected
+    # Watch passes (half the crawls under faults) ask for the listing pages and little else: fewer faults each.
+    assert sum(injected.values()) > 60 and set(injected) == set(FAULT_KINDS), injected
+    assert any(status.endswith("(watch)") for r in results for status in r.statuses)
     assert {r.scenario.split(", ")[-1] for r in results} == {"sections", "documents"}
     assert sum(r.expected_removals for r in results) > 0
     for result in results:

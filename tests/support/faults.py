@@ -44,7 +44,7 @@ from foiawatch.alerts.subscriptions import subscribe
 from foiawatch.archive import Archive
 from foiawatch.archive.fixity import CORRUPT, MISSING, ORPHAN, audit
 from foiawatch.archive.state import open_private
-from foiawatch.archive.vocabulary import Channel, EventKind
+from foiawatch.archive.vocabulary import Channel, CrawlKind, EventKind
 from foiawatch.config import AgencyConfig, config_to_dict, parse_config
 from foiawatch.crawler import CrawlProcessError, crawl
 from foiawatch.demo.library import Document, LibraryState, document_bytes, preset
@@ -552,7 +552,10 @@ class FaultHarness:
             for index, state in enumerate(states):
                 self.site.set_state(state)
                 self.proxy.set_plan(FaultPlan(f"{seed}.{index}", result.rate, hang=self.hang))
-                result.statuses.append(self._crawl_and_diff(data, self.fault_config))
+                # Half the crawls under faults are watch passes: listing pages only, delisted documents probed.
+                kind = CrawlKind.WATCH if rng.random() < 0.5 else CrawlKind.FULL
+                status = self._crawl_and_diff(data, self.fault_config, kind)
+                result.statuses.append(f"{status} (watch)" if kind == CrawlKind.WATCH else status)
             result.faults = Counter(fault.kind for fault in self.proxy.injected[before:])
             self.proxy.set_plan(None)
             expected = self._expected_alarms(states[-1])
@@ -713,8 +716,8 @@ class FaultHarness:
         with Archive(data) as archive:
             self._diff(archive)
 
-    def _crawl_and_diff(self, data: Path, config: AgencyConfig) -> str:
-        status = crawl(config, data).status
+    def _crawl_and_diff(self, data: Path, config: AgencyConfig, kind: str = CrawlKind.FULL) -> str:
+        status = crawl(config, data, kind=kind).status
         self._diff_in(data)
         return status
 
