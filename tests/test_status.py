@@ -60,7 +60,7 @@ def test_status_reports_the_outage_with_its_start_and_exits_non_zero(demo_site, 
     assert "crawls 2-3" in agency["state"]["reason"]
     assert agency["needs_attention"] is True and agency["attention"][0].startswith("outage since ")
     assert agency["last_complete_crawl"]["id"] == 1, "the last complete crawl is still the one before"
-    assert agency["last_passes"]["crawl"]["id"] == 3 and agency["last_passes"]["crawl"]["status"] == "outage"
+    assert agency["last_passes"]["full"]["id"] == 3 and agency["last_passes"]["full"]["status"] == "outage"
     assert agency["last_passes"]["watch"] is None and agency["last_passes"]["revalidate"] is None
 
     text = CliRunner().invoke(cli, ["status", "--data-dir", str(data_dir)])
@@ -140,3 +140,28 @@ def test_status_agency_filter_and_errors(demo_site, tmp_path):
     assert unknown.exit_code == 1 and "no agency 'nope' in the archive" in unknown.output
     empty = CliRunner().invoke(cli, ["status", "--data-dir", str(tmp_path / "none")])
     assert empty.exit_code == 1 and "no archive in" in empty.output
+
+
+def test_the_last_pass_of_each_kind(tmp_path):
+    config, data_dir = find_config("demo"), tmp_path / "data"
+    with Archive(data_dir) as archive:
+        archive.register_agency(config.id, config.name, list(config.library_urls), json.dumps(config_to_dict(config)))
+        with archive.db.conn:
+            for crawl_id, kind, outcome, hour in ((1, "full", "complete", 1), (2, "watch", "complete", 2),
+                                                 (3, "revalidate", "complete", 3), (4, "watch", "outage", 4)):
+                archive.db.execute(
+                    "insert into crawls (id, agency_id, kind, status, status_reason, started_at, finished_at) "
+                    "values (?, 'demo', ?, ?, 'x', ?, ?)",
+                    [crawl_id, kind, outcome, f"2025-01-01T0{hour}:00:00+00:00", f"2025-01-01T0{hour}:05:00+00:00"])
+            archive.db.execute("insert into watch_checks (agency_id, started_at, finished_at, listing_pages, "
+                               "not_modified, requests) values ('demo', '2025-01-01T05:00:00+00:00', "
+                               "'2025-01-01T05:00:02+00:00', 4, 4, 4)")
+    code, report = status(data_dir, env={"FOIAWATCH_STALE_AFTER": "100000d"})
+    passes = report["agencies"][0]["last_passes"]
+    assert passes["full"]["id"] == 1 and passes["revalidate"]["id"] == 3
+    assert passes["watch"] == {"id": None, "status": "nothing new", "started_at": "2025-01-01T05:00:00+00:00",
+                               "finished_at": "2025-01-01T05:00:02+00:00",
+                               "reason": "4 listing page(s) read, 4 not modified"}
+    state = report["agencies"][0]["state"]
+    assert code == 3 and state["state"] == "outage" and state["since"] == "2025-01-01T04:00:00+00:00", \
+        "a watch pass reads the listing: it can find the library down"

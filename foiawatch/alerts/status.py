@@ -18,7 +18,7 @@ import sqlite_utils
 from ..archive import Archive
 from ..archive.failures import WHAT, classify_text
 from ..archive.state import baseline_due_at, scheduled_runs
-from ..archive.vocabulary import CrawlStatus, DocumentState, EventKind, FailureKind, StepStatus
+from ..archive.vocabulary import CrawlKind, CrawlStatus, DocumentState, EventKind, FailureKind, StepStatus
 from ..config import ConfigError, parse_config
 from .digests import queued_deliveries
 from .settings import AlertSettings
@@ -26,9 +26,10 @@ from .watch import active_conditions, failed_runs, failing_since
 
 OK, OUTAGE, BLOCKED, FAILING = "ok", "outage", "blocked", "failing"
 STATES = (OK, OUTAGE, BLOCKED, FAILING)
-# The kinds of pass over a library. Only full crawls exist in this release; "watch" (a quick look at the listing
-# pages) and "revalidate" (conditional requests for every document) are reported as None until they do.
-PASS_KINDS = ("crawl", "watch", "revalidate")
+# The kinds of pass over a library (crawls.kind): a full crawl, a watch pass (the listing pages only; one that finds
+# nothing new is kept as a watch_checks row, not a crawl) and a revalidation pass (documents re-checked).
+PASS_KINDS = tuple(kind.value for kind in CrawlKind)
+LISTING_KINDS = (CrawlKind.FULL, CrawlKind.WATCH)  # the passes that read the listing: they say if it is up
 # A job whose next run time is this far in the past has no scheduler running it.
 OVERDUE_AFTER = timedelta(minutes=15)
 
@@ -51,7 +52,10 @@ class AgencyState:
 
 @dataclass(frozen=True)
 class CrawlRef:
-    id: int
+    """The last pass of one kind: a crawl (``id``), or for a watch pass that found nothing new its watch check
+    (``id`` None, ``status`` "nothing new")."""
+
+    id: int | None
     status: str
     started_at: str
     finished_at: str | None
@@ -108,7 +112,7 @@ class AgencyStatus:
     needs_attention: bool
     attention: list[str]  # why, one line each
     last_complete_crawl: dict[str, Any] | None  # id, finished_at, status
-    last_passes: dict[str, CrawlRef | None]  # PASS_KINDS -> the last pass of that kind (None: none, or no such pass)
+    last_passes: dict[str, CrawlRef | None]  # PASS_KINDS -> the last pass of that kind (None: none yet)
     last_wayback_baseline: Baseline | None
     next_runs: list[ScheduledRun]
     counts: Counts
@@ -160,7 +164,6 @@ def _agency_status(archive: Archive, private: sqlite_utils.Database, settings: A
                    schedule: dict[str, datetime | None], conditions: list[dict[str, Any]]) -> AgencyStatus:
     db = archive.db
     complete = archive.last_crawl(agency_id, CrawlStatus.COMPLETE)
-    latest = CrawlRef.of(archive.last_crawl(agency_id))
     event = next(db.query("select id, kind, detected_at, summary from events where agency_id = ? "
                           "order by id desc limit 1", [agency_id]), None)
     streak = failed_runs(private, agency_id)
@@ -173,7 +176,7 @@ def _agency_status(archive: Archive, private: sqlite_utils.Database, settings: A
     return AgencyStatus(
         id=agency_id, name=name, state=state, needs_attention=bool(attention), attention=attention,
         last_complete_crawl={key: complete[key] for key in ("id", "finished_at", "status")} if complete else None,
-        last_passes={"crawl": latest, "watch": None, "revalidate": None},
+        last_passes=_last_passes(archive, agency_id),
         last_wayback_baseline=_baseline(private, agency_id), next_runs=next_runs,
         counts=_counts(archive, agency_id, queued), last_event=event, failed_runs=len(streak),
         queued_deliveries=queued, last_operator_alert=_last_alert(private, agency_id),
@@ -187,7 +190,8 @@ def _state(archive: Archive, private: sqlite_utils.Database, settings: AlertSett
     has completed for longer than FOIAWATCH_STALE_AFTER; else ok."""
     finished = list(archive.db.query(
         "select id, status, status_reason, started_at from crawls where agency_id = ? and status != ? "
-        "order by id desc limit 1000", [agency_id, CrawlStatus.RUNNING]))
+        f"and kind in ({', '.join('?' * len(LISTING_KINDS))}) order by id desc limit 1000",
+        [agency_id, CrawlStatus.RUNNING, *LISTING_KINDS]))
     if finished and finished[0]["status"] == CrawlStatus.OUTAGE:
         blocked = _blocked(finished[0])
         run = []
@@ -223,6 +227,23 @@ def _state(archive: Archive, private: sqlite_utils.Database, settings: AlertSett
         return AgencyState(OK, reason=f"runs succeed again (the operator condition since {since_failing} ends at "
                                       "the next alerts step)")
     return AgencyState(OK)
+
+
+def _last_passes(archive: Archive, agency_id: str) -> dict[str, CrawlRef | None]:
+    db = archive.db
+    passes: dict[str, CrawlRef | None] = {}
+    for kind in PASS_KINDS:
+        row = next(db.query("select id, status, started_at, finished_at, status_reason from crawls "
+                            "where agency_id = ? and kind = ? order by id desc limit 1", [agency_id, kind]), None)
+        passes[kind] = CrawlRef.of(row)
+    check = next(db.query("select started_at, finished_at, listing_pages, not_modified from watch_checks "
+                          "where agency_id = ? order by id desc limit 1", [agency_id]), None)
+    watch = passes[CrawlKind.WATCH]
+    if check and (watch is None or check["started_at"] > watch.started_at):
+        passes[CrawlKind.WATCH] = CrawlRef(None, "nothing new", check["started_at"], check["finished_at"],
+                                           f"{check['listing_pages']} listing page(s) read, "
+                                           f"{check['not_modified']} not modified")
+    return passes
 
 
 def _blocked(crawl: dict[str, Any]) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..alerts.settings import SETTINGS_HELP
-from ..alerts.status import OK, AgencyStatus, StatusReport, status_report
+from ..alerts.status import OK, AgencyStatus, CrawlRef, StatusReport, status_report
 from ..alerts.watch import age_seconds, duration_text
 from ..archive import DataDir
 from ..archive.state import open_private
@@ -78,20 +78,26 @@ def _ago(iso: str | None) -> str:
     return f"{iso} ({duration_text(age_seconds(iso))} ago)" if iso else "none"
 
 
+def _pass_text(crawl: CrawlRef | None) -> str:
+    if crawl is None:
+        return "none"
+    which = f"crawl {crawl.id}, " if crawl.id is not None else ""
+    why = f" ({crawl.reason})" if crawl.reason and crawl.status != "complete" else ""
+    return f"{which}{crawl.status} at {_ago(crawl.finished_at or crawl.started_at)}{why}"
+
+
 def _agency_text(agency: AgencyStatus) -> str:
     state = agency.state
     crawl = agency.last_complete_crawl
-    latest = agency.last_passes["crawl"]
+    passes = agency.last_passes
     baseline = agency.last_wayback_baseline
     counts = agency.counts
     facts: dict[str, object] = {
         "state": state.text() if state.state == OK else f"{state.state.upper()} since {state.since}: {state.reason}",
         "last complete crawl": f"{crawl['id']} at {_ago(crawl['finished_at'])}" if crawl else "none",
-        "last crawl": f"{latest.id}, {latest.status} at {_ago(latest.finished_at or latest.started_at)}"
-                      + (f" ({latest.reason})" if latest.reason and latest.status != "complete" else "")
-                      if latest else "none",
-        "last watch": "none (no watch pass in this release)",
-        "last revalidation": "none (no revalidation pass in this release)",
+        "last full crawl": _pass_text(passes["full"]),
+        "last watch": _pass_text(passes["watch"]),
+        "last revalidation": _pass_text(passes["revalidate"]),
         "last Wayback baseline": (_ago(baseline.last_success) if baseline and baseline.last_success else "none")
                                  + (f"; last attempt {baseline.last_attempt} {baseline.last_attempt_status}: "
                                     f"{baseline.last_error}" if baseline and baseline.last_attempt else ""),
