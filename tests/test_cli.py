@@ -135,3 +135,16 @@ def test_json_reports_of_the_crawl_and_wayback_commands(demo_site, tmp_path):
         demo_site.set_state("outage")
         down = invoke_json("crawl", str(config), *data, code=3)
         assert down["status"] == "outage" and down["reason"].startswith("library root shows the notice")
+
+
+def test_tokens_never_look_like_options(monkeypatch, tmp_path):
+    """`foiawatch unsubscribe TOKEN`, as every message says: a token starting with "-" would be read as an option."""
+    import secrets
+
+    from foiawatch.alerts.subscriptions import subscribe
+    from foiawatch.archive.state import open_private
+
+    drawn = iter(["-starts-with-a-dash", "confirm-token", "--two-dashes", "unsubscribe-token"])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda _n: next(drawn))
+    subscription = subscribe(open_private(tmp_path), "email", "reader@example.org", latest_event_id=0)
+    assert (subscription.confirm_token, subscription.unsubscribe_token) == ("confirm-token", "unsubscribe-token")

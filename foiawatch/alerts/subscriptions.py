@@ -83,6 +83,15 @@ class Subscription:
         return "; ".join(parts)
 
 
+def _token() -> str:
+    """A confirmation or unsubscribe token (192 random bits, URL-safe) that never starts with "-", which a command
+    line would read as an option: `foiawatch unsubscribe TOKEN` must work as the messages say."""
+    while True:
+        token = secrets.token_urlsafe(24)
+        if not token.startswith("-"):
+            return token
+
+
 def subscribe(db: sqlite_utils.Database, channel: str, target: str, *, latest_event_id: int,
               allow_private_webhooks: bool = False, agencies: Sequence[str] = (),
               kinds: Sequence[str] = DEFAULT_KINDS, section: str | None = None, keyword: str | None = None,
@@ -113,7 +122,7 @@ def subscribe(db: sqlite_utils.Database, channel: str, target: str, *, latest_ev
             "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [channel, target, fmt if channel == Channel.WEBHOOK else "text", json.dumps(sorted(set(agencies))),
              json.dumps([k for k in EventKind if k in kinds]), section or None, keyword or None, status,
-             secrets.token_urlsafe(24) if status == SubscriptionStatus.PENDING else None, secrets.token_urlsafe(24),
+             _token() if status == SubscriptionStatus.PENDING else None, _token(),
              latest_event_id, now, now if status == SubscriptionStatus.ACTIVE else None],
         )
     return get(db, int(cursor.lastrowid or 0))
