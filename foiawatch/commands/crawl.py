@@ -29,7 +29,7 @@ from .progress import CrawlProgress, print_crawl_summary
 
 @click.command()
 @click.argument("agency")
-@click.option("--pass", "kind", type=click.Choice([kind.value for kind in CrawlKind]), default=CrawlKind.FULL,
+@click.option("--pass", "kind", type=click.Choice([kind.value for kind in CrawlKind]), default=CrawlKind.FULL.value,
               show_default=True, help="full: every listing page and document; watch: the listing pages only "
               "(conditionally), new documents fetched and delisted ones probed; revalidate: documents due a "
               "re-check of their bytes ([passes] revalidate_days).")
