@@ -100,6 +100,10 @@ class Passes:
     revalidate: str = "0 3 * * *"  # cron of revalidation passes (when watch is set)
     revalidate_days: float = 7.0  # every document re-checked at least this often
     revalidate_requests: int = 0  # at most this many document requests a revalidation pass (0: as many as due)
+    # A watch pass that leaves documents one confirmation short is followed by another this many minutes later,
+    # not at the next watch time: the same rule (consecutive complete passes, each probing), announced sooner.
+    # 0: wait for the next scheduled pass.
+    confirm_after: float = 5.0
 
     def revalidate_share(self) -> float:
         """The share of the documents one revalidation pass re-checks so that, at the pass's cadence, each is
@@ -400,6 +404,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> AgencyConfig
     _check_cron(f"{source}: [passes]", "revalidate", passes.revalidate)
     _check_range(f"{source}: [passes]", "revalidate_days", passes.revalidate_days, 0, low_inclusive=False)
     _check_range(f"{source}: [passes]", "revalidate_requests", passes.revalidate_requests, 0)
+    _check_range(f"{source}: [passes]", "confirm_after", passes.confirm_after, 0)
     _check_range(f"{source}: [wayback]", "probes_per_run", sections["wayback"].probes_per_run, 1)
     _check_range(f"{source}: [documents]", "max_bytes", sections["documents"].max_bytes, 1)
     _check_range(f"{source}: [listing]", "max_pages", listing.max_pages, 1)

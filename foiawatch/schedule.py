@@ -18,13 +18,14 @@ import logging
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.date import DateTrigger
 
-from .archive import DataDir
+from .archive import Archive, DataDir
 from .archive.datadir import DataDirLike
 from .archive.state import SCHEDULE_JOBS_TABLE, open_private, schedule_job_id
 from .config import AgencyConfig, cron_trigger
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 STOP = threading.Event()  # set by SIGTERM/SIGINT; the running chains check it between steps
 JOBS_TABLE = SCHEDULE_JOBS_TABLE
+_RUNNING: BackgroundScheduler | None = None  # the scheduler of this process, which confirmation runs are added to
 
 
 def agency_trigger(config: AgencyConfig) -> BaseTrigger:
@@ -48,6 +50,29 @@ def scheduled_run(config: AgencyConfig, data_dir: str, steps: Sequence[tuple[str
         run_pipeline(config, data_dir, steps=steps, stop=STOP)
     except RunInProgress as busy:
         log.warning("%s; this scheduled run is skipped", busy)
+        return
+    _confirm_soon(config, data_dir, steps)
+
+
+def _confirm_soon(config: AgencyConfig, data_dir: str, steps: Sequence[tuple[str, Step]] | None) -> None:
+    """A watch run that left documents one confirmation short runs again ``[passes] confirm_after`` minutes later
+    instead of at the next watch time: a takedown is announced sooner, by the same rule."""
+    delay = config.passes.confirm_after
+    if not config.passes.watch or not delay or _RUNNING is None or STOP.is_set():
+        return
+    with Archive(data_dir) as archive:
+        pending = archive.pending_removals(config.id)
+    if pending:
+        when = datetime.now(UTC) + timedelta(minutes=delay)
+        _RUNNING.add_job(scheduled_run, DateTrigger(when), args=(config, data_dir, steps),
+                         id=confirmation_job_id(config.id), name=f"{config.id} (confirmation)",
+                         replace_existing=True)
+        log.info("%s: %d document(s) await confirmation; next pass at %s", config.id, pending,
+                 when.isoformat(timespec="seconds"), extra={"agency": config.id})
+
+
+def confirmation_job_id(agency_id: str) -> str:
+    return schedule_job_id(agency_id) + ":confirm"
 
 
 def start_scheduler(configs: Sequence[AgencyConfig], data_dir: DataDirLike, *,
@@ -66,8 +91,9 @@ def start_scheduler(configs: Sequence[AgencyConfig], data_dir: DataDirLike, *,
     )
     scheduler.start(paused=True)
     wanted = {schedule_job_id(config.id): config for config in configs}
+    confirmations = {confirmation_job_id(agency_id) for agency_id in (config.id for config in configs)}
     for job in scheduler.get_jobs():
-        if job.id not in wanted:
+        if job.id not in wanted and job.id not in confirmations:
             job.remove()
     for job_id, config in wanted.items():
         trigger, args = trigger_for(config), (config, str(data_dir), steps)
@@ -79,6 +105,8 @@ def start_scheduler(configs: Sequence[AgencyConfig], data_dir: DataDirLike, *,
             job.reschedule(trigger)  # a new schedule starts from now; an unchanged one keeps its next run time
         job.modify(args=args)
     scheduler.resume()
+    global _RUNNING
+    _RUNNING = scheduler
     return scheduler
 
 

@@ -224,3 +224,30 @@ def test_a_listing_first_run_does_what_is_due(library) -> None:
     assert "unchanged" in steps["watch"].detail
     assert steps["revalidate"].status == "skipped" and "next revalidation due" in steps["revalidate"].detail
     assert steps["publish"].status == "skipped"  # nothing new to publish
+
+
+def _noop(context) -> str:
+    return "nothing"
+
+
+def test_a_run_that_leaves_a_removal_unconfirmed_is_followed_by_a_confirmation_run(library) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from foiawatch.archive.state import open_private, scheduled_runs
+    from foiawatch.schedule import confirmation_job_id, scheduled_run, start_scheduler
+
+    site, config, data = library
+    assert run(config, data, "full").status == "complete"
+    site.listed.remove("/files/doc-3.pdf")
+    del site.documents["/files/doc-3.pdf"]
+    assert run(config, data, "watch").status == "complete"  # gone once: one confirmation short
+    scheduler = start_scheduler([config], data, steps=(("noop", _noop),))
+    try:
+        scheduled_run(config, str(data), (("noop", _noop),))
+        job = scheduler.get_job(confirmation_job_id(config.id))
+        assert job is not None
+        soon = datetime.now(UTC) + timedelta(minutes=config.passes.confirm_after)
+        assert abs((job.next_run_time - soon).total_seconds()) < 30
+        assert scheduled_runs(open_private(data))[config.id] <= job.next_run_time  # status shows the sooner run
+    finally:
+        scheduler.shutdown(wait=False)

@@ -105,14 +105,19 @@ def schedule_job_id(agency_id: str) -> str:
 
 
 def scheduled_runs(private: sqlite_utils.Database) -> dict[str, datetime | None]:
-    """Each scheduled agency's next run time as the job store holds it (None: paused); empty without a store."""
+    """Each scheduled agency's next run time as the job store holds it (None: paused), the sooner of its regular run
+    and a confirmation run (``agency:ID:confirm``); empty without a store."""
     if not private[SCHEDULE_JOBS_TABLE].exists():
         return {}
     found: dict[str, datetime | None] = {}
     for job_id, next_run in private.execute(f"select id, next_run_time from {SCHEDULE_JOBS_TABLE}").fetchall():
-        if str(job_id).startswith("agency:"):
-            found[str(job_id).removeprefix("agency:")] = (
-                None if next_run is None else datetime.fromtimestamp(float(next_run), UTC))
+        if not str(job_id).startswith("agency:"):
+            continue
+        agency = str(job_id).removeprefix("agency:").split(":", 1)[0]
+        when = None if next_run is None else datetime.fromtimestamp(float(next_run), UTC)
+        known = found.get(agency)
+        if agency not in found or (when is not None and (known is None or when < known)):
+            found[agency] = when
     return found
 
 

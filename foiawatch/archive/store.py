@@ -140,6 +140,11 @@ class Archive:
             " join documents d on d.id = l.document_id where l.crawl_id = ? and l.listing_page = ? order by l.rowid",
             [crawl_id, listing_page]).fetchall()]
 
+    def pending_removals(self, agency_id: str) -> int:
+        """Documents off the listing and found gone, waiting for their next confirmation."""
+        return self.db.execute("select count(*) from diff_documents where agency_id = ? and state = ? and streak > 0",
+                               [agency_id, DocumentState.MISSING]).fetchone()[0]
+
     def documents_to_revalidate(self, agency_id: str, share: float, older_than: str,
                                 limit: int = 0) -> list[tuple[int, str]]:
         """The documents a revalidation pass re-checks: of those the latest complete listing crawl lists, the ones
