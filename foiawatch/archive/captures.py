@@ -39,8 +39,10 @@ NEVER_LISTED = f"""
     group by c.url
 """
 
-# The newest probe of each URL of the agency (``:agency``).
+# The newest probe of each URL of the agency (``:agency``), looked up by URL through the (agency_id, url, id) index
+# when joined on the URL (a list of every URL's newest id made the join quadratic).
 LATEST_PROBES = """
     select p.* from wayback_probes p
-    where p.id in (select max(id) from wayback_probes where agency_id = :agency group by url)
+    where p.agency_id = :agency
+      and not exists (select 1 from wayback_probes q where q.agency_id = p.agency_id and q.url = p.url and q.id > p.id)
 """
