@@ -50,13 +50,13 @@ FAST = dict(cdx_per_minute=60_000, playback_per_second=1000, min_backoff=0.05, r
 PDF = "application/pdf"
 
 
-def write_config(config_dir: Path, site_url: str, wayback_url: str) -> None:
+def write_config(config_dir: Path, site_url: str, wayback_url: str, probes_per_run: int = 500) -> None:
     """The bundled demo config, aimed at the running demo site and Wayback stand-in."""
     netloc = urlsplit(site_url).netloc
     source = (DEMO_TOML.read_text()
               .replace("http://127.0.0.1:8765", site_url)
               .replace('prefix = "127.0.0.1:8765/', f'prefix = "{netloc}/')
-              .replace("[wayback]\n", f'[wayback]\nbase_url = "{wayback_url}"\n'))
+              .replace("[wayback]\n", f'[wayback]\nbase_url = "{wayback_url}"\nprobes_per_run = {probes_per_run}\n'))
     config_dir.mkdir(exist_ok=True)
     (config_dir / "demo.toml").write_text(source)
 
@@ -93,7 +93,7 @@ def test_baseline_of_2000_captured_documents_takes_few_cdx_requests(tmp_path):
                               b"%%PDF-1.4 record %d" % n) for n in range(2000 - len(live))]
         not_documents = [StandinCapture(f"{site.url}/doclib/foia/old-records/", OLD, 200, "text/html", b"<html>")]
         with WaybackStandin([c for cs in live.values() for c in cs] + old + not_documents) as standin:
-            write_config(tmp_path / "configs", site.url, standin.url)
+            write_config(tmp_path / "configs", site.url, standin.url, probes_per_run=2000)  # all in one run
             crawl_once(tmp_path)
             output = run("wayback", tmp_path, "--quiet")
             cdx_requests = standin.requests["cdx"]

@@ -78,7 +78,8 @@ def wayback(agency: str, data_dir: DataDir, config_dir: Path | None, as_json: bo
         click.echo(f"Probes skipped: {probes.skipped}.")
     else:
         outcomes = ", ".join(f"{count} {outcome}" for outcome, count in sorted(probes.outcomes.items()))
-        click.echo(f"Probed {probes.probed} captured URL(s) never listed: {outcomes or 'none to probe'}.")
+        waiting = f"; {probes.left} left for the next run" if probes.left else ""
+        click.echo(f"Probed {probes.probed} captured URL(s) never listed: {outcomes or 'none to probe'}{waiting}.")
     if outcome.recovered:
         click.echo("Copies of the documents found gone that no archived listing names (they name themselves):")
         _recovery_report(outcome.recovered, "Documents")
