@@ -452,6 +452,17 @@ def test_cells_of_a_deleted_document_entry_are_not_page_text_removed(tmp_path):
     assert event["evidence"]["deleted"] == [deleted]
 
 
+def test_a_paragraph_deleted_from_every_page_of_a_paginated_listing_is_one_event(tmp_path):
+    library = Library(tmp_path)
+    paragraph = "Records about the programme were withdrawn for review."
+    pages = {ROOT: {"A": ["a1"]}, ROOT + "?page=1": {"A": ["a2"]}, ROOT + "?page=2": {"A": ["a3"]}}
+    library.crawl(pages, intro={page: [paragraph] for page in pages})
+    library.crawl(pages)
+    run_diff(library.archive, AGENCY)
+    (event,) = library.events("page_text_removed")
+    assert event["url"] == ROOT and event["evidence"]["deleted"] == [paragraph]
+
+
 def test_running_crawl_holds_back_later_crawls(tmp_path):
     library = Library(tmp_path)
     library.crawl(sections={"A": ["a1", "a2"]})

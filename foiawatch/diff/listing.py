@@ -116,7 +116,8 @@ def _page_deletions(
 
     Only pages fetched cleanly in both crawls are compared. A block still present on any listing page of the
     current crawl was kept or moved, not deleted (pagination shifts whenever documents come and go), so blocks
-    are checked against the whole current crawl, held as a set of hashes to bound memory.
+    are checked against the whole current crawl, held as a set of hashes to bound memory. A block deleted from
+    several pages (a paragraph a paginated listing repeats on every page) is one deletion, on the first of them.
     """
     changed = db.execute(
         """
@@ -154,6 +155,7 @@ def _page_deletions(
     document_lines = _document_lines(db, agency_id, previous, [c[:3] for c in candidates])
 
     deleted: dict[str, list[str]] = defaultdict(list)
+    reported: set[str] = set()
     entry = None  # (page, position) of the last block that belonged to a deleted document's entry
     for url, position, block, section in candidates:
         if (url, position) in document_lines:
@@ -162,7 +164,8 @@ def _page_deletions(
             vanished_by_name[section].text.append(block)
         elif entry == (url, position - 1):
             entry = (url, position)  # directly follows a deleted document's line: its date cell, its summary
-        else:
+        elif block not in reported:  # a paragraph every page of a paginated listing repeated is deleted once
+            reported.add(block)
             deleted[url].append(block)
     return [PageDeletion(url, lines) for url, lines in deleted.items()]
 
