@@ -16,9 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from foiawatch.archive.ocr import OcrSettings
 from foiawatch.archive.store import Archive
 from foiawatch.archive.text import ExtractorPool, extract_file, extract_pending
-from foiawatch.demo.pdf import assemble_pdf, make_pdf, make_xlsx
+from foiawatch.demo.pdf import assemble_pdf, make_pdf, make_xlsx, make_zip
+
+NO_OCR = OcrSettings(None, unavailable="Tesseract is not installed (apt-get install tesseract-ocr)")
 
 CORPUS = Path(__file__).parent / "fixtures" / "pdfs"
 
@@ -33,13 +36,18 @@ PHRASES = {
 }
 IMAGE_ONLY = ["007-imagemagick-images_imagemagick-lzw.pdf", "019-grayscale-image_grayscale-image.pdf",
               "023-cmyk-image_cmyk-image.pdf"]
+# Every page an image, no text layer: without Tesseract, these wait for OCR.
+SCANS = IMAGE_ONLY + ["007-imagemagick-images_imagemagick-ASCII85Decode.pdf",
+                      "007-imagemagick-images_imagemagick-CCITTFaxDecode.pdf",
+                      "007-imagemagick-images_imagemagick-images.pdf", "018-base64-image_base64image.pdf"]
 PASSWORD = "005-libreoffice-writer-password_libreoffice-writer-password.pdf"
 UNREADABLE_METADATA = "017-unreadable-meta-data_unreadablemetadata.pdf"
 
 
 @pytest.fixture(scope="module")
 def pool():
-    with ExtractorPool(workers=2, timeout=20) as shared:
+    """Text layers only: scans are tests/test_ocr.py's, where Tesseract is installed."""
+    with ExtractorPool(workers=2, timeout=20, ocr=NO_OCR) as shared:
         yield shared
 
 
@@ -58,12 +66,17 @@ def test_corpus_page_counts_and_statuses(pool):
         if entry["encrypted"]:
             assert extraction.status == "failed", name
         elif name != UNREADABLE_METADATA:
-            assert extraction.status in ("ok", "empty"), (name, extraction.error)
+            assert extraction.status in ("ok", "empty", "needs_ocr"), (name, extraction.error)
             assert extraction.pages == entry["pages"], name
+            assert (extraction.status == "needs_ocr") == (name in SCANS), name
     for name, phrase in PHRASES.items():
         assert phrase in results[name].text, name
+        assert {page.source for page in results[name].page_info} == {"text_layer"}, name
     for name in IMAGE_ONLY:
-        assert (results[name].status, results[name].text) == ("empty", ""), name
+        # Without Tesseract a scan waits, with a one-line hint, for `foiawatch ocr`.
+        assert results[name].text == "" and results[name].error == (
+            "1 of 1 pages are scans without a text layer; Tesseract is not installed (apt-get install "
+            "tesseract-ocr): `foiawatch ocr` reads them then"), name
     four_pages = results["004-pdflatex-4-pages_pdflatex-4-pages.pdf"]
     assert four_pages.text.count("\f") == 3 and four_pages.chars == len(four_pages.text) > 10_000
 
@@ -132,15 +145,21 @@ def test_empty_and_unsupported_files(pool, tmp_path):
     (tmp_path / "zero.pdf").write_bytes(b"")
     (tmp_path / "table.xlsx").write_bytes(make_xlsx([["case", "status"], ["2019-0042", "closed"]]))
     (tmp_path / "scan.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    (tmp_path / "files.zip").write_bytes(make_zip({"a.txt": b"a"}))
+    (tmp_path / "old.gz").write_bytes(b"\x1f\x8b" + bytes(20))
     results = dict(pool.map([
         ("zero", tmp_path / "zero.pdf", "application/pdf"),
         ("xlsx", tmp_path / "table.xlsx", "application/pdf"),  # the declared type is not trusted
         ("png", tmp_path / "scan.png", None),
+        ("zip", tmp_path / "files.zip", None),
+        ("gzip", tmp_path / "old.gz", None),
         ("missing", tmp_path / "nope.pdf", None),
     ]))
     assert (results["zero"].status, results["zero"].error) == ("failed", "empty file (0 bytes)")
-    assert results["xlsx"].status == "unsupported" and "ZIP" in results["xlsx"].error
-    assert results["png"].status == "unsupported"
+    assert (results["xlsx"].status, results["xlsx"].text) == ("ok", "Sheet: Sheet1\ncase\tstatus\n2019-0042\tclosed")
+    assert results["png"].status == "failed" and results["png"].error.startswith("malformed image: ")
+    assert results["zip"].status == "unsupported" and "ZIP archive" in results["zip"].error
+    assert results["gzip"].status == "unsupported" and "gzip" in results["gzip"].error
     assert results["missing"].status == "failed" and results["missing"].error.startswith("cannot read file")
 
 
@@ -158,11 +177,15 @@ def test_html_keeps_visible_text_only(pool, tmp_path):
 
 
 def test_plain_text_and_csv_are_decoded(pool, tmp_path):
+    # CSV comes out as tab-separated cells (the PII screen reads tabs as columns under their header).
     (tmp_path / "utf8.csv").write_bytes("name,city\nZoë,Zürich\n".encode())
     (tmp_path / "legacy.csv").write_bytes("name,note\nMüller,\"Gebühren für Akteneinsicht\"\n".encode("cp1252") * 20)
-    results = dict(pool.map([("utf8", tmp_path / "utf8.csv", "text/csv"), ("legacy", tmp_path / "legacy.csv", None)]))
-    assert results["utf8"].text == "name,city\nZoë,Zürich\n"
-    assert results["legacy"].status == "ok" and "Müller,\"Gebühren für Akteneinsicht\"" in results["legacy"].text
+    (tmp_path / "prose.txt").write_bytes(b"Dear requester, thank you.\nWe found, after a search, nothing.\nRegards\n")
+    results = dict(pool.map([("utf8", tmp_path / "utf8.csv", "text/csv"), ("legacy", tmp_path / "legacy.csv", None),
+                             ("prose", tmp_path / "prose.txt", "text/plain")]))
+    assert results["utf8"].text == "name\tcity\nZoë\tZürich"
+    assert results["legacy"].status == "ok" and "Müller\tGebühren für Akteneinsicht" in results["legacy"].text
+    assert results["prose"].text.startswith("Dear requester, thank you.\n")
 
 
 def test_character_cap_truncates_with_a_warning(tmp_path):
@@ -311,24 +334,29 @@ def _store(archive: Archive, data: bytes, mimetype: str) -> str:
     return sha256
 
 
-def test_extract_pending_fills_texts_once_and_feeds_search(tmp_path):
+def test_extract_pending_fills_texts_once_and_feeds_search(tmp_path, monkeypatch):
+    monkeypatch.setenv("FOIAWATCH_TESSERACT", "off")
     archive = Archive(tmp_path / "data")
     memo_pdf = make_pdf("Memo on detention standards", ["Inspectors found overcrowded holding cells in Building 4."])
     memo = _store(archive, memo_pdf, "application/pdf")
     scan = _store(archive, (CORPUS / IMAGE_ONLY[0]).read_bytes(), "application/pdf")
     locked = _store(archive, (CORPUS / PASSWORD).read_bytes(), "application/pdf")
-    sheet = _store(archive, make_xlsx([["case", "status"], ["2019-0042", "closed"]]),
-                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    archived = _store(archive, make_zip({"a.txt": b"a"}), "application/zip")
     calls: list[tuple[int, int]] = []
 
     stats = extract_pending(archive, progress=lambda done, total: calls.append((done, total)))
 
-    assert stats.as_dict() == {"ok": 1, "empty": 1, "failed": 1, "unsupported": 1}
+    assert stats.as_dict() == {"ok": 1, "failed": 1, "unsupported": 1, "needs_ocr": 1}
     assert calls[0] == (0, 4) and calls[-1] == (4, 4)
     rows = {row["sha256"]: row for row in archive.db["texts"].rows}
-    assert {sha: rows[sha]["status"] for sha in rows} == {memo: "ok", scan: "empty", locked: "failed",
-                                                          sheet: "unsupported"}
+    assert {sha: rows[sha]["status"] for sha in rows} == {memo: "ok", scan: "needs_ocr", locked: "failed",
+                                                          archived: "unsupported"}
+    assert rows[scan]["error"] == ("1 of 1 pages are scans without a text layer; OCR is off ($FOIAWATCH_TESSERACT): "
+                                   "`foiawatch ocr` reads them then")
     assert rows[memo]["pages"] == 1 and rows[memo]["chars"] == len(rows[memo]["text"]) > 0
+    assert (rows[memo]["source"], rows[memo]["ocr_pages"], rows[scan]["source"]) == ("text_layer", None, None)
+    assert [(page["page"], page["source"]) for page in archive.db["text_pages"].rows_where("sha256 = ?", [memo])] \
+        == [(1, "text_layer")]
     assert rows[locked]["error"] == "encrypted PDF: password required" and rows[locked]["text"] is None
     found = archive.db.execute(
         "select texts.sha256 from texts_fts join texts on texts.rowid = texts_fts.rowid where texts_fts match ?",

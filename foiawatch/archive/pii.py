@@ -6,6 +6,11 @@ was screened and nothing high-risk (SSN, A-number, date of birth) turned up, or 
 Phone numbers, e-mail and street addresses are recorded for review but do not withhold on their own. A text
 the extractor could only partly read (truncated, pages unreadable) withholds too: the rest was never screened.
 
+OCR text is screened as read, with OCR's letter-for-digit slips ("4B2-l8-78OO") read back as digits. A page OCR
+was unsure of withholds too, when personal data could hide in what it misread: a page whose mean confidence is
+under the threshold (``$FOIAWATCH_OCR_MIN_CONFIDENCE``, 70 by default), or a form field for an SSN, an A-number or a
+birth date whose value OCR read only with low confidence. A clean scan read with confidence is published at once.
+
 Tables (in the archive database):
 
 * ``pii_screens``      one row per screened text: when, by which screener, how many hits, whether withheld.
@@ -22,23 +27,30 @@ data and can be public, so the archive can say *that* a file is withheld.
 from __future__ import annotations
 
 import bisect
+import json
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlite_utils
 
-from .pii_patterns import A_NUMBER, ADDRESS, DOB, EMAIL, HIGH_RISK, PHONE, SSN, Hit, find_pii
+from .ocr import LOW_WORD_CEILING
+from .pii_patterns import A_NUMBER, ADDRESS, DOB, EMAIL, HIGH_RISK, PHONE, SSN, Hit, fields, find_pii, ocr_digits
 from .store import Archive, utcnow
-from .vocabulary import TextStatus
+from .vocabulary import TextSource, TextStatus
 
-SCREENER = "pii-2"  # bump when detectors change, so older screens can be found and redone
+SCREENER = "pii-3"  # bump when detectors change, so older screens can be found and redone
+OCR_CONFIDENCE_ENV = "FOIAWATCH_OCR_MIN_CONFIDENCE"
+DEFAULT_OCR_CONFIDENCE = 70.0  # Tesseract's mean word confidence on a clean 300-dpi page is above 90
 HIGH, LOW = "high", "low"
 RELEASE, WITHHOLD = "release", "withhold"
 BY_SCREEN, BY_REVIEW = "screen", "review"
 PRIVATE_TABLES = ("pii_findings", "review_decisions")
 
 _EXCERPT_REACH = 32
+_FIELD_REACH = 48  # how far after a form's label its value is looked for (as pii_patterns reads labels)
+_KIND_NAMES = {SSN: "an SSN", A_NUMBER: "an A-number", DOB: "a date of birth"}
 _LONG_NUMBER = re.compile(r"\d(?:[ .-]?\d){6,}")  # 7+ digits no detector claimed: mask it all the same
 
 
@@ -134,8 +146,64 @@ def _mask_unclaimed(text: str) -> str:
 # storage -------------------------------------------------------------------------------------------------
 
 
-def screen_pending(archive: Archive) -> ScreenStats:
-    """Screen every extracted text not screened yet; each exactly once, even with two screens running."""
+@dataclass(frozen=True)
+class OcrPage:
+    """What the screen needs to know of a page OCR read: how sure it was, overall and of its unsure words."""
+
+    confidence: float | None
+    low_words: tuple[tuple[int, int, float], ...]
+
+
+def ocr_min_confidence() -> float:
+    """The confidence under which OCR text is unsure: ``$FOIAWATCH_OCR_MIN_CONFIDENCE`` (0-90), else 70."""
+    value = os.environ.get(OCR_CONFIDENCE_ENV, "").strip()
+    try:
+        threshold = float(value) if value else DEFAULT_OCR_CONFIDENCE
+    except ValueError:
+        raise ValueError(f"${OCR_CONFIDENCE_ENV} is not a number: {value!r}") from None
+    if not 0 <= threshold <= LOW_WORD_CEILING:
+        raise ValueError(f"${OCR_CONFIDENCE_ENV} must be between 0 and {LOW_WORD_CEILING:g}, not {threshold:g}")
+    return threshold
+
+
+def screen_ocr_text(text: str, pages: dict[int, OcrPage], threshold: float) -> tuple[list[Finding], str | None]:
+    """Screen a text some pages of which (``pages``, 1-based) OCR read: the findings, and why OCR's uncertainty
+    holds it for review (None if it does not). A text without page breaks is one page."""
+    parts = text.split("\f")
+    read = "\f".join(ocr_digits(part) if number in pages else part for number, part in enumerate(parts, start=1))
+    findings = screen_text(read)
+    return findings, _unsure(parts, pages, threshold)
+
+
+def _unsure(parts: list[str], pages: dict[int, OcrPage], threshold: float) -> str | None:
+    """Why personal data could hide in what OCR misread: the first page it was unsure of, or the first form field
+    for a high-risk kind whose value it read with low confidence. Names kinds and pages, never values."""
+    for number, page in sorted(pages.items()):
+        if number > len(parts):
+            continue
+        if page.confidence is not None and page.confidence < threshold:
+            return (f"OCR unsure of page {number} (mean confidence {page.confidence:g}, under {threshold:g}): "
+                    "personal data could hide in what it misread")
+        text = parts[number - 1]
+        for kind, end in fields(text, HIGH_RISK):
+            line_end = text.find("\n", end)
+            line_end = len(text) if line_end < 0 else line_end
+            if not text[end:line_end].strip():  # a field whose box is under its label
+                following = text.find("\n", line_end + 1)
+                end, line_end = line_end + 1, len(text) if following < 0 else following
+            stop = min(line_end, end + _FIELD_REACH)
+            unsure = [confidence for start, finish, confidence in page.low_words
+                      if start < stop and finish > end and confidence < threshold]
+            if unsure:
+                return (f"OCR could not read the value of a field for {_KIND_NAMES[kind]} on page {number} "
+                        f"(confidence {min(unsure):g}): held for review")
+    return None
+
+
+def screen_pending(archive: Archive, ocr_threshold: float | None = None) -> ScreenStats:
+    """Screen every extracted text not screened yet; each exactly once, even with two screens running.
+    ``ocr_threshold``: the OCR confidence under which text is unsure (default: ``ocr_min_confidence()``)."""
+    threshold = ocr_min_confidence() if ocr_threshold is None else ocr_threshold
     stats = ScreenStats()
     pending = [
         row[0] for row in archive.db.execute(
@@ -145,8 +213,12 @@ def screen_pending(archive: Archive) -> ScreenStats:
     ]
     for sha256 in pending:
         text, warning = archive.db.execute("select text, error from texts where sha256 = ?", [sha256]).fetchone()
-        findings = screen_text(text or "")
-        reason = _withhold_reason(findings, warning)
+        pages = {number: OcrPage(confidence, tuple(tuple(word) for word in json.loads(low_words or "[]")))
+                 for number, confidence, low_words in archive.db.execute(
+                     "select page, confidence, low_words from text_pages where sha256 = ? and source = ?",
+                     [sha256, TextSource.OCR])}
+        findings, unsure = screen_ocr_text(text or "", pages, threshold) if pages else (screen_text(text or ""), None)
+        reason = _withhold_reason(findings, warning) or unsure
         if _record(archive.db, sha256, findings, reason):
             stats.screened += 1
             stats.with_findings += bool(findings)

@@ -69,6 +69,11 @@ _GLUE = r"(?:[\s:#=()\[\]/.\-\u2013]|\b(?:no|nos|num|number|nr|id|is|was|on|of|a
 _LABEL = re.compile(
     r"(?<![A-Za-z])(?:" + "|".join(f"(?P<{name}>{rx})" for name, rx in _LABELS.items()) + ")" + _GLUE, re.I
 )
+# The same labels wherever they stand (not only right before a value): the fields of a form.
+_FIELD = re.compile(
+    r"(?<![A-Za-z])(?:" + "|".join(f"(?P<{name}>{rx})" for name, rx in _LABELS.items()) + r")(?![A-Za-z])"
+    + _GLUE[:-1], re.I
+)
 # Column headers that vouch for unlabelled values anywhere on the page: only unambiguous ones, and only as
 # headers - "DOB: 04/12/1978" labels one value and says nothing about the other dates on the page.
 _HEADER_ONLY = r"(?![ \t:#.=-]*[\d(+])"
@@ -155,6 +160,32 @@ _NOT_NAMES = frozenset(
 )
 # How much older than the page's latest date an unlabelled date must be to pass as a birth date.
 _MIN_AGE_NEAR_NAME, _MIN_AGE_IN_TABLE = 14, 2
+
+
+# OCR misreads digits as the letters that look like them ("4B2-l8-78OO"); within a run of mostly digits they are read
+# back as digits (one character for one, so offsets hold). A letter before the run ends it, except an A-number's A.
+_CONFUSABLE = str.maketrans("OoQDIl|!SsZzBG", "00001111552286")
+_DIGIT_RUN = re.compile(r"(?<![B-Zb-z])[0-9OoQDIl|!SsZzBG](?:[0-9OoQDIl|!SsZzBG]|[-.\u2013/](?=[0-9OoQDIl|!SsZzBG]))*"
+                        r"(?![A-Za-z])")
+
+
+def ocr_digits(text: str) -> str:
+    """``text`` with OCR's letter-for-digit slips corrected inside runs that are at least half digits (three or
+    more); the same length, so every offset into it is one into ``text``."""
+    def fix(match: re.Match[str]) -> str:
+        run = match.group()
+        digits = sum(char.isdigit() for char in run)
+        letters = sum(char.isalpha() or char in "|!" for char in run)
+        return run.translate(_CONFUSABLE) if digits >= 3 and digits >= letters else run
+
+    return _DIGIT_RUN.sub(fix, text)
+
+
+def fields(text: str, kinds: frozenset[str]) -> Iterator[tuple[str, int]]:
+    """``(kind, end)`` of every label of one of ``kinds`` in ``text``: where a form's field for it begins."""
+    for match in _FIELD.finditer(text):
+        if match.lastgroup in kinds:
+            yield match.lastgroup, match.end()
 
 
 def ssn_is_valid(area: str, group: str, serial: str) -> bool:
@@ -413,7 +444,10 @@ def _split(line: str, delimiter: re.Pattern[str]) -> list[tuple[int, int]]:
 
 
 def _header_category(cell: str) -> str | None:
-    match = _LABEL.match(cell.strip())
+    """What a column holds, from its header: a label opening it ("SSN", "DOB / Age") or closing it ("Caller
+    phone", "Detainee A-Number": the last noun says what the column is)."""
+    cell = cell.strip()
+    match = _LABEL.match(cell) or _LABEL.search(cell)
     return match.lastgroup if match else None
 
 

@@ -6,8 +6,10 @@ timeout: a worker that overruns is killed, one that dies is replaced, and the fi
 the reason. Workers are reused across files because the benchmark library has 10,000 small PDFs and a process per
 file would cost more than the extraction.
 
-Each blob gets exactly one ``texts`` row (status ``ok``, ``empty``, ``failed`` or ``unsupported``); on an ``ok``
-row, ``error`` is a warning that the text is partial (truncated, or some pages unreadable).
+Each blob gets exactly one ``texts`` row (status ``ok``, ``empty``, ``failed``, ``unsupported`` or ``needs_ocr``); on
+an ``ok`` row, ``error`` is a warning that the text is partial (truncated, or some pages unreadable). A PDF's or an
+image's pages also get a ``text_pages`` row each: whether the page's text is its text layer or OCR, and how sure OCR
+was. Scans found while Tesseract is missing are ``needs_ocr``; :func:`ocr_pending` reads them once it is there.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from .db import table
+from .ocr import OcrSettings, ocr_settings
 from .store import Archive, utcnow
 from .text_clean import clean_document_text, clean_text
 from .text_worker import READY, Extraction, decode_reply
-from .vocabulary import TextStatus
+from .vocabulary import TextSource, TextStatus
 
-__all__ = ["Extraction", "ExtractionStats", "ExtractorPool", "WorkerStartError", "extract_file", "extract_pending"]
+__all__ = ["Extraction", "ExtractionStats", "ExtractorPool", "WorkerStartError", "extract_file", "extract_pending",
+           "ocr_pending", "text_label"]
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MEMORY_LIMIT = 1 << 30  # bytes of address space per worker
@@ -54,9 +58,10 @@ class _Worker:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         try:
+            # Its own process group: a worker killed mid-page takes its Tesseract with it (kill()).
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "foiawatch.archive.text_worker", "--memory-limit", str(memory_limit)],
-                stdin=request_read, stdout=reply_write,
+                stdin=request_read, stdout=reply_write, start_new_session=True,
             )
         except BaseException:
             os.close(request_write)
@@ -75,16 +80,17 @@ class _Worker:
             self.kill()
             raise WorkerStartError(f"the text extraction worker did not start ({reason})")
 
-    def send(self, path: Path, mimetype: str | None, max_chars: int, timeout: float) -> bool:
+    def send(self, path: Path, mimetype: str | None, max_chars: int, timeout: float, ocr: OcrSettings) -> bool:
         """Hand the worker a file; False if it has died."""
         try:
-            self.requests.send_bytes(json.dumps([str(path), mimetype, max_chars, timeout]).encode())
+            self.requests.send_bytes(json.dumps([str(path), mimetype, max_chars, timeout, ocr.as_json()]).encode())
             return True
         except OSError:
             return False
 
-    def receive(self) -> tuple[Extraction, bool] | None:
-        """The worker's answer: ``(extraction, reusable)``; None if it died (or garbled its answer) instead."""
+    def receive(self) -> tuple[Extraction, bool] | str | None:
+        """The worker's answer: ``(extraction, reusable)``, or a progress note (an OCR page begins); None if it died
+        (or garbled its answer) instead."""
         data = self._read()
         try:
             return decode_reply(data) if data is not None else None
@@ -110,7 +116,10 @@ class _Worker:
         return f"exit code {code}"
 
     def kill(self) -> None:
-        self.process.kill()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:  # gone already, and its group with it
+            pass
         self.process.wait()
         if not self.requests.closed:
             self.requests.close()
@@ -134,19 +143,24 @@ class _Job:
     mimetype: str | None
     started: float = 0.0
     deadline: float = 0.0
+    doing: str = ""  # the worker's last progress note ("page 7 of 200")
 
 
 class ExtractorPool:
     """Long-lived extraction workers; each file runs under a timeout, a memory cap and a character cap.
 
-    Use as a context manager so the workers are stopped. Workers start lazily, up to ``workers``. Not thread-safe:
-    one caller at a time.
+    The timeout is per file, and per page for OCR: a worker starting an OCR page says so, and the page gets the
+    whole timeout. ``ocr`` says whether and how Tesseract runs (default: as ``ocr_settings()`` finds it). Use as a
+    context manager so the workers are stopped. Workers start lazily, up to ``workers``. Not thread-safe: one
+    caller at a time.
     """
 
     def __init__(self, workers: int = DEFAULT_WORKERS, timeout: float = DEFAULT_TIMEOUT,
-                 memory_limit: int = DEFAULT_MEMORY_LIMIT, max_chars: int = DEFAULT_MAX_CHARS):
+                 memory_limit: int = DEFAULT_MEMORY_LIMIT, max_chars: int = DEFAULT_MAX_CHARS,
+                 ocr: OcrSettings | None = None):
         if workers < 1 or timeout <= 0 or memory_limit <= 0 or max_chars <= 0:
             raise ValueError("workers, timeout, memory_limit and max_chars must be positive")
+        self.ocr = ocr or ocr_settings()
         self.size = workers
         self.timeout = timeout
         self.memory_limit = memory_limit
@@ -198,11 +212,11 @@ class ExtractorPool:
             if not self._idle:
                 self._start_missing()
             worker = self._idle.pop()
-            if not worker.send(job.path, job.mimetype, self.max_chars, self.timeout):
+            if not worker.send(job.path, job.mimetype, self.max_chars, self.timeout, self.ocr):
                 self._retire(worker)  # it died while idle (e.g. the OOM killer); a fresh one gets the file
                 self._start_missing()
                 worker = self._idle.pop()
-                if not worker.send(job.path, job.mimetype, self.max_chars, self.timeout):
+                if not worker.send(job.path, job.mimetype, self.max_chars, self.timeout, self.ocr):
                     self._retire(worker)
                     raise WorkerStartError("a fresh text extraction worker stopped reading at once")
             job.started = time.monotonic()
@@ -240,6 +254,9 @@ class ExtractorPool:
         for worker in [by_connection[connection] for connection in ready]:
             job = self._busy[worker]
             answer = worker.receive()
+            if isinstance(answer, str):  # an OCR page begins: it has the whole timeout
+                job.doing, job.deadline = answer, now + self.timeout
+                continue
             if answer is None:
                 extraction = Extraction(TextStatus.FAILED, error=f"worker crashed: {worker.exit_reason()}")
                 reusable = False
@@ -254,7 +271,8 @@ class ExtractorPool:
         for worker, job in list(self._busy.items()):
             if now >= job.deadline:
                 self._retire(worker)
-                timed_out = Extraction(TextStatus.FAILED, error=f"timed out after {self.timeout:g} s",
+                where = f" (OCR of {job.doing})" if job.doing else ""
+                timed_out = Extraction(TextStatus.FAILED, error=f"timed out after {self.timeout:g} s{where}",
                                        seconds=now - job.started)
                 finished.append((job.key, timed_out))
         return finished
@@ -281,9 +299,14 @@ def extract_file(path: str | Path, *, mimetype: str | None = None, timeout: floa
         return pool.extract(path, mimetype)
 
 
+class OcrUnavailable(RuntimeError):
+    """Tesseract cannot run here: the message says why and how to install it."""
+
+
 def extract_pending(archive: Archive, *, workers: int = DEFAULT_WORKERS, timeout: float = DEFAULT_TIMEOUT,
                     memory_limit: int = DEFAULT_MEMORY_LIMIT, max_chars: int = DEFAULT_MAX_CHARS,
-                    progress: Callable[[int, int], None] | None = None) -> ExtractionStats:
+                    progress: Callable[[int, int], None] | None = None,
+                    ocr: OcrSettings | None = None) -> ExtractionStats:
     """Give every blob without a ``texts`` row one; safe to re-run, and to run after a crash mid-way.
 
     Rows are committed in small batches, so an interrupted run keeps what it finished; a blob whose file is missing
@@ -292,38 +315,110 @@ def extract_pending(archive: Archive, *, workers: int = DEFAULT_WORKERS, timeout
     pending = archive.db.execute(
         "select sha256, mimetype from blobs where sha256 not in (select sha256 from texts) order by rowid"
     ).fetchall()
+    pool = ExtractorPool(min(workers, max(len(pending), 1)), timeout, memory_limit, max_chars, ocr)
+    return _extract(archive, pending, pool, progress, again=False)
+
+
+def ocr_pending(archive: Archive, agency: str | None = None, *, workers: int = DEFAULT_WORKERS,
+                timeout: float = DEFAULT_TIMEOUT, memory_limit: int = DEFAULT_MEMORY_LIMIT,
+                max_chars: int = DEFAULT_MAX_CHARS, progress: Callable[[int, int], None] | None = None,
+                ocr: OcrSettings | None = None) -> ExtractionStats:
+    """Extract again, now with OCR, every blob left ``needs_ocr`` (those of ``agency``'s documents and recovered
+    copies, or all); each row is replaced by the new one. Raises OcrUnavailable when Tesseract still cannot run."""
+    ocr = ocr or ocr_settings()
+    if ocr.command is None:
+        raise OcrUnavailable(ocr.unavailable)
+    pending = archive.db.execute(
+        """
+        select t.sha256, b.mimetype from texts t join blobs b on b.sha256 = t.sha256
+        where t.status = :needs_ocr and (:agency is null
+            or t.sha256 in (select s.sha256 from sightings s join documents d on d.id = s.document_id
+                            where d.agency_id = :agency)
+            or t.sha256 in (select sha256 from recoveries where agency_id = :agency))
+        order by b.rowid
+        """, {"needs_ocr": TextStatus.NEEDS_OCR, "agency": agency}).fetchall()
+    pool = ExtractorPool(min(workers, max(len(pending), 1)), timeout, memory_limit, max_chars, ocr)
+    return _extract(archive, pending, pool, progress, again=True)
+
+
+def _extract(archive: Archive, pending: list[tuple[str, str | None]], pool: ExtractorPool,
+             progress: Callable[[int, int], None] | None, again: bool) -> ExtractionStats:
     stats, total = ExtractionStats(), len(pending)
     if progress:
         progress(0, total)
     if not pending:
+        pool.close()
         return stats
     jobs = ((sha256, archive.blobs.path(sha256), mimetype) for sha256, mimetype in pending)
-    batch: list[dict[str, Any]] = []
+    batch: list[tuple[str, Extraction]] = []
     flushed = time.monotonic()
     try:
-        with ExtractorPool(min(workers, max(total, 1)), timeout, memory_limit, max_chars) as pool:
+        with pool:
             for sha256, extraction in pool.map(jobs):
-                batch.append(_row(sha256, extraction))
+                batch.append((sha256, extraction))
                 stats.counts[extraction.status] += 1
                 if len(batch) >= _BATCH_ROWS or time.monotonic() - flushed >= _BATCH_SECONDS:
-                    _write(archive, batch)
+                    _write(archive, batch, again)
                     batch, flushed = [], time.monotonic()
                 if progress:
                     progress(stats.total, total)
     finally:
-        _write(archive, batch)  # on Ctrl-C too: finished files need not be extracted again
+        _write(archive, batch, again)  # on Ctrl-C too: finished files need not be extracted again
     return stats
 
 
 def _row(sha256: str, extraction: Extraction) -> dict[str, Any]:
+    ok = extraction.status == TextStatus.OK
+    ocr = [page for page in extraction.page_info if page.source == TextSource.OCR]
+    words = sum(page.words for page in ocr)
+    page_texts = extraction.text.split("\f")
+    layer = any(page.source == TextSource.TEXT_LAYER and number < len(page_texts) and page_texts[number].strip()
+                for number, page in enumerate(extraction.page_info))
+    source = TextSource.TEXT_LAYER if not ocr else TextSource.MIXED if layer else TextSource.OCR
     return {"sha256": sha256, "status": extraction.status, "error": extraction.error,
-            "text": clean_document_text(extraction.text) if extraction.status == TextStatus.OK else None,
+            "text": clean_document_text(extraction.text) if ok else None,
             "pages": extraction.pages,
             "chars": extraction.chars, "seconds": round(extraction.seconds, 4), "extracted_at": utcnow(),
-            "title": clean_text(extraction.title)}
+            "title": clean_text(extraction.title),
+            "source": source if ok else None, "ocr_pages": len(ocr) if ok and ocr else None,
+            "ocr_confidence": round(sum((page.confidence or 0) * page.words for page in ocr) / words, 1)
+                              if ok and words else None}
 
 
-def _write(archive: Archive, rows: list[dict[str, Any]]) -> None:
-    # "or ignore": another process may have extracted the same blob meanwhile; the first row stands.
-    if rows:
-        table(archive.db, "texts").insert_all(rows, ignore=True)
+def _page_rows(sha256: str, extraction: Extraction) -> list[dict[str, Any]]:
+    if extraction.status != TextStatus.OK:
+        return []
+    return [{"sha256": sha256, "page": number, "source": page.source, "confidence": page.confidence,
+             "words": page.words if page.source == TextSource.OCR else None,
+             "low_words": json.dumps([list(word) for word in page.low_words]) if page.source == TextSource.OCR
+             else None}
+            for number, page in enumerate(extraction.page_info, start=1)]
+
+
+def _write(archive: Archive, results: list[tuple[str, Extraction]], again: bool) -> None:
+    """Store a batch of extractions; ``again`` replaces a blob's rows (OCR of a ``needs_ocr`` text), otherwise
+    "or ignore": another process may have extracted the same blob meanwhile, and the first row stands."""
+    if not results:
+        return
+    rows = [_row(sha256, extraction) for sha256, extraction in results]
+    pages = [row for sha256, extraction in results for row in _page_rows(sha256, extraction)]
+    with archive.db.conn:
+        if again:
+            archive.db.conn.executemany("delete from text_pages where sha256 = ?", [[row["sha256"]] for row in rows])
+            table(archive.db, "texts").upsert_all(rows, pk="sha256")
+            table(archive.db, "text_pages").insert_all(pages)
+        else:
+            table(archive.db, "texts").insert_all(rows, ignore=True)
+            table(archive.db, "text_pages").insert_all(pages, ignore=True)
+
+
+def text_label(archive: Archive, sha256: str) -> str:
+    """A text's name in a diff: its sha256, and how it was read when OCR read some of it."""
+    row = archive.db.execute("select source, ocr_pages, pages, ocr_confidence from texts where sha256 = ?",
+                             [sha256]).fetchone()
+    if row is None or row[0] not in (TextSource.OCR, TextSource.MIXED):
+        return sha256
+    source, ocr_pages, pages, confidence = row
+    how = "OCR" if source == TextSource.OCR else f"OCR of {ocr_pages} of {pages} pages"
+    sure = f", mean confidence {confidence:g}" if confidence is not None else ""
+    return f"{sha256} ({how}{sure})"

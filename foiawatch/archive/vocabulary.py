@@ -87,9 +87,18 @@ class TextStatus(StrEnum):
     """``texts.status``: how text extraction of one blob ended."""
 
     OK = "ok"
-    EMPTY = "empty"  # read, but no text in it (an image-only scan)
+    EMPTY = "empty"  # read, but no text in it (a blank scan, a photograph)
     FAILED = "failed"  # broken, hostile, over a bound: the error says which
-    UNSUPPORTED = "unsupported"  # a type we do not read (spreadsheets, archives)
+    UNSUPPORTED = "unsupported"  # a type we do not read (ZIP archives, presentations)
+    NEEDS_OCR = "needs_ocr"  # scanned pages and no Tesseract to read them: `foiawatch ocr` does it later
+
+
+class TextSource(StrEnum):
+    """``texts.source`` and ``text_pages.source``: where a text came from."""
+
+    TEXT_LAYER = "text_layer"  # text the file holds: a PDF's text layer, a sheet's cells, a Word file's paragraphs
+    OCR = "ocr"  # read by Tesseract from a page image
+    MIXED = "mixed"  # (a whole file only) some pages each way
 
 
 class RecoveryStatus(StrEnum):

@@ -28,6 +28,7 @@ ARCHIVE = MigrationSet("archive.db", [
     Migration("0014_record_parts", crawls.add_record_parts),
     Migration("0015_removed_record_parts", events.add_removed_record_parts),
     Migration("0016_crawl_kinds", crawls.add_crawl_kinds),
+    Migration("0017_text_sources", crawls.add_text_sources),
 ])
 
 PRIVATE = MigrationSet("private.db", [

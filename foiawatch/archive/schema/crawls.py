@@ -191,3 +191,27 @@ def add_sighting_warc_records(db: sqlite_utils.Database) -> None:
     db.execute("alter table sightings add column warc_record_id text")
     db.execute("alter table sightings add column warc_date text")
     db.execute("alter table sightings add column payload_digest text")
+
+
+_TEXT_PAGES = """
+create table if not exists text_pages (
+    sha256 text not null references blobs(sha256),
+    page integer not null,            -- 1-based, in the order of the text's form feeds
+    source text not null,             -- text_layer or ocr
+    confidence real,                  -- OCR: the mean of Tesseract's word confidences (0-100); null otherwise
+    words integer,                    -- OCR: words read
+    low_words text,                   -- OCR: JSON [[start, end, confidence], ...] of words read with confidence
+                                      -- under 90, offsets into the page's text (the PII screen's unreadable parts)
+    primary key (sha256, page)
+);
+"""
+
+
+def add_text_sources(db: sqlite_utils.Database) -> None:
+    """Where each text came from (a file's own text, OCR, or both) and how sure OCR was, per file and per page: search,
+    diffs and the public site say which, and the PII screen holds what OCR could not read."""
+    db.execute("alter table texts add column source text")
+    db.execute("alter table texts add column ocr_pages integer")
+    db.execute("alter table texts add column ocr_confidence real")
+    db.execute("update texts set source = 'text_layer' where status = 'ok'")
+    execute_script(db, _TEXT_PAGES)
