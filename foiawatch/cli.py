@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import __version__
-from .commands import alerts, archive, check, crawl, demo, diff, export, init, publish, run, wayback
+from .commands import alerts, archive, check, crawl, demo, diff, export, init, ocr, publish, run, wayback
 from .commands.options import with_logging
 
 
@@ -17,7 +17,7 @@ def cli() -> None:
 
 for _command in (
     init.init, check.check, crawl.crawl, crawl.agencies, diff.diff, diff.events, wayback.wayback, wayback.recover,
-    export.bundle, archive.verify, export.export, archive.review, publish.publish, publish.serve,
+    export.bundle, archive.verify, export.export, archive.review, ocr.ocr, publish.publish, publish.serve,
     alerts.subscribe, alerts.confirm, alerts.unsubscribe, alerts.subscriptions, run.status, run.run_once,
     run.schedule, demo.demo, demo.demo_site,
 ):

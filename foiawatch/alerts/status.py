@@ -94,6 +94,7 @@ class Counts:
     removed_before_monitoring: int
     withheld: int  # stored copies the PII screen (or a reviewer) keeps out of the public archive
     queued_deliveries: int
+    needs_ocr: int = 0  # scans waiting for Tesseract: `foiawatch ocr` reads them
 
 
 @dataclass(frozen=True)
@@ -318,7 +319,11 @@ def _counts(archive: Archive, agency_id: str, queued: int) -> Counts:
                 union select sha256 from recoveries where agency_id = ?1 and sha256 is not null
             ) copies left join withholdings w on w.sha256 = copies.sha256
             where coalesce(w.withheld, 1) = 1"""),
-        queued_deliveries=queued)
+        queued_deliveries=queued,
+        needs_ocr=one("""
+            select count(*) from texts where status = 'needs_ocr' and sha256 in (
+                select s.sha256 from sightings s join documents d on d.id = s.document_id where d.agency_id = ?1
+                union select sha256 from recoveries where agency_id = ?1)"""))
 
 
 def _last_alert(private: sqlite_utils.Database, agency_id: str) -> OperatorAlert | None:

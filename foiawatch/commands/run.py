@@ -104,7 +104,8 @@ def _agency_text(agency: AgencyStatus) -> str:
         "next runs": "; ".join(f"{run.what}: {run.at or '-'}" + (f" ({run.note})" if run.note else "")
                                + (" OVERDUE" if run.overdue else "") for run in agency.next_runs),
         "documents": f"{counts.documents} ({counts.removed} removed, {counts.removed_before_monitoring} removed "
-                     f"before monitoring, {counts.withheld} withheld)",
+                     f"before monitoring, {counts.withheld} withheld"
+                     + (f", {counts.needs_ocr} scans awaiting `foiawatch ocr`)" if counts.needs_ocr else ")"),
         "queued deliveries": counts.queued_deliveries,
         "failed runs in a row": agency.failed_runs,
         "last event": f"{agency.last_event['kind']} at {agency.last_event['detected_at']}: "

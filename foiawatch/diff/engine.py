@@ -21,6 +21,7 @@ import sqlite_utils
 
 from ..archive import Archive
 from ..archive.db import transaction
+from ..archive.text import text_label
 from ..archive.verdict import DEFAULT_FAILED_PAGE_SHARE, CrawlVerdict
 from ..archive.vocabulary import ACTIVE_DOCUMENT_STATES, CrawlKind, CrawlStatus, DocumentState, EventKind
 from .listing import ListingChanges, compare_listings
@@ -132,7 +133,7 @@ def backfill_text_diffs(archive: Archive, agency_id: str | None = None) -> int:
     for event_id, old_sha, new_sha in rows:
         old_text, new_text = (db.execute("select text from texts where sha256 = ?", [sha]).fetchone()[0]
                               for sha in (old_sha, new_sha))
-        diff = text_diff(old_text, new_text, old_sha, new_sha)
+        diff = text_diff(old_text, new_text, text_label(archive, old_sha), text_label(archive, new_sha))
         db.execute(
             "update text_diffs set diff = ?, lines_added = ?, lines_removed = ?, truncated = ? where event_id = ?",
             [diff.diff, diff.lines_added, diff.lines_removed, int(diff.truncated), event_id],
