@@ -89,7 +89,7 @@ TABLES = (
           where="src.sha256 in (select sha256 from published)",
           computed={"filename": ("TEXT", "public_file_name(src.sha256, src.mimetype, {blob_url})"),
                     "download": ("TEXT", f"'{FILES_ROUTE}' || src.sha256")}),
-    Table("texts", ("sha256", "status", "text", "pages", "chars", "extracted_at"),
+    Table("texts", ("sha256", "status", "text", "pages", "chars", "extracted_at", "source", "ocr_confidence"),
           where="src.sha256 in (select sha256 from published)"),
     # Every blob not published, with why: unscreened blobs have no row in archive.withholdings.
     Table("withholdings", ("sha256",), source="blobs", where="src.sha256 not in (select sha256 from published)",
