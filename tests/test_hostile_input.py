@@ -33,6 +33,7 @@ from foiawatch.archive.text_clean import clean_text
 from foiawatch.archive.vocabulary import Channel
 from foiawatch.cli import cli
 from foiawatch.publish import build_public
+from foiawatch.publish.pages import section_path
 
 from .conftest import free_port
 from .test_publish import Served
@@ -210,11 +211,12 @@ def serving(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> It
         server.wait(10)
 
 
-def feed_urls(url: str, host: str) -> tuple[str, list[str]]:
-    response = httpx.get(url + "/public/takedown_feed.atom?_size=10", headers={"Host": host})
+def feed_urls(url: str, host: str, path: str = "/public/takedown_feed.atom?_size=10") -> tuple[str, list[str], list[str]]:
+    response = httpx.get(url + path, headers={"Host": host})
     feed = feedparser.parse(response.content)
     assert response.status_code == 200 and not feed.bozo
-    return feed.feed.id, [link.href for link in feed.feed.links] + [entry.link for entry in feed.entries]
+    return (feed.feed.id, [entry.id for entry in feed.entries],
+            [link.href for link in feed.feed.links if link.rel != "self"] + [entry.link for entry in feed.entries])
 
 
 @pytest.mark.parametrize("how, public_url", [
@@ -223,15 +225,21 @@ def feed_urls(url: str, host: str) -> tuple[str, list[str]]:
     ({}, None),  # nothing configured: the address it serves on
 ])
 def test_feed_ids_and_links_come_from_the_public_url_not_the_host_header(tmp_path, how, public_url):
-    library, _, event = hostile_archive(tmp_path)
+    library, document, event = hostile_archive(tmp_path)
+    feeds = {"global": ("/public/takedown_feed.atom", "urn:foiawatch:feed:public:takedown_feed"),
+             "agency": (f"/agencies/{AGENCY}.atom", f"urn:foiawatch:feed:agency:{AGENCY}"),
+             "section": (section_path(AGENCY, "Section <i>x</i>") + ".atom",
+                         f"urn:foiawatch:feed:section:{AGENCY}:Section+~3Ci~3Ex~3C~2Fi~3E")}
     with serving(library.data_dir, *how.get("args", ()), env=how.get("env")) as url:
         public_url = public_url or url
-        forged = feed_urls(url, "evil.example")
-        assert feed_urls(url, url.removeprefix("http://")) == forged
-    feed_id, links = forged
-    assert feed_id == f"{public_url}/public/takedown_feed.atom?_size=10"
-    assert f"{public_url}/public/events/{event}" in links and f"{public_url}/public/takedown_feed" in links
-    assert all(link.startswith(public_url + "/public/") for link in links), links
+        for path, feed_id in feeds.values():
+            forged = feed_urls(url, "evil.example", path + "?_size=10&utm_source=x")
+            # The same feed whatever the Host header or the query string: same id, same entry ids, same links.
+            assert feed_urls(url, url.removeprefix("http://"), path) == forged
+            assert forged[0] == feed_id
+            assert f"urn:foiawatch:event:{AGENCY}:{event}" in forged[1] and len(forged[1]) == 2
+            assert f"{public_url}/documents/{document}" in forged[2]
+            assert all(link.startswith(public_url + "/") for link in forged[2]), forged[2]
 
 
 def test_a_bad_public_url_is_refused_in_one_line(tmp_path):

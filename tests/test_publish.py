@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import feedparser
@@ -208,11 +209,14 @@ def test_withheld_document_keeps_its_metadata(ice, public):
 def test_a_document_page_says_where_it_was_and_why_its_copy_is_withheld(ice, public):
     (document,) = public.rows("/public/documents", title=WITHHELD_TITLE)
     assert document["wayback"] == "https://web.archive.org/web/*/" + document["url"]
-    page = public.get(f"/public/documents/{document['id']}").text
-    assert "Listed under “Secure Communities”" in page
-    assert f'<a href="{document["wayback"]}" rel="nofollow noreferrer">Wayback Machine captures</a>' in page
-    assert "The archived copy is withheld</strong>: high-risk PII: ssn" in page
-    assert "/-/files/" not in page and "foiawatch-download" not in page
+    page = public.get(f"/documents/{document['id']}").text
+    assert 'section <a href="/agencies/demo/sections/Secure+Communities">“Secure Communities”</a>' in page
+    assert f'<a href="{document["wayback"]}" rel="nofollow noreferrer">Every capture of this address' in page
+    assert '<span class="badge removed"' in page and ">copy withheld</span>" in page
+    assert "high-risk PII: ssn. Its text and file are not published." in page
+    assert "/-/files/" not in page and "/-/previews/" not in page and 'id="text"' not in page
+    # Datasette's row page, for researchers, sends a reader to it.
+    assert f'href="/documents/{document["id"]}"' in public.get(f"/public/documents/{document['id']}").text
 
 
 def test_takedowns_by_section_outages_changes_and_timeline(ice, public):
@@ -259,15 +263,37 @@ def test_takedown_feed_parses_and_lists_every_takedown(ice, public):
         assert any(f"section “{section}” removed" in t for t in titles), section
     assert any("text deleted from" in t for t in titles)
     assert len({e.id for e in entries}) == len(entries) == len(ice.taken_down) + 3 + 1
-    assert all(e.link.startswith(public.url + "/public/events/") for e in entries)
+    documents = [e for e in entries if "removed “" in e.title]
+    assert all(e.link.startswith(public.url + "/documents/") for e in documents)
+    assert all(e.link == public.url + "/agencies/demo" for e in entries if e not in documents)
     assert public.get(entries[0].link).status_code == 200
+    (sop,) = [e for e in entries if SEARCH_TITLE in e.title]
+    assert [t.term for t in sop.tags] == ["removed"]
+    links = {link.rel: link.href for link in sop.links}
+    assert links["related"].endswith("/Secure_Communities_SOP.pdf") and links["related"].startswith("http://127.0.0.1")
+    assert links["enclosure"].startswith(public.url + "/-/files/")
+    (withheld,) = [e for e in entries if WITHHELD_TITLE in e.title]
+    assert "enclosure" not in {link.rel for link in withheld.links}
 
 
-def test_home_page_explains_and_shows_latest_takedowns(public):
+def test_home_page_explains_and_shows_latest_takedowns(ice, public):
     page = public.get("/").text
     assert "An independent archive of government FOIA libraries" in page
-    assert "Latest takedowns" in page and "was removed" in page
-    assert 'type="application/atom+xml"' in page and 'name="_search"' in page
+    assert "Latest takedowns" in page and 'name="q"' in page
+    # One entry per takedown as a reader counts it: each section with its documents, the paragraph once.
+    for section in set(ice.taken_down.values()):
+        count = sum(1 for s in ice.taken_down.values() if s == section)
+        assert f"“{section}”</a> taken down, with {count} documents" in page, section
+    assert page.count("Text deleted from the library's pages") == 1
+    assert f'<time datetime="{date.today().isoformat()}">{date.today().day} {date.today():%b %Y}</time>' in page
+    # The global feed and each agency's, linked and announced; counts per agency; the chart, drawn at publish.
+    assert 'href="/public/takedown_feed.atom"' in page and 'href="/agencies/demo.atom"' in page
+    assert '<link rel="alternate" type="application/atom+xml" title="Takedowns from Demo FOIA library' in page
+    assert "<dt>Removed</dt><dd><a href=\"/removed?agency=demo\">20</a></dd>" in page
+    withheld = sum(1 for d in public.rows("/public/documents") if d["withheld"])
+    assert withheld > 1 and f"<dt>Withheld</dt><dd>{withheld}</dd>" in page
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in page and "<title>" in page
+    assert f"<tr><td>{date.today():%b %Y}</td><td>20</td></tr>" in page
 
 
 # what must stay private -----------------------------------------------------------------------------------------

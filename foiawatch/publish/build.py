@@ -13,6 +13,7 @@ the public instance can reach them; their documents' metadata stays public, with
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -28,6 +29,9 @@ from ..archive.published import FILES_ROUTE
 from ..archive.text_clean import clean_text
 from ..archive.vocabulary import EventKind
 from ..config import WAYBACK_BASE_URL
+from .chart import month_label, month_span, takedowns_svg
+from .preview import build_previews
+from .reader import build_reader_tables
 
 TAKEDOWN_KINDS = (EventKind.REMOVED, EventKind.SECTION_REMOVED, EventKind.REMOVED_BEFORE_MONITORING,
                   EventKind.PAGE_TEXT_REMOVED)
@@ -155,6 +159,7 @@ class Derived:
     source: str
     order_by: str
     indexes: tuple[tuple[str, ...], ...]
+    after_reader: bool = False  # reads the reader's tables (``reader.py``), so is derived after them
 
 
 def _kinds(kinds: tuple[str, ...]) -> str:
@@ -192,11 +197,27 @@ DERIVED = (
         "withheld": ("TEXT", "case when coalesce(d.download, {recovered}) is null "
                              "then coalesce(d.withheld, {recovered_withheld}) end"),
         "document_id": ("INTEGER REFERENCES documents(id)", "e.document_id"),
+        "key": ("TEXT REFERENCES catalogue(key)", "k.key"),
     }, "events e left join documents d on d.id = e.document_id left join archive.agencies a on a.id = e.agency_id "
        "left join crawls first_seen on first_seen.id = d.first_seen_crawl "
        "left join crawls last_listed on last_listed.id = d.last_listed_crawl "
+       "join catalogue k on k.event_id = e.id and k.status = 'removed' "
        f"where e.kind in ({_kinds(DOCUMENT_REMOVALS)})", "e.detected_at desc, e.id desc",
-        (("event_id",), ("agency_id",), ("kind",), ("section",))),
+        (("event_id",), ("agency_id",), ("kind",), ("section",)), after_reader=True),
+    # Listed again after a removal (or after being delisted while still served): never under removed_documents.
+    Derived("restored_documents", {
+        "key": ("TEXT REFERENCES catalogue(key)", "k.key"),
+        "restored_at": ("TEXT", "k.status_at"),
+        "agency_id": ("TEXT REFERENCES agencies(id)", "k.agency_id"),
+        "section": ("TEXT", "k.section"),
+        "title": ("TEXT", "k.title"),
+        "url": ("TEXT", "k.url"),
+        "removed_at": ("TEXT", f"(select max(r.detected_at) from events r where r.document_id = k.document_id "
+                               f"and r.kind in ({_kinds(DOCUMENT_REMOVALS)}))"),
+        "copy": ("TEXT", "k.copy"),
+        "document_id": ("INTEGER REFERENCES documents(id)", "k.document_id"),
+    }, "catalogue k where k.status = 'restored'", "k.status_at desc, k.key desc",
+        (("agency_id",), ("section",)), after_reader=True),
 )
 
 
@@ -232,7 +253,7 @@ def build_public(data_dir: DataDirLike) -> PublishStats:
             connection.create_function("public_file_name", 3, public_file_name, deterministic=True)
             connection.create_function("clean_text", 1, clean_text, deterministic=True)
             connection.execute("attach database ? as archive", [f"{database.as_uri()}?mode=ro"])
-            rows = _build(sqlite_utils.Database(connection))
+            rows = _build(sqlite_utils.Database(connection), data_dir, output)
             connection.execute("detach database archive")
             connection.execute("analyze")
         finally:
@@ -246,7 +267,7 @@ def build_public(data_dir: DataDirLike) -> PublishStats:
                         seconds=time.perf_counter() - started)
 
 
-def _build(db: sqlite_utils.Database) -> dict[str, int]:
+def _build(db: sqlite_utils.Database, data_dir: DataDir, previous: Path) -> dict[str, int]:
     archive_tables = {row[0] for row in db.execute("select name from archive.sqlite_master where type = 'table'")}
     db.execute("begin")  # one read snapshot of the archive for the whole build
     db.execute("create temp table published (sha256 text primary key)")
@@ -264,6 +285,7 @@ def _build(db: sqlite_utils.Database) -> dict[str, int]:
     db.execute("insert into texts_fts (rowid, text) select rowid, text from texts")
     db.execute("insert into texts_fts (texts_fts) values ('optimize')")
     rows.update(_derive(db))
+    rows.update({f"previews {name}": count for name, count in build_previews(db, data_dir, previous).items()})
     db.execute("commit")
     return rows
 
@@ -345,15 +367,35 @@ def _derive(db: sqlite_utils.Database) -> dict[str, int]:
                "order by r.rowid desc limit 1)"
     recoveries = {"recovered": recovery.format(f"'{FILES_ROUTE}' || r.sha256", "blobs x"),
                   "recovered_withheld": recovery.format("x.reason", "withholdings x")}
-    for table in DERIVED:
-        columns = ", ".join(f"[{name}] {sql_type}" for name, (sql_type, _) in table.columns.items())
-        db.execute(f"create table [{table.name}] ({columns})")
-        expressions = ", ".join(expression.format(**recoveries) for _, expression in table.columns.values())
-        db.execute(f"insert into [{table.name}] select {expressions} from {table.source} order by {table.order_by}")
-        for indexed in table.indexes:
-            db.execute(f"create index [{table.name}_{'_'.join(indexed)}] on [{table.name}] "
-                       f"({', '.join(f'[{c}]' for c in indexed)})")
-    return {table.name: db.execute(f"select count(*) from [{table.name}]").fetchone()[0] for table in DERIVED}
+    rows: dict[str, int] = {}
+    for table in (t for t in DERIVED if not t.after_reader):
+        rows[table.name] = _derive_table(db, table, recoveries)
+    rows.update(build_reader_tables(db, _wayback_captures("a", "e.url")))
+    _chart(db)
+    for table in (t for t in DERIVED if t.after_reader):
+        rows[table.name] = _derive_table(db, table, recoveries)
+    return rows
+
+
+def _chart(db: sqlite_utils.Database) -> None:
+    """The home page's chart, drawn once here (``chart.py``), with the numbers it shows."""
+    counts = dict(db.execute(f"select substr(detected_at, 1, 7), count(*) from takedowns where kind = "
+                             f"'{EventKind.REMOVED}' group by 1").fetchall())
+    months = month_span(counts)
+    db.execute("create table charts (name text primary key, svg text, months text)")
+    db.execute("insert into charts values ('takedowns_per_month', ?, ?)",
+               [takedowns_svg(months), json.dumps([[month_label(m), n] for m, n in months])])
+
+
+def _derive_table(db: sqlite_utils.Database, table: Derived, recoveries: dict[str, str]) -> int:
+    columns = ", ".join(f"[{name}] {sql_type}" for name, (sql_type, _) in table.columns.items())
+    db.execute(f"create table [{table.name}] ({columns})")
+    expressions = ", ".join(expression.format(**recoveries) for _, expression in table.columns.values())
+    db.execute(f"insert into [{table.name}] select {expressions} from {table.source} order by {table.order_by}")
+    for indexed in table.indexes:
+        db.execute(f"create index [{table.name}_{'_'.join(indexed)}] on [{table.name}] "
+                   f"({', '.join(f'[{c}]' for c in indexed)})")
+    return db.execute(f"select count(*) from [{table.name}]").fetchone()[0]
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -1,9 +1,10 @@
-"""``/-/files/<sha256>``: download a published document's bytes from the archive's blob store.
+"""``/-/files/<sha256>``: download a published document's bytes from the archive's blob store; and
+``/-/previews/<sha256>.png``, the first page of a published PDF as rendered at publish time (``preview.py``).
 
 A file is served only if it is in the public database's ``blobs`` table (published when the database was built)
 *and* the archive still says it is released now: a reviewer who withholds a file after publishing takes it down
 at once, without waiting for the next ``foiawatch publish``. Anything else answers 404, the same for withheld
-and unknown files.
+and unknown files. A preview follows its file: no preview of a file withheld now.
 
 Fetched bytes are the agency's, not ours, and may be HTML or worse: every answer is an attachment with a
 Content-Type from a short list of document types (anything else is ``application/octet-stream``), ``nosniff`` and
@@ -16,17 +17,21 @@ import asyncio
 import sqlite3
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-from datasette.app import Datasette
-from datasette.utils.asgi import Request, Response, asgi_send_file
+from datasette.utils.asgi import Response, asgi_send_file
 
 from ..archive.blobs import BlobStore
 from ..archive.datadir import DataDir
 from ..archive.published import FILES_ROUTE, PUBLIC_DB_NAME
 
+if TYPE_CHECKING:
+    from datasette.app import Datasette
+    from datasette.utils.asgi import Request
+
 ROUTE = rf"^{FILES_ROUTE}(?P<sha256>[0-9a-f]{{64}})$"
+PREVIEW_ROUTE = r"^/-/previews/(?P<sha256>[0-9a-f]{64})\.png$"
 CHUNK = 256 * 1024
 SAFE_CONTENT_TYPES = frozenset({
     "application/pdf", "application/zip", "application/msword", "application/vnd.ms-excel",
@@ -50,6 +55,10 @@ def attach_archive(datasette: Datasette, data_dir: DataDir) -> None:
     _archives[datasette] = data_dir
 
 
+def has_archive(datasette: Datasette) -> bool:
+    return datasette in _archives
+
+
 def safe_content_type(mimetype: str | None) -> str:
     """The stored type if it is a known document type, else ``application/octet-stream`` (never HTML, XML, SVG)."""
     base = (mimetype or "").split(";", 1)[0].strip().lower()
@@ -71,6 +80,19 @@ async def download(datasette: Datasette, request: Request) -> FileDownload | Res
     if row is None or not path.is_file() or not await asyncio.to_thread(_released_now, data_dir.archive_db, sha256):
         return _not_found()
     return FileDownload(path, row["filename"] or sha256, safe_content_type(row["mimetype"]))
+
+
+async def preview(datasette: Datasette, request: Request) -> Response:
+    sha256 = request.url_vars["sha256"]
+    data_dir = _archives.get(datasette)
+    if data_dir is None:
+        return _not_found()
+    result = await datasette.get_database(PUBLIC_DB_NAME).execute(
+        "select png from previews where sha256 = ? and png is not null", [sha256])
+    row = result.first()
+    if row is None or not await asyncio.to_thread(_released_now, data_dir.archive_db, sha256):
+        return _not_found()
+    return Response(row["png"], content_type="image/png", headers=DOWNLOAD_HEADERS)
 
 
 def _not_found() -> Response:

@@ -1,6 +1,8 @@
-"""foiawatch's Datasette plugin: file downloads, the Atom format, download links in tables, the home page's
-latest takedowns, and the limits of a server open to anyone. Registered by ``serve.make_datasette``; it does
-nothing for databases other than the public one.
+"""foiawatch's Datasette plugin: the reader's pages (``pages.py``), file downloads and previews, the Atom format,
+download links in tables, the home page, and the limits of a server open to anyone. Registered by
+``serve.make_datasette``, and by Datasette itself through the ``datasette`` entry point, so that
+``datasette public.db -m metadata.yaml`` with foiawatch installed serves the same site (the archive's files are
+found beside the public database, at ``<data-dir>/public/public.db``); it does nothing for other databases.
 
 Anyone may send SQL (``?sql=``), so every connection to the public database caps the size of a value
 (``SQLITE_LIMIT_LENGTH``: ``select randomblob(300000000)`` is an error, not 300 MB of memory and 400 MB of JSON)
@@ -8,28 +10,36 @@ and shadows ``fts3_tokenizer``, whose one-argument form answers the address of a
 (and whose two-argument form registers a tokenizer from a pointer): it answers NULL.
 Client errors (404 and the other 4xx) are answered quietly: Datasette's own handler prints a ``rich`` traceback
 with the local variables of every frame for each one, and fails (a 500) for a 404 of a path no route matches.
+
+Datasette imports this module while it loads its plugins, before ``datasette.app`` can be imported: everything
+from the rest of Datasette is imported where it is used.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from datasette import hookimpl
-from datasette.app import Datasette
-from datasette.plugins import pm
 from datasette.utils import add_cors_headers
 from datasette.utils.asgi import Base400, Request, Response
-from datasette.views.base import DatasetteError
 from markupsafe import Markup, escape
 
+from ..archive.datadir import DataDir
 from ..archive.published import FILES_ROUTE, PUBLIC_DB_NAME
-from . import atom, files
+from . import atom, files, pages, wording
+
+if TYPE_CHECKING:
+    from datasette.app import Datasette
+    from jinja2 import Environment
 
 NAME = "foiawatch"
+TEMPLATES = Path(__file__).resolve().parents[1] / "datasette_config" / "templates"
 LATEST_TAKEDOWNS = 10
 MAX_VALUE_BYTES = 10_000_000  # the longest string or blob a query may make (more if a published text is longer)
 
@@ -37,7 +47,9 @@ _value_limits: WeakKeyDictionary[Datasette, int] = WeakKeyDictionary()
 
 
 def register() -> None:
-    """Add this module to Datasette's plugins once per process."""
+    """Add this module to Datasette's plugins once per process (Datasette has done it if foiawatch is installed)."""
+    from datasette.plugins import pm
+
     if pm.get_plugin(NAME) is None:
         pm.register(sys.modules[__name__], name=NAME)
 
@@ -46,6 +58,37 @@ def limit_values(datasette: Datasette, longest_published: int) -> None:
     """Cap the values queries of this instance may make at ``MAX_VALUE_BYTES``, or at the longest value the public
     database holds if that is longer (SQLite refuses to read a stored value beyond the limit too)."""
     _value_limits[datasette] = max(MAX_VALUE_BYTES, longest_published)
+
+
+@hookimpl
+def prepare_jinja2_environment(env: Environment, datasette: Datasette) -> None:
+    """foiawatch's templates, after any ``--template-dir`` and before Datasette's own; and the filters they use."""
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    if PUBLIC_DB_NAME not in datasette.databases:
+        return
+    loader = env.loader
+    if isinstance(loader, ChoiceLoader) and isinstance(loader.loaders[0], FileSystemLoader):
+        paths = loader.loaders[0].searchpath
+        if str(TEMPLATES) not in paths:
+            paths.insert(len(paths) - 1, str(TEMPLATES))  # the last is Datasette's default templates
+    env.filters.update(plain_date=wording.plain_date, file_size=wording.file_size, section_path=pages.section_path)
+
+
+@hookimpl
+def startup(datasette: Datasette) -> None:
+    """Under plain ``datasette public.db``: the archive beside the public database, and the value limit its
+    longest value needs (``serve.make_datasette`` has done both for ``foiawatch serve``)."""
+    from .serve import longest_value
+
+    database = datasette.databases.get(PUBLIC_DB_NAME)
+    if database is None or database.path is None or files.has_archive(datasette):
+        return
+    public_db = Path(database.path).resolve()
+    data_dir = DataDir.at(public_db.parent.parent)
+    if data_dir.public_db.resolve() == public_db and data_dir.archive_db.is_file():
+        files.attach_archive(datasette, data_dir)
+    limit_values(datasette, longest_value(public_db))
 
 
 @hookimpl
@@ -68,6 +111,8 @@ def handle_exception(datasette: Datasette, request: Request, exception: Exceptio
                      ) -> Generator[None, list[Any], list[Any]]:
     """Answer client errors of the public instance without Datasette's default handler, which prints a traceback
     per error (and raises for an exception that is not being handled, as the 404 of an unrouted path is)."""
+    from datasette.views.base import DatasetteError
+
     responses = yield
     status = getattr(exception, "status", 500)
     if (PUBLIC_DB_NAME in datasette.databases and isinstance(exception, (Base400, DatasetteError))
@@ -79,6 +124,8 @@ def handle_exception(datasette: Datasette, request: Request, exception: Exceptio
 def _client_error(datasette: Datasette, request: Request, exception: Exception, status: int
                   ) -> Callable[[], Awaitable[Response]]:
     """The page (or JSON) Datasette's default handler answers for a client error, rendered the same way."""
+
+    from datasette.views.base import DatasetteError
 
     async def respond() -> Response:
         title, info = None, {}
@@ -102,7 +149,7 @@ def _client_error(datasette: Datasette, request: Request, exception: Exception, 
 
 @hookimpl
 def register_routes(datasette: Datasette) -> list[tuple[str, Callable[..., Any]]]:
-    return [(files.ROUTE, files.download)]
+    return [(files.ROUTE, files.download), (files.PREVIEW_ROUTE, files.preview), *pages.routes()]
 
 
 @hookimpl
@@ -131,11 +178,12 @@ def extra_template_vars(view_name: str, datasette: Datasette) -> Callable[[], Aw
 
     async def home_page() -> dict[str, Any]:
         db = datasette.get_database(PUBLIC_DB_NAME)
-        takedowns = await db.execute(
-            "select t.*, a.name as agency from takedowns t left join agencies a on a.id = t.agency_id "
-            "order by t.detected_at desc, t.id desc limit ?", [LATEST_TAKEDOWNS])
-        agencies = await db.execute("select id, name from agencies order by name")
-        return {"latest_takedowns": [dict(row) for row in takedowns.rows],
-                "agencies": [dict(row) for row in agencies.rows], "public_db": PUBLIC_DB_NAME}
+        groups = await db.execute("select * from takedown_groups order by id limit ?", [LATEST_TAKEDOWNS])
+        agencies = await db.execute("select * from agency_counts order by name")
+        chart = await db.execute("select svg, months from charts where name = 'takedowns_per_month'")
+        return {"groups": [dict(row, items=json.loads(row["items"] or "[]")) for row in groups.rows],
+                "agencies": [dict(row) for row in agencies.rows], "public_db": PUBLIC_DB_NAME,
+                "chart": Markup(chart.first()["svg"]) if chart.first() else None,
+                "chart_months": json.loads(chart.first()["months"]) if chart.first() else []}
 
     return home_page

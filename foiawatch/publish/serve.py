@@ -45,18 +45,17 @@ def make_datasette(data_dir: DataDirLike, public_url: str | None = None) -> Data
         raise FileNotFoundError(f"no public database at {public_db}; run `foiawatch publish` first")
     plugin.register()
     metadata = yaml.safe_load((CONFIG_DIR / "metadata.yaml").read_text(encoding="utf-8"))
-    datasette = Datasette(immutables=[str(public_db)], metadata=metadata, settings=SETTINGS,
-                          template_dir=str(CONFIG_DIR / "templates"))
+    datasette = Datasette(immutables=[str(public_db)], metadata=metadata, settings=SETTINGS)
     if set(datasette.databases) != {"_internal", PUBLIC_DB_NAME}:  # _internal: Datasette's own, never public
         raise RuntimeError(f"the public instance must serve the public database alone: {list(datasette.databases)}")
     files.attach_archive(datasette, data_dir)
-    plugin.limit_values(datasette, _longest_value(public_db))
+    plugin.limit_values(datasette, longest_value(public_db))
     if public_url:
         atom.set_public_url(datasette, public_url)
     return datasette
 
 
-def _longest_value(public_db: Path) -> int:
+def longest_value(public_db: Path) -> int:
     """Bytes of the longest value in the public database (an index lookup; a full scan in a database built by an
     older release, once per published file)."""
     with closing(sqlite3.connect(f"{public_db.resolve().as_uri()}?immutable=1", uri=True)) as connection:
