@@ -88,10 +88,10 @@ def sheet_pages(path: Path) -> Iterator[str]:
                 sheet = workbook.get_sheet_by_name(metadata.name)
             except (python_calamine.CalamineError, ValueError) as error:
                 raise Refused(f"malformed sheet {metadata.name!r}: {error}") from None
-            if sheet.total_height > MAX_ROWS:
-                raise Refused(f"sheet {metadata.name!r} has {sheet.total_height:,} rows, over the limit of "
+            if sheet.height > MAX_ROWS:
+                raise Refused(f"sheet {metadata.name!r} has {sheet.height:,} rows, over the limit of "
                               f"{MAX_ROWS:,}")
-            cells += sheet.total_height * sheet.total_width
+            cells += sheet.height * sheet.width
             if cells > MAX_CELLS:
                 raise Refused(f"workbook of over {MAX_CELLS:,} cells (sheet {metadata.name!r} reaches {cells:,})")
             visibility = str(metadata.visible).rsplit(".", 1)[-1].lower()
