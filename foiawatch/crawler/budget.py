@@ -131,7 +131,9 @@ class HostBudget:
         if request.meta.get("dont_retry"):
             return response
         assert self.crawler.spider is not None, "a response comes back only while a spider runs"
-        retry = get_retry_request(request, spider=self.crawler.spider, reason=f"HTTP {response.status}")
+        # The pause already holds the retry back; its priority stays, so a listing page still goes before documents.
+        retry = get_retry_request(request, spider=self.crawler.spider, reason=f"HTTP {response.status}",
+                                  priority_adjust=0)
         if retry is None:
             return response
         discard_body(retry.meta)  # the error page's streamed body is in the WARC already
