@@ -10,9 +10,11 @@ import pytest
 from foiawatch.archive import Archive
 from foiawatch.archive.pii import (
     PRIVATE_TABLES,
+    OcrPage,
     ScreenStats,
     is_withheld,
     release,
+    screen_ocr_text,
     screen_pending,
     screen_text,
     withhold,
@@ -341,3 +343,33 @@ def test_private_tables_exist(archive: Archive) -> None:
         assert table in archive.db.table_names()
     with pytest.raises(sqlite3.IntegrityError):
         archive.db["pii_screens"].insert({"sha256": "9" * 64, "screened_at": "now"})
+
+
+# OCR text -------------------------------------------------------------------------------------------------
+
+FORM = "APPLICATION\nName: Maria Garcia\nSocial Security Number: 4B2-l8-78OO\nDate of Birth: ____"
+
+
+def test_ocr_slips_are_read_back_as_digits_on_ocr_pages_only() -> None:
+    findings, unsure = screen_ocr_text(FORM + "\f" + FORM, {1: OcrPage(93.0, ())}, 70)
+    assert [(f.kind, f.page, f.excerpt) for f in findings] == [
+        # page 2 is a text layer: taken as written
+        ("ssn", 1, "Maria Garcia Social Security Number: ***-**-7800 Date of Birth: ____")]
+    assert unsure is None  # the empty birth-date box reads as a rule, not as an unreadable value
+
+
+def test_ocr_unsure_of_a_page_or_of_a_fields_value_holds_the_text() -> None:
+    page = "Name: Maria Garcia\nA-Number: #~k@ 9\nRemarks: none"
+    start = page.index("#~k@")
+    assert screen_ocr_text(page, {1: OcrPage(52.5, ())}, 70)[1] == (
+        "OCR unsure of page 1 (mean confidence 52.5, under 70): personal data could hide in what it misread")
+    assert screen_ocr_text(page, {1: OcrPage(88.0, ((start, start + 4, 12.0),))}, 70)[1] == (
+        "OCR could not read the value of a field for an A-number on page 1 (confidence 12): held for review")
+    assert screen_ocr_text(page, {1: OcrPage(88.0, ((start, start + 4, 75.0),))}, 70)[1] is None  # sure enough
+    remarks = page.index("none")  # an unsure word under no high-risk label holds nothing
+    assert screen_ocr_text(page, {1: OcrPage(88.0, ((remarks, remarks + 4, 10.0),))}, 70)[1] is None
+
+
+def test_a_column_header_ending_in_its_kind_labels_the_column() -> None:
+    table = "Date\tCaller name\tCaller phone\tDetainee A-Number\n03/02/2017\tLEE, Wei\t3125550199\t098765432\n"
+    assert found(table) == [("phone", "3125550199"), ("a_number", "098765432")]

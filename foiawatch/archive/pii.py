@@ -50,6 +50,7 @@ PRIVATE_TABLES = ("pii_findings", "review_decisions")
 
 _EXCERPT_REACH = 32
 _FIELD_REACH = 48  # how far after a form's label its value is looked for (as pii_patterns reads labels)
+_FORM_RULES = "_-\u2013\u2014.:,;|'\" "  # what an empty form field's line or box reads as: never a value
 _KIND_NAMES = {SSN: "an SSN", A_NUMBER: "an A-number", DOB: "a date of birth"}
 _LONG_NUMBER = re.compile(r"\d(?:[ .-]?\d){6,}")  # 7+ digits no detector claimed: mask it all the same
 
@@ -193,7 +194,8 @@ def _unsure(parts: list[str], pages: dict[int, OcrPage], threshold: float) -> st
                 end, line_end = line_end + 1, len(text) if following < 0 else following
             stop = min(line_end, end + _FIELD_REACH)
             unsure = [confidence for start, finish, confidence in page.low_words
-                      if start < stop and finish > end and confidence < threshold]
+                      if start < stop and finish > end and confidence < threshold
+                      and text[start:finish].strip(_FORM_RULES)]
             if unsure:
                 return (f"OCR could not read the value of a field for {_KIND_NAMES[kind]} on page {number} "
                         f"(confidence {min(unsure):g}): held for review")
