@@ -211,7 +211,7 @@ def serving(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> It
         server.wait(10)
 
 
-def feed_urls(url: str, host: str, path: str = "/public/takedown_feed.atom?_size=10") -> tuple[str, list[str], list[str]]:
+def feed_urls(url: str, host: str, path: str) -> tuple[str, list[str], list[str]]:
     response = httpx.get(url + path, headers={"Host": host})
     feed = feedparser.parse(response.content)
     assert response.status_code == 200 and not feed.bozo

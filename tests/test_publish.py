@@ -416,6 +416,28 @@ def test_download_file_names_are_safe_in_a_header(url, mimetype, name):
     assert public_file_name("ab" * 32, mimetype, url) == name
 
 
+def record_recovered_copy(archive: Archive, url: str, body: bytes) -> str:
+    """A document removed before monitoring, as the Wayback baseline and recovery record it: its capture, the copy
+    recovered from it (text extracted, not screened yet) and the event. Returns the copy's sha256."""
+    db = archive.db
+    stored = archive.blobs.put_bytes(body)
+    archive.record_blob(stored, "text/plain", source="wayback")
+    db.execute("insert into texts (sha256, status, text) values (?, 'ok', ?)", [stored.sha256, body.decode()])
+    raw_url = f"https://web.archive.org/web/20150101000000id_/{url}"
+    db.execute("insert into captures (agency_id, urlkey, timestamp, original, url, digest, raw_url, seen_at) "
+               "values ('demo', ?, '20150101000000', ?, ?, 'SHA1DIGEST', ?, '2030-01-01')", [url, url, url, raw_url])
+    db.execute("insert into recoveries (agency_id, url, capture_timestamp, original, capture_digest, raw_url, "
+               "status, sha256, retrieved_at) "
+               "values ('demo', ?, '20150101000000', ?, 'SHA1DIGEST', ?, 'ok', ?, '2030-01-01')",
+               [url, url, raw_url, stored.sha256])
+    db.execute("insert into events (agency_id, kind, url, title, section, detected_at, summary, evidence, "
+               "dedupe_key) values ('demo', 'removed_before_monitoring', ?, ?, 'secure-communities', "
+               "'2030-01-01T00:00:00+00:00', 'Captured, never listed, gone now.', '{}', ?)",
+               [url, url.rsplit("/", 1)[1], "removed_before_monitoring:demo:" + url])
+    db.conn.commit()
+    return stored.sha256
+
+
 def test_wayback_recoveries_are_published_when_the_archive_has_them(ice, tmp_path):
     """Tables of Wayback recovery (archive/schema/wayback.py) are copied; a document removed before monitoring gets
     its recovered copy, screened like any other blob."""
@@ -426,26 +448,7 @@ def test_wayback_recoveries_are_published_when_the_archive_has_them(ice, tmp_pat
             "pii": ("https://www.ice.gov/doclib/foia/secure-communities/SC_Call_Log.txt",
                     b"Call log. Caller DOB: 04/12/1961, SSN: 123-45-6789.")}
     with Archive(data_dir) as archive:
-        db = archive.db
-        shas = {}
-        for name, (url, body) in gone.items():
-            stored = archive.blobs.put_bytes(body)
-            archive.record_blob(stored, "text/plain", source="wayback")
-            db.execute("insert into texts (sha256, status, text) values (?, 'ok', ?)", [stored.sha256, body.decode()])
-            raw_url = f"https://web.archive.org/web/20150101000000id_/{url}"
-            db.execute("insert into captures (agency_id, urlkey, timestamp, original, url, digest, raw_url, seen_at) "
-                       "values ('demo', ?, '20150101000000', ?, ?, 'SHA1DIGEST', ?, '2030-01-01')",
-                       [url, url, url, raw_url])
-            db.execute("insert into recoveries (agency_id, url, capture_timestamp, original, capture_digest, raw_url, "
-                       "status, sha256, retrieved_at) "
-                       "values ('demo', ?, '20150101000000', ?, 'SHA1DIGEST', ?, 'ok', ?, '2030-01-01')",
-                       [url, url, raw_url, stored.sha256])
-            db.execute("insert into events (agency_id, kind, url, title, section, detected_at, summary, evidence, "
-                       "dedupe_key) values ('demo', 'removed_before_monitoring', ?, ?, 'secure-communities', "
-                       "'2030-01-01T00:00:00+00:00', 'Captured, never listed, gone now.', '{}', ?)",
-                       [url, url.rsplit("/", 1)[1], "removed_before_monitoring:demo:" + url])
-            shas[name] = stored.sha256
-        db.conn.commit()
+        shas = {name: record_recovered_copy(archive, url, body) for name, (url, body) in gone.items()}
         screen_pending(archive)
     build_public(data_dir)
     with Served(data_dir) as served:
