@@ -19,8 +19,8 @@ from pathlib import Path
 from foiawatch.archive import Archive
 from foiawatch.config import AgencyConfig
 from foiawatch.crawler import crawl
-from foiawatch.crawler.budget import retry_after
 from foiawatch.pipeline import diff_agency
+from foiawatch.web.ratelimit import retry_after
 
 from .conftest import demo_config
 

@@ -17,12 +17,9 @@ incomplete or an outage instead of hanging it, and a failure is never evidence t
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -31,6 +28,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.robotstxt import RobotParser
 
+from ..web.ratelimit import retry_after
 from .streaming import discard_body
 
 log = logging.getLogger(__name__)
@@ -40,20 +38,6 @@ BACKOFF_CAP = 3600.0  # seconds; FOIAWATCH_BACKOFF_CAP
 BACKOFF_FIRST = 1.0  # the shortest first back-off without Retry-After, for a host with no budget
 # Scrapy holds a slot's queue only when the slot has a delay: a host with no budget gets this one while it is paused.
 _HOLD_DELAY = 0.001
-
-
-def retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """The seconds a ``Retry-After`` header asks for (delay-seconds or an HTTP date), or None without a usable one."""
-    value = (value or "").strip()
-    if re.fullmatch(r"\d+", value):
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # an HTTP date is GMT; a malformed one may carry no zone
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 @dataclass

@@ -28,8 +28,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
+from datetime import date
 from pathlib import Path
 from typing import TypedDict
 from urllib.parse import urljoin, urlsplit
@@ -40,7 +39,7 @@ import urllib3
 from ..archive.failures import WHAT, classify_exception, describe, no_such_host, resolver_detail
 from ..archive.vocabulary import FailureKind
 from ..config import DEFAULT_USER_AGENT, WAYBACK_BASE_URL
-from ..web.ratelimit import RateLimiter, shared_gate, shared_limiter
+from ..web.ratelimit import RateLimiter, retry_after, shared_gate, shared_limiter
 from .errors import (
     BlockedSite,
     DigestMismatch,
@@ -73,15 +72,7 @@ _MEMENTO_PATH = re.compile(r"^/web/(\d{1,14})([a-z]{2}_)?/(.+)$", re.DOTALL)
 
 
 def _retry_after(response: requests.Response) -> float:
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return 0.0
-    if value.isdigit():
-        return float(value)
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return 0.0
+    return retry_after(response.headers.get("Retry-After")) or 0.0
 
 
 def _is_memento(response: requests.Response) -> bool:

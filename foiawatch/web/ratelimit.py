@@ -7,8 +7,11 @@ every thread and every client talking to the same service share, and a 429 seen 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 __all__ = ["Gate", "RateLimiter", "shared_gate", "shared_limiter"]
 
@@ -79,3 +82,17 @@ def shared_limiter(name: str, rate: float, per: float, gate: Gate) -> RateLimite
         if limiter is None:
             limiter = _limiters[key] = RateLimiter(rate, per, gate)
         return limiter
+
+
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """The seconds a ``Retry-After`` header asks for (delay-seconds or an HTTP date), or None without a usable one."""
+    value = (value or "").strip()
+    if re.fullmatch(r"\d+", value):
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT; a malformed one may carry no zone
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
