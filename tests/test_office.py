@@ -189,3 +189,23 @@ def test_zip_bombs_and_a_million_row_sheet_fail_with_their_reason(pool, tmp_path
     assert (results["rows.xlsx"].status, results["rows.xlsx"].error) == (
         "failed", "sheet 'Rows' has 1,000,000 rows, over the limit of 250,000")
     assert results["memo.docx"].status == "ok"  # the pool goes on
+
+
+def test_an_archive_upgraded_reads_what_the_older_release_could_not(tmp_path):
+    import sqlite_utils
+
+    from foiawatch.archive import schema
+    from foiawatch.archive.migrations import MigrationSet
+
+    path = tmp_path / "archive.db"
+    before = [m for m in schema.ARCHIVE.migrations if m.name < "0017"]
+    MigrationSet("archive.db", before).apply(sqlite_utils.Database(path))
+    old = sqlite_utils.Database(path)
+    old["blobs"].insert({"sha256": "a" * 64, "size": 1, "mimetype": XLSX, "path": "x", "source": "crawl"})
+    old["texts"].insert({"sha256": "a" * 64, "status": "unsupported",
+                         "error": "ZIP container (DOCX, XLSX, PPTX or ZIP archive): no text extraction for this type"})
+    old["blobs"].insert({"sha256": "b" * 64, "size": 1, "mimetype": "application/pdf", "path": "y", "source": "crawl"})
+    old["texts"].insert({"sha256": "b" * 64, "status": "ok", "text": "A memo."})
+    old.conn.close()
+    with Archive(tmp_path) as archive:  # migrated on opening
+        assert [(row["sha256"][0], row["source"]) for row in archive.db["texts"].rows] == [("b", "text_layer")]

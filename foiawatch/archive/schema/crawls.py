@@ -209,7 +209,10 @@ create table if not exists text_pages (
 
 def add_text_sources(db: sqlite_utils.Database) -> None:
     """Where each text came from (a file's own text, OCR, or both) and how sure OCR was, per file and per page: search,
-    diffs and the public site say which, and the PII screen holds what OCR could not read."""
+    diffs and the public site say which, and the PII screen holds what OCR could not read. Texts an older release
+    could not read (image-only scans, "empty"; spreadsheets, Word files and images, "unsupported") are dropped, so
+    the next extraction reads them (never screened, they were withheld; they stay so until then)."""
+    db.execute("delete from texts where status in ('empty', 'unsupported')")
     db.execute("alter table texts add column source text")
     db.execute("alter table texts add column ocr_pages integer")
     db.execute("alter table texts add column ocr_confidence real")
