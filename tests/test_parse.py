@@ -388,8 +388,9 @@ def test_table_sort_links_are_not_pages() -> None:
       <ul class="pager"><li><a href="/foia-library">first</a></li><li><a href="/foia-library?page=0">1</a></li>
       <li class="pager-next"><a href="/foia-library?page=2">next</a></li></ul></main>""")
     parsed = parse_listing(body, "https://www.agency.gov/foia-library?page=1", config())
+    # ?page=0 is the first page, which the library lists without the parameter: one URL for one page.
     assert parsed.next_pages == ["https://www.agency.gov/foia-library?page=2",
-                                 "https://www.agency.gov/foia-library?page=0"]
+                                 "https://www.agency.gov/foia-library"]
 
 
 PLAIN = page("""
