@@ -33,6 +33,7 @@ from foiawatch.diff.engine import run_diff
 from foiawatch.publish import PublicApp, build_public
 from foiawatch.publish.build import public_file_name
 from foiawatch.publish.files import SAFE_CONTENT_TYPES, safe_content_type
+from foiawatch.publish.pages import section_path
 
 from .conftest import demo_config
 
@@ -276,6 +277,31 @@ def test_takedown_feed_parses_and_lists_every_takedown(ice, public):
     assert "enclosure" not in {link.rel for link in withheld.links}
 
 
+def test_agency_and_section_feeds(ice, public):
+    global_feed = feedparser.parse(public.get("/public/takedown_feed.atom").content)
+    agency = feedparser.parse(public.get("/agencies/demo.atom").content)
+    assert agency.bozo == 0 and agency.feed.id == "urn:foiawatch:feed:agency:demo"
+    assert {e.id for e in agency.entries} == {e.id for e in global_feed.entries}  # one library: the same takedowns
+    assert agency.feed.title == "foiawatch public archive: Takedowns from Demo FOIA library (modelled on the 2017 " \
+                                "ICE FOIA Library)"
+    assert {link.rel: link.href for link in agency.feed.links}["alternate"] == public.url + "/agencies/demo"
+    for section in set(ice.taken_down.values()):
+        path = section_path("demo", section)
+        feed = feedparser.parse(public.get(path + ".atom").content)
+        assert feed.bozo == 0, feed.get("bozo_exception")
+        titles = sorted(e.title for e in feed.entries)
+        expected = sorted([f"{agency.feed.title.split(': ', 1)[1].removeprefix('Takedowns from ')}: section "
+                           f"“{section}” removed"] + [f"Demo FOIA library (modelled on the 2017 ICE FOIA Library): "
+                                                      f"removed “{title}”" for title, s in ice.taken_down.items()
+                                                      if s == section])
+        assert titles == expected
+        assert {t.term for e in feed.entries for t in e.tags} == {"removed", "section_removed"}
+        page = public.get(path).text
+        assert f'href="{path}.atom"' in page and "Subscribe to this section's takedowns" in page
+    assert public.get("/agencies/nope.atom").status_code == 404
+    assert public.get(section_path("demo", "No such section") + ".atom").status_code == 404
+
+
 def test_home_page_explains_and_shows_latest_takedowns(ice, public):
     page = public.get("/").text
     assert "An independent archive of government FOIA libraries" in page
@@ -299,10 +325,24 @@ def test_home_page_explains_and_shows_latest_takedowns(ice, public):
 # what must stay private -----------------------------------------------------------------------------------------
 
 
+def reader_pages(public: Served) -> list[str]:
+    """Every page of the reader's site: lists, each document, change, agency and section, and their feeds."""
+    paths = ["/", "/removed", "/restored", "/removed?before=1", "/search?q=secure", "/public/takedown_feed.atom"]
+    paths += [f"/documents/{row['key']}" for row in public.rows("/public/catalogue")]
+    paths += [f"/changes/{row['event_id']}" for row in public.rows("/public/text_diffs")]
+    for agency in public.rows("/public/agencies"):
+        paths += [f"/agencies/{agency['id']}", f"/agencies/{agency['id']}.atom"]
+    for section in public.rows("/public/section_counts"):
+        paths += [section_path(section["agency_id"], section["section"]) + suffix for suffix in ("", ".atom")]
+    return paths
+
+
 def every_response_text(public: Served) -> Iterator[tuple[str, str]]:
     """Every page and every SQL answer of the public instance that could carry a row of any table."""
-    for path in ("/", "/public", "/-/metadata.json", "/-/databases.json", "/public/takedown_feed.atom"):
-        yield path, public.get(path).text
+    for path in ("/public", "/-/metadata.json", "/-/databases.json", *reader_pages(public)):
+        response = public.get(path)
+        assert response.status_code == 200, path
+        yield path, response.text
     tables = public.sql("select name, type from sqlite_master where type in ('table', 'view')").json()
     assert {"texts_fts_data", "texts_fts_idx", "texts_fts_docsize", "removed_documents"} <= {t["name"] for t in tables}
     for table in tables:
@@ -328,10 +368,13 @@ def test_withheld_text_and_bytes_are_unreachable(ice, public):
     assert checked > 20
     assert not any(secret.encode() in ice.public_db.read_bytes() for secret in secrets)
     for search in ("quokka", "lantern manifest", "Maria"):
+        assert "Nothing found." in public.get("/search", q=search).text
         assert public.json("/public/documents.json", _search=search)["rows"] == []
         assert public.json("/public/texts.json", _search=search)["rows"] == []
         assert public.sql(f"select rowid from texts_fts where texts_fts match '{search}'").json() == []
     assert public.get(f"/-/files/{withheld_sha}").status_code == 404
+    assert public.get(f"/-/previews/{withheld_sha}.png").status_code == 404
+    assert public.sql(f"select * from previews where sha256 = '{withheld_sha}'").json() == []
     assert public.get(f"/-/files/{withheld_sha.upper()}").status_code == 404
     assert public.sql(f"select * from blobs where sha256 = '{withheld_sha}'").json() == []
 

@@ -30,7 +30,7 @@ from ..archive.text_clean import clean_text
 from ..archive.vocabulary import EventKind
 from ..config import WAYBACK_BASE_URL
 from .chart import month_label, month_span, takedowns_svg
-from .preview import build_previews
+from .preview import DEFAULT_BUDGET, PreviewBudget, build_previews
 from .reader import build_reader_tables
 
 TAKEDOWN_KINDS = (EventKind.REMOVED, EventKind.SECTION_REMOVED, EventKind.REMOVED_BEFORE_MONITORING,
@@ -232,8 +232,9 @@ class PublishStats:
     seconds: float = 0.0
 
 
-def build_public(data_dir: DataDirLike) -> PublishStats:
-    """Write ``<data_dir>/public/public.db`` from the archive in ``data_dir``, replacing any earlier one atomically.
+def build_public(data_dir: DataDirLike, preview_budget: PreviewBudget = DEFAULT_BUDGET) -> PublishStats:
+    """Write ``<data_dir>/public/public.db`` from the archive in ``data_dir``, replacing any earlier one atomically;
+    PDF previews are rendered within ``preview_budget``.
 
     Reads the archive and writes nothing to it.
     """
@@ -253,7 +254,7 @@ def build_public(data_dir: DataDirLike) -> PublishStats:
             connection.create_function("public_file_name", 3, public_file_name, deterministic=True)
             connection.create_function("clean_text", 1, clean_text, deterministic=True)
             connection.execute("attach database ? as archive", [f"{database.as_uri()}?mode=ro"])
-            rows = _build(sqlite_utils.Database(connection), data_dir, output)
+            rows = _build(sqlite_utils.Database(connection), data_dir, output, preview_budget)
             connection.execute("detach database archive")
             connection.execute("analyze")
         finally:
@@ -267,7 +268,8 @@ def build_public(data_dir: DataDirLike) -> PublishStats:
                         seconds=time.perf_counter() - started)
 
 
-def _build(db: sqlite_utils.Database, data_dir: DataDir, previous: Path) -> dict[str, int]:
+def _build(db: sqlite_utils.Database, data_dir: DataDir, previous: Path, preview_budget: PreviewBudget
+           ) -> dict[str, int]:
     archive_tables = {row[0] for row in db.execute("select name from archive.sqlite_master where type = 'table'")}
     db.execute("begin")  # one read snapshot of the archive for the whole build
     db.execute("create temp table published (sha256 text primary key)")
@@ -285,7 +287,8 @@ def _build(db: sqlite_utils.Database, data_dir: DataDir, previous: Path) -> dict
     db.execute("insert into texts_fts (rowid, text) select rowid, text from texts")
     db.execute("insert into texts_fts (texts_fts) values ('optimize')")
     rows.update(_derive(db))
-    rows.update({f"previews {name}": count for name, count in build_previews(db, data_dir, previous).items()})
+    previews = build_previews(db, data_dir, previous, preview_budget)
+    rows.update({f"previews {name}": count for name, count in previews.items()})
     db.execute("commit")
     return rows
 

@@ -99,6 +99,7 @@ _STATEMENTS = (
     "create index catalogue_agency_status on catalogue (agency_id, status, status_at desc, key)",
     "create index catalogue_section on catalogue (agency_id, section, status, status_at desc, key)",
     "create index catalogue_document on catalogue (document_id)",
+    "create index catalogue_event on catalogue (event_id)",
     "create index catalogue_url on catalogue (agency_id, url)",
     # Every copy: what our crawls fetched (by sightings, and the documents' last copy), and what was recovered.
     """create table copies (
@@ -197,12 +198,12 @@ _STATEMENTS = (
            min(k.first_seen) as first_seen,
            max(case when k.status = 'removed' then k.status_at end) as last_removal
     from catalogue k where k.section is not null and k.section != '' group by k.agency_id, k.section""",
+    "create unique index section_counts_key on section_counts (agency_id, section)",
     # A section named only by takedowns (its documents are filed under another heading now) has a page too.
     """insert into section_counts (agency_id, section, documents, listed, removed, restored, withheld)
     select distinct agency_id, section, 0, 0, 0, 0, 0 from main.takedowns t
     where section is not null and section != ''
       and not exists (select 1 from section_counts s where s.agency_id = t.agency_id and s.section = t.section)""",
-    "create unique index section_counts_key on section_counts (agency_id, section)",
 )
 
 
