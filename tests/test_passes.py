@@ -251,3 +251,23 @@ def test_a_run_that_leaves_a_removal_unconfirmed_is_followed_by_a_confirmation_r
         assert scheduled_runs(open_private(data))[config.id] <= job.next_run_time  # status shows the sooner run
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_quiet_watch_passes_keep_an_agency_fresh(library) -> None:
+    """A library unchanged for days is watched, not stale: its quiet passes count as complete readings."""
+    from foiawatch.alerts.settings import AlertSettings
+    from foiawatch.alerts.status import status_report
+    from foiawatch.archive.state import open_private
+
+    site, config, data = library
+    assert run(config, data, "full").status == "complete"
+    with Archive(data) as archive:
+        archive.db.execute("update crawls set started_at = '2026-01-01T00:00:00+00:00', "
+                           "finished_at = '2026-01-01T00:10:00+00:00'")
+        archive.db.conn.commit()
+    assert run(config, data, "watch").status == "unchanged"
+    with Archive(data) as archive:
+        reading = archive.last_complete_reading(config.id)
+        assert reading is not None and reading > "2026-01-02"
+        report = status_report(archive, open_private(data), AlertSettings(), agencies=[config.id])
+    assert report.agencies[0].state.state == "ok"

@@ -214,7 +214,7 @@ def _state(archive: Archive, private: sqlite_utils.Database, settings: AlertSett
         return AgencyState(FAILING, first_failed["started_at"],
                            f"{len(streak)} run(s) in a row failed; last: {'; '.join(errors) or 'a step failed'}")
     if finished:
-        since = complete["finished_at"] if complete else finished[-1]["started_at"]
+        since = archive.last_complete_reading(agency_id) or finished[-1]["started_at"]
         age = (now - datetime.fromisoformat(since)).total_seconds()
         if age > settings.stale_after:
             latest = finished[0]

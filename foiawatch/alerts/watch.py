@@ -107,8 +107,10 @@ def _stale(archive: Archive, agency_id: str, settings: AlertSettings) -> Conditi
         return None  # never crawled: nothing to be stale yet
     last = archive.last_crawl(agency_id, CrawlStatus.COMPLETE)
     first = next(archive.crawls(agency_id))
-    since = last["finished_at"] if last else first["started_at"]
-    last_text = f"crawl {last['id']} at {since}" if last else "none"
+    since = archive.last_complete_reading(agency_id) or first["started_at"]
+    last_text = f"crawl {last['id']} at {last['finished_at']}" if last else "none"
+    if last and since != last["finished_at"]:
+        last_text += f"; the listing found unchanged by a watch pass at {since}"
     detail = (f"Last complete crawl: {last_text}.\n"
               f"Latest crawl: {latest['id']}, {latest['status']}"
               + (f" ({latest['status_reason']})" if latest["status_reason"] else "") + ".")

@@ -140,6 +140,16 @@ class Archive:
             " join documents d on d.id = l.document_id where l.crawl_id = ? and l.listing_page = ? order by l.rowid",
             [crawl_id, listing_page]).fetchall()]
 
+    def last_complete_reading(self, agency_id: str) -> str | None:
+        """When the library was last read whole and found up: the latest complete listing crawl's end, or a later
+        watch pass that found it unchanged (kept as a ``watch_checks`` row, not a crawl)."""
+        row = self.db.execute(
+            "select max(at) from (select max(finished_at) as at from crawls where agency_id = :agency and status = "
+            ":complete and kind != :revalidate union all select max(finished_at) from watch_checks where agency_id "
+            "= :agency)", {"agency": agency_id, "complete": CrawlStatus.COMPLETE, "revalidate": CrawlKind.REVALIDATE},
+        ).fetchone()
+        return row[0] if row else None
+
     def pending_removals(self, agency_id: str) -> int:
         """Documents off the listing and found gone, waiting for their next confirmation."""
         return self.db.execute("select count(*) from diff_documents where agency_id = ? and state = ? and streak > 0",
