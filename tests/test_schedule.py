@@ -201,17 +201,21 @@ def two_agencies(tmp_path: Path) -> Path:
 
 def test_schedule_with_no_argument_runs_every_configured_agency(tmp_path):
     config_dir = two_agencies(tmp_path)
-    # Both agencies of --config-dir, and the bundled ones beside them; the demo (a placeholder address) only
-    # when named.
-    bundled = {path.stem for path in (ROOT / "foiawatch" / "agencies").glob("*.toml")} - {"demo"}
-    assert {"ice", "epa-hfstudy"} <= bundled
-    expected = {"alpha", "beta"} | bundled
+    # Both agencies of --config-dir and only them: the bundled configs are a catalogue, not a list to watch.
+    expected = {"alpha", "beta"}
     ran = run_schedule_until(tmp_path, ["--config-dir", str(config_dir)], expected)
     assert ran == expected
     jobs = {row[0] for row in open_private(tmp_path / "data").execute("select id from schedule_jobs")}
     assert jobs == {f"agency:{agency}" for agency in expected}
     recorded = runs(tmp_path / "data")
     assert recorded["alpha"] and recorded["beta"] and set(recorded["alpha"] + recorded["beta"]) == {"ok"}
+
+
+def test_schedule_with_no_argument_and_no_config_dir_runs_the_bundled_agencies(tmp_path):
+    # Every bundled agency; the demo (a placeholder address) only when named.
+    bundled = {path.stem for path in (ROOT / "foiawatch" / "agencies").glob("*.toml")} - {"demo"}
+    assert {"ice", "epa-hfstudy"} <= bundled
+    assert run_schedule_until(tmp_path, [], bundled) == bundled
 
 
 def test_schedule_agency_option_chooses_and_repeats(tmp_path):

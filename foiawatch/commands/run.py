@@ -122,14 +122,15 @@ def _agency_text(agency: AgencyStatus) -> str:
 @click.command(epilog=SETTINGS_HELP)
 @click.argument("agency_args", metavar="[AGENCY]...", nargs=-1)
 @click.option("--agency", "agencies", multiple=True,
-              help="Only this agency (repeatable). Default: every configured agency but the demo.")
+              help="Only this agency (repeatable). Default: every agency of --config-dir, or without one every "
+                   "bundled agency but the demo.")
 @data_dir_option
 @config_dir_option
 def schedule(agency_args: tuple[str, ...], agencies: tuple[str, ...], data_dir: DataDir,
              config_dir: Path | None) -> None:
-    """Run the chain for every configured agency (those in --config-dir and the bundled ones, as `foiawatch
-    agencies` lists them; the demo only when named) on the schedule of its config, in the foreground; SIGTERM
-    stops it. --agency (or AGENCY arguments) chooses agencies.
+    """Run the chain for every configured agency (those in --config-dir, or without one the bundled ones; the demo
+    only when named) on the schedule of its config, in the foreground; SIGTERM stops it. --agency (or AGENCY
+    arguments) chooses agencies, bundled or not.
 
     Each run: crawl, diff, Wayback baseline (on the config's [wayback] schedule), recovery, publish, alerts.
     Runs missed while stopped are made up by one run. Cron expressions are in UTC.
@@ -142,13 +143,18 @@ def schedule(agency_args: tuple[str, ...], agencies: tuple[str, ...], data_dir: 
 
 
 def _every_agency(config_dir: Path | None) -> list[AgencyConfig]:
+    """The operator's agencies: those of --config-dir when there is one (the bundled configs are a catalogue to
+    choose from, not a list to watch beside them), else the bundled ones but the demo."""
     found = configured_agencies(config_dir)
+    if config_dir is not None:
+        found = [(path, config) for path, config in found if path.parent == config_dir]
     broken = [f"{path}: {config}" for path, config in found if isinstance(config, ConfigError)]
     if broken:
         raise click.ClickException("cannot schedule every agency, a config does not load: " + "; ".join(broken))
     configs = [config for _, config in found if isinstance(config, AgencyConfig) and config.id != DEMO_AGENCY]
     if not configs:
-        raise click.ClickException("no agency config to schedule (add .toml files with --config-dir)")
+        raise click.ClickException(f"no agency config to schedule in {config_dir or 'the bundled configs'} (add "
+                                   ".toml files there, e.g. with `foiawatch init URL`, or name agencies)")
     return configs
 
 
