@@ -179,7 +179,7 @@ DERIVED = (
         "document_id": ("INTEGER REFERENCES documents(id)", "e.document_id"),
         "crawl_id": ("INTEGER REFERENCES crawls(id)", "e.crawl_id"),
     }, f"events e where e.kind in ({_kinds(TAKEDOWN_KINDS)})", "e.detected_at desc, e.id desc",
-        (("detected_at", "id"), ("agency_id", "section", "kind", "detected_at"), ("kind",), ("section",))),
+        (("id",), ("detected_at", "id"), ("agency_id", "section", "kind", "detected_at"), ("kind",), ("section",))),
     Derived("removed_documents", {
         "event_id": ("INTEGER REFERENCES events(id)", "e.id"),
         "removed_at": ("TEXT", "e.detected_at"),
@@ -212,8 +212,9 @@ DERIVED = (
         "section": ("TEXT", "k.section"),
         "title": ("TEXT", "k.title"),
         "url": ("TEXT", "k.url"),
+        # "+r.kind": by the document's events, not by scanning every removal (the planner's choice for max()).
         "removed_at": ("TEXT", f"(select max(r.detected_at) from events r where r.document_id = k.document_id "
-                               f"and r.kind in ({_kinds(DOCUMENT_REMOVALS)}))"),
+                               f"and +r.kind in ({_kinds(DOCUMENT_REMOVALS)}))"),
         "copy": ("TEXT", "k.copy"),
         "document_id": ("INTEGER REFERENCES documents(id)", "k.document_id"),
     }, "catalogue k where k.status = 'restored'", "k.status_at desc, k.key desc",

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from datasette.database import QueryInterrupted
 from datasette.utils import tilde_decode, tilde_encode
 from datasette.utils.asgi import NotFound, Response
 
@@ -148,7 +149,9 @@ async def document_page(datasette: Datasette, request: Request) -> Response:
     wayback_base = (document["wayback"] or "").split("/web/*/", 1)[0]
     # A capture's playback shows the bytes as captured: not for a document whose recovered copy is withheld.
     playback = wayback_base and not any(c["source"] == "wayback" and c["withheld"] for c in copies)
-    copy = next((c for c in copies if c["sha256"] == document["copy_sha256"]), None)
+    # The copy a citation names: the one a reader downloads, else our last one (withheld, but its hash is public).
+    copy = next((c for c in copies if c["sha256"] == document["copy_sha256"]),
+                next((c for c in copies if c["sha256"] == document["sha256"]), None))
     root = atom.site_root(datasette, request)
     return await _render(datasette, request, "foiawatch_document.html", {
         "document": document, "events": events, "copies": copies, "captures": captures, "excerpt": excerpt,
@@ -338,8 +341,10 @@ async def search_page(datasette: Datasette, request: Request) -> Response:
             where.append(f"substr(k.status_at, 1, 10) {operator} :{name}")
             params[name] = filters[name]
     results: list[dict[str, Any]] = []
+    too_slow = False
     if query:
-        rows = await _rows(db, f"""
+        try:
+            rows = await _rows(db, f"""
             select k.key, k.title, k.url, k.status, k.status_at, k.section, k.withheld, a.name as agency,
                    c.source, c.first_captured, c.sha256,
                    snippet(texts_fts, 0, :open, :close, '…', {SNIPPET_WORDS}) as snippet
@@ -347,6 +352,8 @@ async def search_page(datasette: Datasette, request: Request) -> Response:
             join copies c on c.sha256 = t.sha256 join catalogue k on k.key = c.key
             left join agencies a on a.id = k.agency_id
             where {' and '.join(where)} order by texts_fts.rank limit :limit""", params)
+        except QueryInterrupted:  # words in nearly every text, ranked past the time limit: say so, not a 500
+            rows, too_slow = [], True
         seen: set[str] = set()
         for row in rows:
             if row["key"] not in seen and len(results) < SEARCH_LIMIT:
@@ -356,6 +363,6 @@ async def search_page(datasette: Datasette, request: Request) -> Response:
     sections = await _rows(db, "select section from section_counts where agency_id = ? order by section",
                            [filters["agency"]]) if filters["agency"] else []
     return await _render(datasette, request, "foiawatch_search.html", {
-        "q": text, "filters": filters, "results": results, "agencies": agencies, "sections": sections,
-        "statuses": list(STATUS_FILTERS),
+        "q": text, "filters": filters, "results": results, "too_slow": too_slow, "agencies": agencies,
+        "sections": sections, "statuses": list(STATUS_FILTERS),
     })

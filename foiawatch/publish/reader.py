@@ -95,9 +95,9 @@ _STATEMENTS = (
     from main.events e
     where e.kind = '{EventKind.REMOVED_BEFORE_MONITORING}'
       and not exists (select 1 from main.documents d where d.agency_id = e.agency_id and d.url = e.url)""",
-    "create index catalogue_status on catalogue (status, status_at desc, key)",
-    "create index catalogue_agency_status on catalogue (agency_id, status, status_at desc, key)",
-    "create index catalogue_section on catalogue (agency_id, section, status, status_at desc, key)",
+    "create index catalogue_status on catalogue (status, status_at desc, key desc)",
+    "create index catalogue_agency_status on catalogue (agency_id, status, status_at desc, key desc)",
+    "create index catalogue_section on catalogue (agency_id, section, status, status_at desc, key desc)",
     "create index catalogue_document on catalogue (document_id)",
     "create index catalogue_event on catalogue (event_id)",
     "create index catalogue_url on catalogue (agency_id, url)",
