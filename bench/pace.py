@@ -26,7 +26,6 @@ The last line reads: `pace: takedown latency <x>x lower at <y>x the requests, <n
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import random
 import shutil
@@ -36,25 +35,22 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from statistics import median
 
-from foiawatch.archive import Archive
-from foiawatch.config import AgencyConfig, parse_config
-from foiawatch.crawler import crawl
-from foiawatch.pipeline import diff_agency
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from foiawatch.archive import Archive  # noqa: E402
+from foiawatch.config import AgencyConfig, parse_config  # noqa: E402
+from foiawatch.crawler import crawl  # noqa: E402
+from foiawatch.pipeline import diff_agency  # noqa: E402
+from tests.support.local_server import LocalServer  # noqa: E402
 
 DAY = 86400.0
 TAKEDOWNS, EDITS = 30, 20
 FULL_EVERY = 6 * 3600.0
 REVALIDATE_AT = 3 * 3600.0  # 03:00 each day
 REVALIDATE_DAYS = 7.0
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 256
-    daemon_threads = True
 
 
 @dataclass
@@ -69,23 +65,8 @@ class Library:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        library = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                library.answer(self, body=True)
-
-            def do_HEAD(self) -> None:  # noqa: N802
-                library.answer(self, body=False)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = LocalServer(self.answer, etags=True)
+        self.url = self.server.url
 
     def per_page(self) -> int:
         return math.ceil(self.documents / self.pages)
@@ -102,36 +83,19 @@ class Library:
         version = "revised" if number in self.edited else "original"
         return f"%PDF-1.4\n% record {number}, {version}\n%%EOF\n".encode()
 
-    def answer(self, handler: BaseHTTPRequestHandler, body: bool) -> None:
+    def answer(self, method: str, path: str, headers: object) -> tuple[int, dict[str, str], bytes]:
         with self.lock:
             self.requests += 1
-        path = handler.path
-        status, content, kind = 404, b"<html><title>Not found</title></html>", "text/html"
         if path == "/library" or path.startswith("/library?page="):
-            status, content, kind = 200, self.page(int(path.rpartition("=")[2]) if "=" in path else 0), "text/html"
-        elif path.startswith("/files/record-") and path.endswith(".pdf"):
+            return 200, {"Content-Type": "text/html"}, self.page(int(path.rpartition("=")[2]) if "=" in path else 0)
+        if path.startswith("/files/record-") and path.endswith(".pdf"):
             number = int(path[len("/files/record-"):-4])
             if number < self.documents and number not in self.taken:
-                status, content, kind = 200, self.document(number), "application/pdf"
-        etag = f'"{hashlib.sha256(content).hexdigest()[:20]}"'
-        if status == 200 and handler.headers.get("If-None-Match") == etag:
-            handler.send_response(304)
-            handler.send_header("ETag", etag)
-            handler.send_header("Content-Length", "0")
-            handler.end_headers()
-            return
-        handler.send_response(status)
-        handler.send_header("Content-Type", kind)
-        handler.send_header("Content-Length", str(len(content)))
-        if status == 200:
-            handler.send_header("ETag", etag)
-        handler.end_headers()
-        if body:
-            handler.wfile.write(content)
+                return 200, {"Content-Type": "application/pdf"}, self.document(number)
+        return 404, {"Content-Type": "text/html"}, b"<html><title>Not found</title></html>"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 @dataclass(frozen=True)
@@ -322,7 +286,7 @@ def main() -> int:
         print(f"watch every {every / 60:.0f} min: {passes} passes of ~{watch_cost} requests, up to {TAKEDOWNS} "
               f"confirmation passes and {revalidation} revalidations fit the full crawls' {full.requests_day} "
               "requests a day")
-        config = config_for(site, watch=f"*/{int(every // 60)} * * * *")
+        config = config_for(site, watch="*/15 * * * *")  # a watch agency; the simulation keeps the clock itself
         watch = simulate(site, config, events, base, args.rate, "watch", lambda sim: watch_schedule(sim, every))
         report(watch, events)
     finally:

@@ -21,6 +21,7 @@ from foiawatch.config import AgencyConfig, find_config
 from foiawatch.demo.site import DemoSite
 
 from .support.faults import FaultHarness
+from .support.local_server import LocalServer
 
 _LOCAL = ("localhost", "127.", "::1")
 
@@ -68,37 +69,18 @@ def demo_config(site_url: str, library_path: str = "/foia/library", **politeness
 class StaticSite:
     """Serves fixed responses: path -> (status, headers, body). For inputs the demo library cannot produce."""
 
+    NOT_FOUND = (404, {"Content-Type": "text/html"}, b"<html><title>Page not found</title></html>")
+
     def __init__(self, routes: dict[str, tuple[int, dict[str, str], bytes]]):
         self.routes = routes
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                status, headers, body = site.routes.get(self.path, (404, {"Content-Type": "text/html"},
-                                                                    b"<html><title>Page not found</title></html>"))
-                self.send_response(status)
-                for name, value in {"Content-Length": str(len(body)), **headers}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_HEAD(self) -> None:  # noqa: N802
-                self.do_GET()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.server = LocalServer(lambda method, path, headers: self.routes.get(path, self.NOT_FOUND))
+        self.url = self.server.url
 
     def __enter__(self) -> StaticSite:
-        self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 PUBLIC_URL = "http://127.0.0.1:8001"

@@ -7,11 +7,8 @@ request it gets, so the tests can say exactly what each pass asked for.
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,6 +17,8 @@ from foiawatch.archive import Archive
 from foiawatch.config import load_config
 from foiawatch.crawler import crawl
 from foiawatch.pipeline import diff_agency
+
+from .support.local_server import LocalServer
 
 HTML = "text/html; charset=utf-8"
 
@@ -36,21 +35,8 @@ class Library:
 
     def __post_init__(self) -> None:
         self.listed = list(self.documents)
-        library = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                library.answer(self, body=True)
-
-            def do_HEAD(self) -> None:  # noqa: N802
-                library.answer(self, body=False)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = LocalServer(self.answer, etags=True)
+        self.url = self.server.url
 
     def page(self, number: int) -> bytes:
         items = "".join(f'<li><a href="{path}">{path.rsplit("/", 1)[-1]}</a></li>'
@@ -59,31 +45,15 @@ class Library:
         return (f"<html><body><main><h2>Records</h2><ul>{items}</ul><nav class='pager'>{pager}</nav>"
                 f"</main></body></html>").encode()
 
-    def answer(self, handler: BaseHTTPRequestHandler, body: bool) -> None:
-        path = handler.path
-        self.log.append((handler.command, path))
+    def answer(self, method: str, path: str, headers: object) -> tuple[int, dict[str, str], bytes]:
+        self.log.append((method, path))
         if self.down and path.startswith("/foia"):
-            status, content, kind = 503, b"<html>down for maintenance</html>", HTML
-        elif path == "/foia" or path.startswith("/foia?page="):
-            status, content, kind = 200, self.page(int(path.rpartition("=")[2]) if "=" in path else 0), HTML
-        elif path in self.documents:
-            status, content, kind = 200, self.documents[path], "application/pdf"
-        else:
-            status, content, kind = 404, b"<html><title>Not found</title></html>", HTML
-        etag = f'"{hashlib.sha256(content).hexdigest()[:16]}"'
-        if status == 200 and handler.headers.get("If-None-Match") == etag:
-            handler.send_response(304)
-            handler.send_header("ETag", etag)
-            handler.end_headers()
-            return
-        handler.send_response(status)
-        handler.send_header("Content-Type", kind)
-        handler.send_header("Content-Length", str(len(content)))
-        if status == 200:
-            handler.send_header("ETag", etag)
-        handler.end_headers()
-        if body:
-            handler.wfile.write(content)
+            return 503, {"Content-Type": HTML}, b"<html>down for maintenance</html>"
+        if path == "/foia" or path.startswith("/foia?page="):
+            return 200, {"Content-Type": HTML}, self.page(int(path.rpartition("=")[2]) if "=" in path else 0)
+        if path in self.documents:
+            return 200, {"Content-Type": "application/pdf"}, self.documents[path]
+        return 404, {"Content-Type": HTML}, b"<html><title>Not found</title></html>"
 
     def take(self) -> Counter:
         """The requests since the last call, by (method, kind of path)."""
@@ -92,8 +62,7 @@ class Library:
                         else "document") for method, path in taken)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 @pytest.fixture

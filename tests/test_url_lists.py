@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,16 +21,14 @@ from foiawatch.config import load_config
 from foiawatch.crawler import crawl
 from foiawatch.pipeline import diff_agency
 
+from .support.local_server import LocalServer
+
 FIXTURES = Path(__file__).parent / "fixtures"
 BLOCK_PAGE = (FIXTURES / "blockpages" / "captcha__cloudflare-recaptcha-cloudscraper.html").read_bytes()
 NOT_FOUND = ("<!doctype html><html><head><title>Page not found | Bureau of Records</title></head><body>"
              "<header><a href='/'>Bureau of Records</a></header><main><h1>We can't find that page</h1>"
              "<p>The page you asked for, {path}, may have moved. Search our publications instead.</p></main>"
              "</body></html>")
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128  # the crawler opens up to [politeness] concurrency connections at once
 
 
 @dataclass
@@ -45,31 +41,15 @@ class PublicationSite:
     counter: Iterator[int] = field(default_factory=itertools.count)
 
     def __post_init__(self) -> None:
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                status, headers, body = site.answer(self.path)
-                self.send_response(status)
-                for name, value in {"Content-Length": str(len(body)), "Content-Type": "text/html; charset=utf-8",
-                                    **headers}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_HEAD(self) -> None:  # noqa: N802
-                self.do_GET()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = LocalServer(lambda method, path, headers: self._typed(*self.answer(path)))
+        self.url = self.server.url
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
+
+    @staticmethod
+    def _typed(status: int, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        return status, {"Content-Type": "text/html; charset=utf-8", **headers}, body
 
     def answer(self, path: str) -> tuple[int, dict[str, str], bytes]:
         if path == "/":
