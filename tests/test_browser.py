@@ -11,9 +11,6 @@ test's tmp dir.
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +27,7 @@ from foiawatch.diff.engine import run_diff
 from foiawatch.publish import build_public
 
 from .conftest import demo_config
+from .support import debian
 from .test_hostile_input import serving
 from .test_publish import (
     CHANGED_TITLE,
@@ -48,28 +46,10 @@ RECOVERED_URL = "https://www.ice.gov/doclib/foia/secure-communities/SC_Rollout_2
 RECOVERED_TEXT = "Secure Communities rollout plan, 2009. Interoperability pilots in Harris County and Wake County."
 
 
-def _install_chromium() -> str | None:
-    """Install Debian's chromium if it is missing; returns why it cannot be had, or None once it is there."""
-    if CHROMIUM.exists():
-        return None
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        return "no /usr/bin/chromium, and apt-get is unavailable or not root: run `apt-get install -y chromium`"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "install", "-y", "-q", "chromium"], ["apt-get", "update", "-q"],
-                    ["apt-get", "install", "-y", "-q", "chromium"]):
-        try:
-            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
-        except subprocess.TimeoutExpired:
-            return f"`{' '.join(command)}` timed out"
-        if command[1] == "install" and done.returncode == 0 and CHROMIUM.exists():
-            return None
-    return f"apt-get could not install chromium: {done.stderr.strip()[-300:]}"
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
-    problem = _install_chromium()
+    problem = debian.install("chromium", CHROMIUM.exists)
     if problem:
         pytest.skip(problem)
     from playwright.sync_api import sync_playwright

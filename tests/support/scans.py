@@ -7,34 +7,18 @@ test installs Chromium).
 from __future__ import annotations
 
 import io
-import os
 import random
 import shutil
-import subprocess
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-TESSERACT_PACKAGE = "tesseract-ocr"
+from . import debian
 
 
 def install_tesseract() -> str | None:
     """Install Debian's tesseract-ocr if it is missing; why it cannot be had, or None once it is there."""
-    if shutil.which("tesseract"):
-        return None
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        return f"no tesseract, and apt-get is unavailable or not root: run `apt-get install -y {TESSERACT_PACKAGE}`"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    done = None
-    for command in (["apt-get", "install", "-y", "-q", TESSERACT_PACKAGE], ["apt-get", "update", "-q"],
-                    ["apt-get", "install", "-y", "-q", TESSERACT_PACKAGE]):
-        try:
-            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
-        except subprocess.TimeoutExpired:
-            return f"`{' '.join(command)}` timed out"
-        if command[1] == "install" and done.returncode == 0 and shutil.which("tesseract"):
-            return None
-    return f"apt-get could not install {TESSERACT_PACKAGE}: {done.stderr.strip()[-300:] if done else ''}"
+    return debian.install("tesseract-ocr", lambda: shutil.which("tesseract") is not None)
 
 
 def page_image(lines: list[str], *, dpi: int = 300, inches: tuple[float, float] = (8.5, 11.0), points: float = 11,
