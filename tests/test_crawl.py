@@ -109,7 +109,7 @@ def test_killed_crawl_leaves_a_sound_archive_and_is_never_complete(tmp_path):
             [sys.executable, "-m", "foiawatch.crawler.run", "--data-dir", str(data), "--config-json",
              str(config_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a start-up wait, generous for a loaded machine
         while time.monotonic() < deadline:
             if (data / "archive.db").exists():
                 with sqlite3.connect(data / "archive.db") as conn:

@@ -116,7 +116,7 @@ class Served:
 
     def __enter__(self) -> Served:
         self.thread.start()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120  # a start-up wait, generous for a loaded machine
         while not self.server.started:
             assert self.thread.is_alive() and time.monotonic() < deadline, "the public instance did not start"
             time.sleep(0.02)

@@ -114,7 +114,7 @@ def plain_datasette(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a start-up wait, generous for a loaded machine
         while True:
             try:
                 httpx.get(url + "/-/versions.json", timeout=2)

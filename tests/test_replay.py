@@ -45,7 +45,7 @@ class Pywb:
     def __enter__(self) -> Pywb:
         self.server = subprocess.Popen([BIN / "wayback", "-p", str(self.port), "-b", "127.0.0.1"], cwd=self.workdir,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a start-up wait, generous for a loaded machine
         while time.monotonic() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
