@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
 import ipaddress
 import json
 import socket
@@ -17,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
+from foiawatch.archive import Archive
 from foiawatch.config import AgencyConfig, find_config
 from foiawatch.demo.site import DemoSite
 
@@ -197,3 +199,12 @@ def run_seeds(harnesses: list[FaultHarness], seeds: list[int], work):
 
     with ThreadPoolExecutor(len(harnesses)) as pool:
         return [result for results in pool.map(lane, range(len(harnesses))) for result in results]
+
+
+def store_bytes(archive: Archive, data: bytes, mimetype: str) -> str:
+    """Store ``data`` in the archive's blobs as a test file; its sha256."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    source = archive.data_dir.tmp / f"test-{sha256}"
+    source.write_bytes(data)
+    archive.store_blob(source, sha256, mimetype, source="test")
+    return sha256

@@ -12,7 +12,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +35,7 @@ from foiawatch.publish import build_public
 from foiawatch.publish.pages import section_path
 
 from .conftest import free_port
+from .support.datasette import answering
 from .test_publish import Served
 from .test_side_channels import AGENCY, Library
 
@@ -191,24 +191,10 @@ def serving(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> It
     """``foiawatch serve`` in its own process, as deployed."""
     port = free_port()
     environment = {key: value for key, value in os.environ.items() if key != "FOIAWATCH_PUBLIC_URL"}
-    server = subprocess.Popen([sys.executable, "-c", "from foiawatch.cli import cli; cli()", "serve", "--data-dir",
-                               str(data_dir), "--port", str(port), *args], env={**environment, **(env or {})},
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120  # a start-up wait, generous for a loaded machine
-        while True:
-            try:
-                httpx.get(url + "/-/versions.json", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert server.poll() is None, server.communicate()[0].decode()
-                assert time.monotonic() < deadline, "foiawatch serve did not answer"
-                time.sleep(0.1)
+    command = [sys.executable, "-c", "from foiawatch.cli import cli; cli()", "serve", "--data-dir", str(data_dir),
+               "--port", str(port), *args]
+    with answering(command, port, {**environment, **(env or {})}) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def feed_urls(url: str, host: str, path: str) -> tuple[str, list[str], list[str]]:

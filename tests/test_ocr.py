@@ -4,7 +4,6 @@ browser test installs Chromium); the scans are generated, small pages at 200-300
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import random
@@ -27,7 +26,7 @@ from foiawatch.crawler import crawl
 from foiawatch.demo.pdf import make_pdf
 from foiawatch.pipeline import diff_agency, publish_archive
 
-from .conftest import StaticSite
+from .conftest import StaticSite, store_bytes
 from .support.scans import encode, form, install_tesseract, page_image, scan_pdf
 
 
@@ -48,19 +47,11 @@ def scan(lines: list[str], seed: int, dpi: int = 300) -> bytes:
                                 seed=seed)], dpi)
 
 
-def store(archive: Archive, data: bytes, mimetype: str) -> str:
-    sha256 = hashlib.sha256(data).hexdigest()
-    source = archive.data_dir.tmp / f"test-{sha256}"
-    source.write_bytes(data)
-    archive.store_blob(source, sha256, mimetype, source="test")
-    return sha256
-
-
 def test_scanned_forms_are_screened_and_clean_ones_published_and_searchable(tesseract, tmp_path):
     rng = random.Random(17)
     forms = [form(rng, personal=n < 4) for n in range(7)]
     with Archive(tmp_path / "data") as archive:
-        shas = [store(archive, scan(f.lines, seed=n, dpi=(200, 300)[n % 2]), "application/pdf")
+        shas = [store_bytes(archive, scan(f.lines, seed=n, dpi=(200, 300)[n % 2]), "application/pdf")
                 for n, f in enumerate(forms)]
         assert extract_pending(archive, ocr=tesseract).as_dict() == {"ok": 7}
         screen_pending(archive)

@@ -3,7 +3,6 @@ formatting is no redaction; zip bombs and oversized sheets fail with a recorded 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import zipfile
 from pathlib import Path
@@ -18,6 +17,8 @@ from foiawatch.archive.pii import screen_pending
 from foiawatch.archive.store import Archive
 from foiawatch.archive.text import ExtractorPool, extract_pending
 from foiawatch.diff.textdiff import text_diff
+
+from .conftest import store_bytes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CALLERS = [("03/02/2017", "GARCIA, Maria", "(202) 555-0142", "482-18-7800"),
@@ -77,14 +78,6 @@ def memo() -> bytes:
     return buffer.getvalue()
 
 
-def store(archive: Archive, data: bytes, mimetype: str) -> str:
-    sha256 = hashlib.sha256(data).hexdigest()
-    source = archive.data_dir.tmp / f"test-{sha256}"
-    source.write_bytes(data)
-    archive.store_blob(source, sha256, mimetype, source="test")
-    return sha256
-
-
 def search(archive: Archive, phrase: str) -> list[str]:
     return [row[0] for row in archive.db.execute(
         "select texts.sha256 from texts_fts join texts on texts.rowid = texts_fts.rowid where texts_fts match ?",
@@ -93,10 +86,10 @@ def search(archive: Archive, phrase: str) -> list[str]:
 
 def test_a_call_log_redacted_by_formatting_is_withheld_for_what_it_holds(tmp_path):
     with Archive(tmp_path / "data") as archive:
-        log = store(archive, call_log(), XLSX)
-        stats = store(archive, statistics([("FY2016", 240255, 1000), ("FY2017", 226119, 1200)]), XLSX)
-        letter = store(archive, memo(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
-        calls_csv = store(archive, b"Caller,Phone,SSN\nMaria Garcia,2025550142,482187800\nWei Lee,3125550199,"
+        log = store_bytes(archive, call_log(), XLSX)
+        stats = store_bytes(archive, statistics([("FY2016", 240255, 1000), ("FY2017", 226119, 1200)]), XLSX)
+        letter = store_bytes(archive, memo(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        calls_csv = store_bytes(archive, b"Caller,Phone,SSN\nMaria Garcia,2025550142,482187800\nWei Lee,3125550199,"
                                    b"219099999\n", "text/csv")
         assert extract_pending(archive, ocr=OcrSettings(None)).as_dict() == {"ok": 4}
         screen_pending(archive)

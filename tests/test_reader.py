@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from foiawatch.publish.preview import PreviewBudget, render_preview
 from foiawatch.publish.serve import CONFIG_DIR
 
 from .conftest import free_port
+from .support.datasette import answering
 from .test_publish import IceScenario, ice_scenario
 from .test_side_channels import Library
 
@@ -109,24 +108,10 @@ def plain_datasette(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     """`datasette public.db -m metadata.yaml`: Datasette finds foiawatch's plugin by its entry point."""
     scenario = ice_scenario(tmp_path_factory)
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "datasette", str(scenario.public_db), "-m",
-                               str(CONFIG_DIR / "metadata.yaml"), "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120  # a start-up wait, generous for a loaded machine
-        while True:
-            try:
-                httpx.get(url + "/-/versions.json", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert server.poll() is None, server.communicate()[0].decode()
-                assert time.monotonic() < deadline, "datasette did not answer"
-                time.sleep(0.1)
+    command = [sys.executable, "-m", "datasette", str(scenario.public_db), "-m", str(CONFIG_DIR / "metadata.yaml"),
+               "--port", str(port)]
+    with answering(command, port) as url:
         yield url, scenario
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_plain_datasette_serves_the_readers_site(plain_datasette):

@@ -3,7 +3,6 @@ from them, and the archive integration (one ``texts`` row per blob, searchable t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -20,6 +19,8 @@ from foiawatch.archive.ocr import OcrSettings
 from foiawatch.archive.store import Archive
 from foiawatch.archive.text import ExtractorPool, extract_file, extract_pending
 from foiawatch.demo.pdf import assemble_pdf, make_pdf, make_xlsx, make_zip
+
+from .conftest import store_bytes
 
 NO_OCR = OcrSettings(None, unavailable="Tesseract is not installed (apt-get install tesseract-ocr)")
 
@@ -326,22 +327,14 @@ def test_extract_file_runs_one_file_in_isolation(tmp_path):
 # The archive ----------------------------------------------------------------------------------------------
 
 
-def _store(archive: Archive, data: bytes, mimetype: str) -> str:
-    sha256 = hashlib.sha256(data).hexdigest()
-    source = archive.data_dir.tmp / f"test-{sha256}"
-    source.write_bytes(data)
-    archive.store_blob(source, sha256, mimetype, source="test")
-    return sha256
-
-
 def test_extract_pending_fills_texts_once_and_feeds_search(tmp_path, monkeypatch):
     monkeypatch.setenv("FOIAWATCH_TESSERACT", "off")
     archive = Archive(tmp_path / "data")
     memo_pdf = make_pdf("Memo on detention standards", ["Inspectors found overcrowded holding cells in Building 4."])
-    memo = _store(archive, memo_pdf, "application/pdf")
-    scan = _store(archive, (CORPUS / IMAGE_ONLY[0]).read_bytes(), "application/pdf")
-    locked = _store(archive, (CORPUS / PASSWORD).read_bytes(), "application/pdf")
-    archived = _store(archive, make_zip({"a.txt": b"a"}), "application/zip")
+    memo = store_bytes(archive, memo_pdf, "application/pdf")
+    scan = store_bytes(archive, (CORPUS / IMAGE_ONLY[0]).read_bytes(), "application/pdf")
+    locked = store_bytes(archive, (CORPUS / PASSWORD).read_bytes(), "application/pdf")
+    archived = store_bytes(archive, make_zip({"a.txt": b"a"}), "application/zip")
     calls: list[tuple[int, int]] = []
 
     stats = extract_pending(archive, progress=lambda done, total: calls.append((done, total)))
@@ -367,7 +360,7 @@ def test_extract_pending_fills_texts_once_and_feeds_search(tmp_path, monkeypatch
     again = extract_pending(archive)
     assert again.total == 0 and archive.db["texts"].count == 4
 
-    newer = _store(archive, make_pdf("Second memo", ["Follow-up inspection."]), "application/pdf")
+    newer = store_bytes(archive, make_pdf("Second memo", ["Follow-up inspection."]), "application/pdf")
     assert extract_pending(archive).as_dict() == {"ok": 1}
     assert archive.db["texts"].get(newer)["status"] == "ok" and archive.db["texts"].count == 5
 
