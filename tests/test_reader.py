@@ -4,6 +4,7 @@ search terms a reader types, and statuses that are true now."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import sys
@@ -22,6 +23,7 @@ from foiawatch.publish.diffview import readable
 from foiawatch.publish.pages import fts_query
 from foiawatch.publish.preview import PreviewBudget, render_preview
 from foiawatch.publish.serve import CONFIG_DIR
+from foiawatch.publish.wording import evidence_words
 
 from .conftest import free_port
 from .support.datasette import answering
@@ -158,6 +160,18 @@ def test_the_chart_spans_months_and_says_what_it_shows():
     assert "<title id=\"chart-title\">Documents removed per month, Nov 2016 to Oct 2017</title>" in svg
     assert "<title>Oct 2017: 20 removed</title>" in svg and svg.count("<rect") == 12
     assert takedowns_svg([]) == ""
+
+
+def test_a_removal_is_explained_in_plain_words():
+    evidence = {"last_listed_crawl": 1, "parts_count": 1,
+                "crawls": [{"crawl_id": 2, "http_status": 404}, {"crawl_id": 3, "http_status": 410}]}
+    words = " ".join(evidence_words("removed", json.dumps(evidence), {1: "2017-09-30T10:00:00+00:00",
+                                                                      2: "2017-10-02T10:00:00+00:00",
+                                                                      3: "2017-10-03T10:00:00+00:00"}))
+    assert words.startswith("Last listed by the library on 30 Sep 2017. Then missing from the library in 2 "
+                            "consecutive complete crawls, and its address, checked directly each time, answered: "
+                            "2 Oct 2017: HTTP 404 Not Found; 3 Oct 2017: HTTP 410 Gone.")
+    assert words.endswith("1 part of this record went with it.")
 
 
 @pytest.mark.parametrize("typed, query", [

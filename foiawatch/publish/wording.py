@@ -52,6 +52,11 @@ def file_size(size: object) -> str:
     return f"{size:,} bytes"
 
 
+def counted(number: int, noun: str) -> str:
+    """"1 crawl", "2 crawls": a count a reader reads, not "2 crawl(s)"."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def answer_words(probe: Mapping[str, Any]) -> str:
     """What the document's address answered when checked directly."""
     status = probe.get("http_status")
@@ -84,10 +89,11 @@ def evidence_words(kind: str, evidence_json: str | None, crawl_dates: Mapping[in
             sentences.append(f"Last listed by the library on {when(evidence['last_listed_crawl'])}.")
         if checks:
             answers = "; ".join(f"{when(p.get('crawl_id')) or 'a crawl'}: {answer_words(p)}" for p in checks)
-            sentences.append(f"Then missing from the library in {len(checks)} consecutive complete crawl(s), and "
-                             f"its address, checked directly each time, answered: {answers}.")
+            crawls = counted(len(checks), "consecutive complete crawl")
+            sentences.append(f"Then missing from the library in {crawls}, and its address, checked directly each "
+                             f"time, answered: {answers}.")
         if evidence.get("parts_count"):
-            sentences.append(f"{evidence['parts_count']} part(s) of this record went with it.")
+            sentences.append(f"{counted(evidence['parts_count'], 'part')} of this record went with it.")
     elif kind == EventKind.UNLISTED:
         probe = evidence.get("probe")
         probe = probe if isinstance(probe, dict) else {}
