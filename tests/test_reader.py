@@ -160,6 +160,11 @@ def test_the_chart_spans_months_and_says_what_it_shows():
     assert "<title id=\"chart-title\">Documents removed per month, Nov 2016 to Oct 2017</title>" in svg
     assert "<title>Oct 2017: 20 removed</title>" in svg and svg.count("<rect") == 12
     assert takedowns_svg([]) == ""
+    # Labels at the quarters, three bars apart at least, the year on January and on the first label.
+    labels = re.findall(r'text-anchor="middle">([^<]+)<', takedowns_svg(month_span({"2026-11": 20})))
+    assert labels == ["Jan 2025", "Apr", "Jul", "Oct", "Jan 2026", "Apr", "Jul", "Oct"]
+    labels = re.findall(r'text-anchor="middle">([^<]+)<', takedowns_svg(month_span({"2026-08": 5})))
+    assert labels[:2] == ["Oct 2024", "Jan 2025"]
 
 
 def test_a_removal_is_explained_in_plain_words():

@@ -34,7 +34,7 @@ def month_label(month: str) -> str:
 
 
 def takedowns_svg(months: list[tuple[str, int]]) -> str:
-    """Bars of documents removed per month, labelled every third month and on the first of the year."""
+    """Bars of documents removed per month, labelled at each quarter (January and the first label with the year)."""
     if not months:
         return ""
     top = max(count for _, count in months) or 1
@@ -43,6 +43,7 @@ def takedowns_svg(months: list[tuple[str, int]]) -> str:
     step = plot_width / len(months)
     total = sum(count for _, count in months)
     first, last = month_label(months[0][0]), month_label(months[-1][0])
+    labelled = _quarters(months)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-labelledby="chart-title chart-desc" class="chart" preserveAspectRatio="xMinYMin meet">',
@@ -61,11 +62,18 @@ def takedowns_svg(months: list[tuple[str, int]]) -> str:
         parts.append(f'<rect x="{x + step * 0.15:.1f}" y="{_TOP + plot_height - height:.1f}" '
                      f'width="{step * 0.7:.1f}" height="{height:.1f}" class="bar">'
                      f'<title>{escape(label)}: {count:,} removed</title></rect>')
-        if index % 3 == 0 or month.endswith("-01"):
+        if index in labelled:
             parts.append(f'<text x="{x + step / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
-                         f'{escape(label if month.endswith("-01") or index == 0 else label[:3])}</text>')
+                         f'{escape(label if month.endswith("-01") or index == min(labelled) else label[:3])}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _quarters(months: list[tuple[str, int]]) -> set[int]:
+    """The bars to label: January, April, July and October, and the first bar (with its year) when the first
+    quarter's label is far enough from it not to overlap."""
+    quarters = [index for index, (month, _) in enumerate(months) if month[5:] in ("01", "04", "07", "10")]
+    return set(quarters) | ({0} if not quarters or quarters[0] >= 3 else set())
 
 
 def _nice_ceiling(value: int) -> int:
