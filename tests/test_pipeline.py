@@ -76,7 +76,7 @@ def test_runs_failing_again_and_again_alert_the_operator_once(tmp_path, mailbox)
     for step in (fails, fails, fails, succeeds, succeeds):
         run_pipeline(config, tmp_path, settings=settings, steps=(("crawl", step), ("alerts", alerts_step)))
     problem, recovered = mailbox.to(OPERATOR)
-    assert problem["Subject"] == "[foiawatch operator] PROBLEM: demo: 2 run(s) in a row failed"
+    assert problem["Subject"] == "[foiawatch operator] PROBLEM: demo: 2 runs in a row failed"
     assert "crawl: RuntimeError: the crawl process died" in problem.get_content()
     assert recovered["Subject"] == "[foiawatch operator] RECOVERED: demo: runs succeed again"
 

@@ -87,7 +87,7 @@ def test_a_record_removed_takes_its_parts_in_one_event(tmp_path: Path) -> None:
                                                                        "/vault/bravo-files"]
     bravo = next(e for e in removed if e["url"].endswith("/bravo-files"))
     evidence = json.loads(bravo["evidence"])
-    assert evidence["parts_count"] == 3 and "3 part(s) went with it" in bravo["summary"]
+    assert evidence["parts_count"] == 3 and "Its 3 parts went with it" in bravo["summary"]
     assert sorted(p["url"].removeprefix(site.url) for p in evidence["parts"]) == [
         part_path("bravo-files", n) for n in (1, 2, 3)]
     others = {(e["kind"], e["url"].removeprefix(site.url)) for e in events(data) if e["kind"] != "removed"}

@@ -109,7 +109,7 @@ def test_failing_runs_next_runs_wayback_baseline_and_the_last_operator_alert(tmp
     (agency,) = report["agencies"]
     assert code == 3
     assert agency["state"]["state"] == "failing" and agency["state"]["since"] == first_failed
-    assert "2 run(s) in a row failed" in agency["state"]["reason"] and "the disk is full" in agency["state"]["reason"]
+    assert "2 runs in a row failed" in agency["state"]["reason"] and "the disk is full" in agency["state"]["reason"]
     assert agency["failed_runs"] == 2
     runs = {run["what"]: run for run in agency["next_runs"]}
     assert runs["run"]["at"] == next_run.astimezone(UTC).isoformat(timespec="seconds")
@@ -118,7 +118,7 @@ def test_failing_runs_next_runs_wayback_baseline_and_the_last_operator_alert(tmp
     assert agency["last_wayback_baseline"]["detail"].startswith("12 capture(s)")
     alert = agency["last_operator_alert"]
     assert alert["key"] == "failing:demo" and alert["active"] is True
-    assert alert["headline"] == "demo: 2 run(s) in a row failed"
+    assert alert["headline"] == "demo: 2 runs in a row failed"
     assert [c["key"] for c in report["conditions"]] == ["failing:demo"]
 
     # A job whose time is long past: no scheduler is running it.

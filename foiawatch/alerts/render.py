@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..archive.vocabulary import EventKind
+from ..archive.vocabulary import EventKind, counted
 
 SLACK_TEXT_LIMIT = 38_000  # Slack cuts message text at 40,000 characters
 DOCUMENT_LIST_LIMIT = 200  # document titles listed under one section_removed / outage_ended event
@@ -58,7 +58,7 @@ def digest(events: Sequence[dict[str, Any]], *, key: str, unsubscribe: str, filt
     agencies = sorted({event["agency_name"] for event in events})
     summary = ", ".join(kind_phrase(kind, counts[kind]) for kind in EventKind if counts[kind])
     subject = one_line(f"[foiawatch] {', '.join(agencies)}: {summary}", 180)
-    lines = [f"foiawatch detected {len(events)} event(s): {summary}.", ""]
+    lines = [f"foiawatch detected {counted(len(events), 'event')}: {summary}.", ""]
     for kind in (k for k in EventKind if counts[k]):
         lines += [f"{kind.upper().replace('_', ' ')} ({counts[kind]})", ""]
         group: tuple[str, str | None] | None = None

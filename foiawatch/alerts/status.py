@@ -18,7 +18,7 @@ import sqlite_utils
 from ..archive import Archive
 from ..archive.failures import WHAT, classify_text
 from ..archive.state import baseline_due_at, scheduled_runs
-from ..archive.vocabulary import CrawlKind, CrawlStatus, DocumentState, EventKind, FailureKind, StepStatus
+from ..archive.vocabulary import CrawlKind, CrawlStatus, DocumentState, EventKind, FailureKind, StepStatus, counted
 from ..config import ConfigError, parse_config
 from .digests import queued_deliveries
 from .settings import AlertSettings
@@ -211,8 +211,9 @@ def _state(archive: Archive, private: sqlite_utils.Database, settings: AlertSett
         first_failed = streak[-1]
         errors = [f"{name}: {step.get('error')}" for name, step in json.loads(streak[0]["steps"]).items()
                   if step.get("status") == StepStatus.FAILED]
+        last_error = "; ".join(errors) or "a step failed"
         return AgencyState(FAILING, first_failed["started_at"],
-                           f"{len(streak)} run(s) in a row failed; last: {'; '.join(errors) or 'a step failed'}")
+                           f"{counted(len(streak), 'run')} in a row failed; last: {last_error}")
     if finished:
         since = archive.last_complete_reading(agency_id) or finished[-1]["started_at"]
         age = (now - datetime.fromisoformat(since)).total_seconds()

@@ -38,6 +38,7 @@ from ..archive.vocabulary import (
     RunStatus,
     StepStatus,
     SubscriptionStatus,
+    counted,
 )
 from . import outbox, render
 from .safety import mask_target
@@ -91,7 +92,7 @@ def agency_conditions(archive: Archive, private: sqlite_utils.Database, agency_i
     streak, errors = failed_streak(private, agency_id, run_id)
     conditions.append(Condition(
         f"failing:{agency_id}", agency_id, streak >= settings.failed_runs,
-        f"{agency_id}: {streak} run(s) in a row failed" if streak else f"{agency_id}: runs succeed again",
+        f"{agency_id}: {counted(streak, 'run')} in a row failed" if streak else f"{agency_id}: runs succeed again",
         "\n".join(errors) or "The last run finished every step.",
     ))
     conditions += _blocked_probes(archive, private, agency_id, settings)

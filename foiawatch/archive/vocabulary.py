@@ -169,3 +169,8 @@ class FailureKind(StrEnum):
     BLOCKED = "blocked"  # the service refuses access (403, an exclusion)
     BAD_ANSWER = "bad_answer"  # an answer that is not what the endpoint serves (HTML where CDX was due)
     OTHER = "other"
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """"1 crawl", "2 crawls": counts in the words people read (summaries, alerts, pages), never "2 crawl(s)"."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"

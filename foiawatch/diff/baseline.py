@@ -20,7 +20,7 @@ import sqlite_utils
 from ..archive import Archive, captures
 from ..archive.pii import is_withheld
 from ..archive.text_clean import clean_text
-from ..archive.vocabulary import CrawlStatus, EventKind, ProbeOutcome, RecoveryStatus
+from ..archive.vocabulary import CrawlStatus, EventKind, ProbeOutcome, RecoveryStatus, counted
 from .engine import EVIDENCE_LIST_LIMIT
 from .rules import describe_probe
 
@@ -126,7 +126,7 @@ def _event(archive: Archive, agency_id: str, crawl_id: int, row: dict[str, Any],
                  "file_name": "its file name"}[title_from]
         where = f" (named after {named}" + (f"; filed under “{section}”, the folder it was captured in)"
                                             if section else ")")
-    summary = (f"“{title}”{where} was captured by the Wayback Machine ({row['captures']} capture(s), "
+    summary = (f"“{title}”{where} was captured by the Wayback Machine ({counted(row['captures'], 'capture')}, "
                f"{_day(row['first_capture'])} to {_day(row['last_capture'])}) but never listed in our crawls, "
                f"and the library now answers {describe_probe(probe)}.")
     evidence = {"captures_count": len(held), "captures": held[:EVIDENCE_LIST_LIMIT], "probe": probe,

@@ -23,7 +23,7 @@ from ..archive import Archive
 from ..archive.db import transaction
 from ..archive.text import text_label
 from ..archive.verdict import DEFAULT_FAILED_PAGE_SHARE, CrawlVerdict
-from ..archive.vocabulary import ACTIVE_DOCUMENT_STATES, CrawlKind, CrawlStatus, DocumentState, EventKind
+from ..archive.vocabulary import ACTIVE_DOCUMENT_STATES, CrawlKind, CrawlStatus, DocumentState, EventKind, counted
 from .listing import ListingChanges, compare_listings
 from .rules import classify_crawl, describe_probe, judge_missing, may_have_moved
 from .textdiff import text_diff
@@ -380,7 +380,7 @@ def _removed(crawl: _Crawl, removals: list[_Removal]) -> None:
                    f"complete crawls ({', '.join(describe_probe(p) for p in streak)}).")
         taken = parts.get(doc["document_id"], [])
         if taken:
-            summary += f" Its {len(taken)} part(s) went with it."
+            summary += f" Its {counted(len(taken), 'part')} went with it."
             evidence = {**evidence, "parts_count": len(taken), "parts": [
                 {"document_id": part.doc["document_id"], "url": part.doc["url"], "title": part.doc["title"],
                  "probe": part.evidence["probe"]} for part in taken[:EVIDENCE_LIST_LIMIT]]}
@@ -417,7 +417,7 @@ def _listing_events(crawl: _Crawl, changes: ListingChanges, previous: int | None
                    url=section.listing_pages[0] if section.listing_pages else None, section=section.name)
     for page in changes.pages:
         first = page.blocks[0] if len(page.blocks[0]) <= 120 else page.blocks[0][:117] + "…"
-        more = f" and {len(page.blocks) - 1} more block(s)" if len(page.blocks) > 1 else ""
+        more = f" and {counted(len(page.blocks) - 1, 'more block')}" if len(page.blocks) > 1 else ""
         crawl.emit(EventKind.PAGE_TEXT_REMOVED, page.url, f"Text deleted from {page.url}: “{first}”{more}.",
                    {"previous_crawl": previous, "listing_page": page.url, "deleted": page.blocks}, url=page.url)
 
@@ -449,8 +449,9 @@ def _outage_ended(db: sqlite_utils.Database, crawl: _Crawl, cursor: _Cursor, cha
     """, {"before": cursor.last_complete, "crawl": crawl.id}))
     sections = [s.name for s in changes.sections]
     crawl.emit(EventKind.OUTAGE_ENDED, "",
-               f"The library is back after {len(during)} crawl(s) of outage; {len(missing)} document(s) and "
-               f"{len(sections)} section(s) listed before it did not come back.",
+               f"The library is back after {counted(len(during), 'crawl')} of outage; "
+               f"{counted(len(missing), 'document')} and {counted(len(sections), 'section')} listed before it did "
+               "not come back.",
                {"outage_crawls": during, "before_crawl": cursor.last_complete, "missing_documents_count": len(missing),
                 "missing_documents": missing[:EVIDENCE_LIST_LIMIT], "missing_sections": sections})
 

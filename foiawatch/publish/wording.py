@@ -9,7 +9,7 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
-from ..archive.vocabulary import EventKind
+from ..archive.vocabulary import EventKind, counted
 
 STATUS_EXPLAINED = {
     "listed": "The library lists it now.",
@@ -50,11 +50,6 @@ def file_size(size: object) -> str:
         if size >= factor:
             return f"{size / factor:.1f} {unit}"
     return f"{size:,} bytes"
-
-
-def counted(number: int, noun: str) -> str:
-    """"1 crawl", "2 crawls": a count a reader reads, not "2 crawl(s)"."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def answer_words(probe: Mapping[str, Any]) -> str:
