@@ -32,7 +32,7 @@ from .archive import Archive, DataDir
 from .archive.datadir import DataDirLike
 from .archive.pii import screen_pending
 from .archive.state import Locked, baseline_due_at, file_lock, open_private, record_run, start_run
-from .archive.vocabulary import CrawlKind, RunStatus, StepStatus
+from .archive.vocabulary import CrawlKind, RunStatus, StepStatus, counted
 from .config import AgencyConfig, cron_trigger
 from .crawler import CrawlProcessError, crawl
 from .diff import DiffResult, run_diff
@@ -136,7 +136,7 @@ def diff_step(context: RunContext) -> str:
     with Archive(context.data_dir) as archive:
         result = diff_agency(archive, context.config)
     created = ", ".join(f"{n} {kind}" for kind, n in sorted(result.created.items()))
-    return f"{result.total} new event(s)" + (f": {created}" if created else "")
+    return f"{counted(result.total, 'new event')}" + (f": {created}" if created else "")
 
 
 def wayback_step(context: RunContext) -> str:
@@ -151,8 +151,8 @@ def wayback_step(context: RunContext) -> str:
         outcome = wayback_baseline(archive, config, client)
     if outcome.baseline is None:
         raise SkipStep(outcome.sync.skipped)
-    return (f"{outcome.sync.captures} capture(s) ({outcome.sync.new} new); "
-            f"{outcome.baseline.created} removed_before_monitoring event(s)")
+    return (f"{counted(outcome.sync.captures, 'capture')} ({outcome.sync.new} new); "
+            f"{counted(outcome.baseline.created, 'removed_before_monitoring event')}")
 
 
 def diff_agency(archive: Archive, config: AgencyConfig, *, rebuild: bool = False) -> DiffResult:
@@ -200,7 +200,7 @@ def publish_step(context: RunContext) -> str:
     if context.unchanged:
         raise SkipStep("the watch pass found nothing new")
     stats = publish_archive(context.data_dir)
-    return f"{stats.path.name}: {stats.files} file(s) published, {stats.withheld} withheld"
+    return f"{stats.path.name}: {counted(stats.files, 'file')} published, {stats.withheld} withheld"
 
 
 def publish_archive(data_dir: DataDirLike) -> PublishStats:

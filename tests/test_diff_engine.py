@@ -489,7 +489,7 @@ def test_list_events_filters_and_reports(tmp_path):
     events = list_events(db, AGENCY)
     report = render_report(events)
     first, *rest = report.splitlines()
-    assert first == "13 event(s): 7 removed, 3 section_removed, 1 page_text_removed, 1 outage, 1 outage_ended"
+    assert first == "13 events: 7 removed, 3 section_removed, 1 page_text_removed, 1 outage, 1 outage_ended"
     assert rest.index("removed (7)") < rest.index("section_removed (3)") < rest.index("outage (1)")
     assert "  Secure Communities statistics" in rest
     decoded = json.loads(events_json(events))
@@ -513,8 +513,8 @@ def test_diff_and_events_commands(tmp_path):
     first = runner.invoke(diff, ["ice", *data])
     assert first.exit_code == 0, first.output
     lines = first.output.splitlines()
-    assert lines[0] == "Diffed crawls 1-4 of ice: 13 new event(s)."
-    assert lines[1].startswith("13 event(s): 7 removed, 3 section_removed")
+    assert lines[0] == "Diffed crawls 1-4 of ice: 13 new events."
+    assert lines[1].startswith("13 events: 7 removed, 3 section_removed")
     again = runner.invoke(diff, ["ice", *data, "--json"])
     assert json.loads(again.output)["diff"]["total"] == 0 and json.loads(again.output)["events"] == []
     since = json.loads(runner.invoke(diff, ["ice", *data, "--json", "--since", "4"]).output)

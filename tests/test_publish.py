@@ -423,7 +423,7 @@ def test_publish_reads_the_archive_and_replaces_the_public_database(ice, tmp_pat
     old_inode = ice.public_db.stat().st_ino
     result = CliRunner().invoke(cli, ["publish", "--data-dir", str(data_dir)])
     assert result.exit_code == 0, result.output
-    assert "file(s) downloadable" in result.output and "withheld" in result.output
+    assert "files downloadable" in result.output and "withheld" in result.output
     assert {p.name: p.read_bytes() for p in archive_files} == before
     public_db = data_dir / "public" / "public.db"
     assert public_db.stat().st_ino != old_inode

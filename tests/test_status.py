@@ -161,7 +161,7 @@ def test_the_last_pass_of_each_kind(tmp_path):
     assert passes["full"]["id"] == 1 and passes["revalidate"]["id"] == 3
     assert passes["watch"] == {"id": None, "status": "nothing new", "started_at": "2025-01-01T05:00:00+00:00",
                                "finished_at": "2025-01-01T05:00:02+00:00",
-                               "reason": "4 listing page(s) read, 4 not modified"}
+                               "reason": "4 listing pages read, 4 not modified"}
     state = report["agencies"][0]["state"]
     assert code == 3 and state["state"] == "outage" and state["since"] == "2025-01-01T04:00:00+00:00", \
         "a watch pass reads the listing: it can find the library down"

@@ -277,7 +277,7 @@ def test_documents_removed_before_monitoring_are_named_as_the_archived_library_l
             second = run("wayback", tmp_path, "--quiet")
             assert standin.requests["playback"] == read_before, "an archived page version is read once"
 
-    assert f"{len(pages) + 1} version(s) captured, {len(pages) + 1} read now" in first
+    assert f"{len(pages) + 1} versions captured, {len(pages) + 1} read now" in first
     assert "1 unreadable" in first and "0 read now" in second
     flagged = {e["url"]: e for e in events(tmp_path, "removed_before_monitoring")}
     expected = {f"{site.url}/doclib/foia/{PILOT_SECTION}/{filename}": title for filename, title, _ in PILOT_RECORDS}

@@ -83,7 +83,7 @@ def test_only_captures_of_a_2xx_answer_make_a_document_captured(tmp_path):
             archive = Archive(tmp_path)
             stats = sync_captures(archive, config, WaybackClient(standin.url, **FAST))
             assert (stats.captures, stats.not_ok) == (6, 3)
-            assert "3 capture(s) of a non-2xx answer kept as history only" in stats.skipped_rows()
+            assert "3 captures of a non-2xx answer kept as history only" in stats.skipped_rows()
             probes = probe_never_listed(archive, config)
             result = run_baseline(archive, config.id, config.wayback.all_prefixes)
     assert probes.probed == 2, "only URLs captured as documents are probed"
@@ -104,7 +104,7 @@ def test_the_wayback_command_says_what_it_skipped(tmp_path):
         CliRunner().invoke(cli, ["crawl", "demo", "--quiet", *data])
         result = CliRunner().invoke(cli, ["wayback", "demo", "--quiet", *data])
     assert result.exit_code == 0, result.output
-    assert "Skipped: 0 malformed, 0 with a bad timestamp CDX row(s) skipped" in result.output
+    assert "CDX listing: 0 malformed CDX rows and 0 with a bad timestamp skipped" in result.output
 
 
 def test_a_document_no_archived_listing_names_is_named_by_itself_unless_withheld(tmp_path):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from ..archive import Archive, DataDir
 from ..archive.datadir import DataDirLike
 from ..archive.state import file_lock, open_private
+from ..archive.vocabulary import counted
 from . import digests, outbox, watch
 from .settings import AlertSettings
 
@@ -20,7 +21,7 @@ class AlertsReport:
 
     def __str__(self) -> str:
         changed = f"; operator: {', '.join(self.conditions)}" if self.conditions else ""
-        return f"{self.deliveries} new deliveries in {self.digests} digest(s); messages: {self.sent}{changed}"
+        return f"{self.deliveries} new deliveries in {counted(self.digests, 'digest')}; messages: {self.sent}{changed}"
 
 
 def run_alerts(data_dir: DataDirLike, settings: AlertSettings, agency_id: str | None = None,

@@ -243,7 +243,7 @@ def _last_passes(archive: Archive, agency_id: str) -> dict[str, CrawlRef | None]
     watch = passes[CrawlKind.WATCH]
     if check and (watch is None or check["started_at"] > watch.started_at):
         passes[CrawlKind.WATCH] = CrawlRef(None, "nothing new", check["started_at"], check["finished_at"],
-                                           f"{check['listing_pages']} listing page(s) read, "
+                                           f"{counted(check['listing_pages'], 'listing page')} read, "
                                            f"{check['not_modified']} not modified")
     return passes
 

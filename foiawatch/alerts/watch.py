@@ -224,7 +224,7 @@ def delivery_conditions(private: sqlite_utils.Database, settings: AlertSettings)
         active = troubled and message["subscription_status"] == SubscriptionStatus.ACTIVE
         headline = (f"alerts to {who} (subscription {message['subscription_id']}) are not getting through" if active
                     else f"alerts to {who} (subscription {message['subscription_id']}) are delivered again")
-        detail = (f"Message {message['id']}: {message['status']} after {message['attempts']} attempt(s); "
+        detail = (f"Message {message['id']}: {message['status']} after {counted(message['attempts'], 'attempt')}; "
                   f"last error: {message['last_error'] or 'none'}.")
         conditions.append(Condition(f"delivery:{message['subscription_id']}", None, active, headline, detail,
                                     announce=message["subscription_status"] == SubscriptionStatus.ACTIVE))

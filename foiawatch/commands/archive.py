@@ -12,6 +12,7 @@ from ..archive.fixity import FAILURES, TRUNCATED, Audit, audit
 from ..archive.pii import release as release_blob
 from ..archive.pii import withhold as withhold_blob
 from ..archive.review import STATES, WITHHELD, blob_details, blobs_for_review, resolve
+from ..archive.vocabulary import counted
 from ..wayback.repair import WaybackRepair
 from .options import data_dir_option, echo_json, json_option, open_archive, quiet
 from .progress import progress_bars
@@ -45,7 +46,7 @@ def verify(data_dir: DataDir, repair: bool, as_json: bool) -> None:
 
 
 def _report(result: Audit) -> str:
-    lines = [f"Fixity audit {result.id}: {result.blobs} blob(s), {result.warcs} WARC file(s) "
+    lines = [f"Fixity audit {result.id}: {counted(result.blobs, 'blob')}, {counted(result.warcs, 'WARC file')} "
              f"({result.warc_records} records) checked."]
     for problem in result.problems:
         state = " (repaired)" if problem.repaired else ""
@@ -87,7 +88,7 @@ def review_list(data_dir: DataDir, state: str, limit: int | None, as_json: bool)
         click.echo(f"{row['sha256'][:12]}  {row['state']:<8}  {row['why']}"
                    + (f"  [{row['findings']}]" if row["findings"] else ""))
         click.echo(f"              {named}{row['url'] or '(no document names it)'}")
-    click.echo(f"{len(rows)} blob(s). `foiawatch review show SHA256` shows one; a 12-digit prefix will do.")
+    click.echo(f"{counted(len(rows), 'blob')}. `foiawatch review show SHA256` shows one; a 12-digit prefix will do.")
 
 
 @review.command("show")
@@ -110,7 +111,7 @@ def review_show(sha256: str, data_dir: DataDir, as_json: bool) -> None:
         click.echo(f"Document: “{blob['title'] or blob['url']}”{where} ({blob['agency_id']}), {blob['url']}")
     click.echo(f"Now: {blob['state']}, {blob['why']}")
     screen = blob["screen"]
-    click.echo(f"Screened: {screen['screened_at']} by {screen['screener']}, {screen['hits']} hit(s)" if screen
+    click.echo(f"Screened: {screen['screened_at']} by {screen['screener']}, {counted(screen['hits'], 'hit')}" if screen
                else "Screened: not yet")
     for finding in blob["findings_by_page"]:
         page = f" on page {finding['page']}" if finding["page"] else ""

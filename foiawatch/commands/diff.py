@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..archive import DataDir
+from ..archive.vocabulary import counted
 from ..diff import DiffResult, events_json, list_events, render_report
 from ..pipeline import diff_agency
 from .options import (
@@ -74,7 +75,7 @@ def _headline(result: DiffResult) -> str:
     else:
         first, last = result.crawls[0], result.crawls[-1]
         crawls = f"crawl {first}" if first == last else f"crawls {first}-{last}"
-        line = f"Diffed {crawls} of {result.agency_id}: {result.total} new event(s)."
+        line = f"Diffed {crawls} of {result.agency_id}: {counted(result.total, 'new event')}."
     if result.waiting_on:
         line += f" Crawl {result.waiting_on} is still running; later crawls wait for it."
     return line

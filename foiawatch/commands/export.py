@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..archive import DataDir
+from ..archive.vocabulary import counted
 from ..export.bagit import ExportError, export_bag, export_warcs
 from ..export.bundle import write_bundle
 from .options import (
@@ -50,10 +51,10 @@ def export(agency: str, data_dir: DataDir, config_dir: Path | None, bag_dir: Pat
         else:
             report["bag"] = {"directory": str(bag.directory), "blobs": bag.blobs, "warcs": bag.warcs,
                              "bytes": bag.bytes, "withheld_left_out": bag.withheld}
-            say(f"BagIt bag of {config.id} in {bag.directory}: {bag.blobs} blob(s), {bag.warcs} WARC(s), "
-                       f"{bag.bytes:,} bytes of payload.")
+            say(f"BagIt bag of {config.id} in {bag.directory}: {counted(bag.blobs, 'blob')}, "
+                f"{counted(bag.warcs, 'WARC')}, {bag.bytes:,} bytes of payload.")
             if bag.withheld:
-                say(f"{bag.withheld} blob(s) withheld by the PII screen or not yet screened were left out "
+                say(f"{counted(bag.withheld, 'blob')} withheld by the PII screen or not yet screened were left out "
                            "(listed in provenance.csv); --include-withheld puts them in.")
     if warc_dir:
         try:
@@ -62,7 +63,7 @@ def export(agency: str, data_dir: DataDir, config_dir: Path | None, bag_dir: Pat
             failures.append(f"WARCs not copied: {error}")
         else:
             report["warcs"] = {"directory": str(warc_dir), "files": [str(copy) for copy in copies]}
-            say(f"{len(copies)} WARC file(s) of {config.id} copied to {warc_dir}.")
+            say(f"{counted(len(copies), 'WARC file')} of {config.id} copied to {warc_dir}.")
     if as_json:
         echo_json({**report, "failures": failures})
     if failures:
@@ -96,7 +97,7 @@ def bundle(agency: str, data_dir: DataDir, config_dir: Path | None, section: str
                    "pdf": str(result.pdf_path) if result.pdf_path else None, "included": result.included,
                    "missing": result.missing, "withheld": result.withheld})
         return
-    click.echo(f"{result.zip_path}: {result.included} document(s), {result.missing} without a copy, "
+    click.echo(f"{result.zip_path}: {counted(result.included, 'document')}, {result.missing} without a copy, "
                f"{result.withheld} withheld from the public archive (private bundle).")
     if result.pdf_path:
         click.echo(f"{result.pdf_path}: merged PDF, one bookmark per document.")

@@ -8,6 +8,7 @@ from ..archive import DataDir
 from ..archive.db import transaction
 from ..archive.pii import screen_pending
 from ..archive.text import OcrUnavailable, ocr_pending
+from ..archive.vocabulary import counted
 from ..diff.engine import backfill_text_diffs
 from .options import check_agency, data_dir_option, echo_json, json_option, open_archive, quiet
 from .progress import progress_bars
@@ -42,5 +43,6 @@ def ocr(data_dir: DataDir, agency: str | None, as_json: bool) -> None:
                    "text_diffs": diffs, "needs_ocr_left": left})
         return
     done = ", ".join(f"{count} {status}" for status, count in stats.as_dict().items()) or "nothing waited for OCR"
-    click.echo(f"OCR: {done}; {screened.screened} screened ({screened.withheld} withheld), {diffs} text diff(s). "
-               f"Run `foiawatch publish --data-dir {data_dir}` to update the public archive.")
+    click.echo(f"OCR: {done}; {screened.screened} screened ({screened.withheld} withheld), "
+               f"{counted(diffs, 'text diff')}. Run `foiawatch publish --data-dir {data_dir}` to update the public "
+               "archive.")

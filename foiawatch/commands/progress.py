@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..archive.vocabulary import counted
 from ..config import AgencyConfig
 from ..crawler import CrawlResult
 
@@ -71,7 +72,7 @@ def print_crawl_summary(console: Console, config: AgencyConfig, result: CrawlRes
     crawl = result.crawl
     if result.crawl_id is None:  # a watch pass that found nothing new: no crawl was kept
         console.print(f"{config.name} — watch pass: [green]{result.status}[/] — {result.reason}; "
-                      f"{crawl.get('requests', 0)} request(s)", soft_wrap=True)
+                      f"{counted(crawl.get('requests', 0), 'request')}", soft_wrap=True)
         return
     colour = {"complete": "green", "incomplete": "yellow"}.get(result.status, "red")
     table = Table(title=f"{config.name} — crawl {result.crawl_id}", show_header=False, title_justify="left")

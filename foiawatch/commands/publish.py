@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..archive import DataDir
+from ..archive.vocabulary import counted
 from ..publish import build_public
 from .options import (
     data_dir_option,
@@ -36,7 +37,7 @@ def publish(data_dir: DataDir, as_json: bool) -> None:
                    "withheld": stats.withheld, "rows": stats.rows})
         return
     tables = ", ".join(f"{name} {count:,}" for name, count in stats.rows.items())
-    click.echo(f"Published {stats.path} in {stats.seconds:.1f}s: {stats.files:,} file(s) downloadable, "
+    click.echo(f"Published {stats.path} in {stats.seconds:.1f}s: {counted(stats.files, 'file')} downloadable, "
                f"{stats.withheld:,} withheld.\n{tables}")
 
 

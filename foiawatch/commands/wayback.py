@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ..archive import DataDir
-from ..archive.vocabulary import FailureKind
+from ..archive.vocabulary import FailureKind, counted
 from ..config import AgencyConfig
 from ..pipeline import wayback_baseline
 from ..wayback import BlockedSite, RateLimited, WaybackUnavailable
@@ -68,27 +68,28 @@ def wayback(agency: str, data_dir: DataDir, config_dir: Path | None, as_json: bo
     assert listings is not None and probes is not None, "a baseline runs only on evidence gathered in full"
     click.echo(f"CDX requests: {sync.cdx_requests} for documents, {listings.cdx_requests} for listing pages")
     click.echo(f"Captures: {sync.captures} of documents listed ({sync.new} new); "
-               f"{sync.urls} document URL(s) captured in all.")
-    click.echo(f"Skipped: {sync.skipped_rows()}.")
-    left = f"; {listings.left} older version(s) left for later runs" if listings.left else ""
+               f"{counted(sync.urls, 'document URL')} captured in all.")
+    click.echo(f"CDX listing: {sync.skipped_rows()}.")
+    left = f"; {counted(listings.left, 'older version')} left for later runs" if listings.left else ""
     left += "".join(f"; not listed: {reason}" for reason in listings.blocked)
-    click.echo(f"Archived listing pages: {listings.versions} version(s) captured, {listings.read} read now "
+    click.echo(f"Archived listing pages: {counted(listings.versions, 'version')} captured, {listings.read} read now "
                f"({listings.links} document links, {listings.unreadable} unreadable){left}.")
     if probes.skipped:
         click.echo(f"Probes skipped: {probes.skipped}.")
     else:
         outcomes = ", ".join(f"{count} {outcome}" for outcome, count in sorted(probes.outcomes.items()))
         waiting = f"; {probes.left} left for the next run" if probes.left else ""
-        click.echo(f"Probed {probes.probed} captured URL(s) never listed: {outcomes or 'none to probe'}{waiting}.")
+        click.echo(f"Probed {counted(probes.probed, 'captured URL')} never listed: "
+                   f"{outcomes or 'none to probe'}{waiting}.")
     if outcome.recovered:
         click.echo("Copies of the documents found gone that no archived listing names (they name themselves):")
         _recovery_report(outcome.recovered, "Documents")
     if result.skipped:
         click.echo(f"Baseline skipped: {result.skipped}.")
         return
-    click.echo(f"Never listed by our crawls: {result.never_listed} URL(s): {result.gone} gone, "
+    click.echo(f"Never listed by our crawls: {counted(result.never_listed, 'URL')}: {result.gone} gone, "
                f"{result.served} still served, {result.inconclusive} inconclusive, {result.unprobed} not probed.")
-    click.echo(f"{result.created} new removed_before_monitoring event(s). "
+    click.echo(f"{counted(result.created, 'new removed_before_monitoring event')}. "
                f"See them with `foiawatch events --agency {config.id} --kind removed_before_monitoring`.")
 
 
@@ -124,7 +125,7 @@ def recover(agency: str, data_dir: DataDir, config_dir: Path | None, event_id: i
 
 def _recovery_report(stats: RecoveryStats, what: str) -> None:
     click.echo(f"{what}: {stats.documents}; already stored: {stats.already_stored}; "
-               f"recovered now: {stats.recovered} ({stats.new_blobs} new file(s)).")
+               f"recovered now: {stats.recovered} ({counted(stats.new_blobs, 'new file')}).")
     for url, timestamp, reason in stats.rejected:
         click.echo(f"  rejected capture {timestamp} of {url}: {reason}")
     for url in stats.unrecoverable:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..archive import Archive
-from ..archive.vocabulary import EventKind
+from ..archive.vocabulary import EventKind, counted
 
 NO_SECTION = "(no section)"
 
@@ -69,7 +69,7 @@ def render_report(events: Sequence[dict[str, Any]]) -> str:
     if not events:
         return "No events."
     counts = count_by_kind(events)
-    lines = [f"{len(events)} event(s): " + ", ".join(f"{n} {kind}" for kind, n in counts.items())]
+    lines = [f"{counted(len(events), 'event')}: " + ", ".join(f"{n} {kind}" for kind, n in counts.items())]
     for kind in counts:
         lines += ["", f"{kind} ({counts[kind]})"]
         by_section: dict[str, list[dict[str, Any]]] = defaultdict(list)

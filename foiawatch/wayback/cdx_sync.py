@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..archive.captures import is_document_capture
 from ..archive.store import Archive, utcnow
+from ..archive.vocabulary import counted
 from ..config import AgencyConfig
 from ..web.urls import canonical_url, is_document_url
 from .client import WaybackClient
@@ -35,9 +36,8 @@ class SyncStats:
 
     def skipped_rows(self) -> str:
         """What the listing left out and why, for a person."""
-        parts = [f"{self.malformed} malformed", f"{self.bad_timestamps} with a bad timestamp"]
-        return (f"{', '.join(parts)} CDX row(s) skipped; {self.not_ok} capture(s) of a non-2xx answer kept as "
-                "history only")
+        return (f"{counted(self.malformed, 'malformed CDX row')} and {self.bad_timestamps:,} with a bad timestamp "
+                f"skipped; {counted(self.not_ok, 'capture')} of a non-2xx answer kept as history only")
 
 
 def sync_captures(archive: Archive, config: AgencyConfig, client: WaybackClient,
