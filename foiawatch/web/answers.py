@@ -48,6 +48,9 @@ _BLOCK_MARKUP = (
     ("px-captcha", "PerimeterX challenge"),
     ("captcha-delivery.com", "DataDome challenge"),
     ("sucuri_cloudproxy_js", "Sucuri CloudProxy challenge"),
+    ("/cdn-cgi/l/chk_jschl", "Cloudflare challenge"),  # the 2015-2020 "I'm Under Attack" form and its fields
+    ("jschl_answer", "Cloudflare challenge"),
+    ("/cdn-cgi/l/chk_captcha", "Cloudflare CAPTCHA"),
 )
 # Markup these services also inject into ordinary pages (bot detection scripts): telling only on a small page.
 _SMALL_PAGE_MARKUP = (
@@ -57,6 +60,8 @@ _SMALL_PAGE_MARKUP = (
     ("awswaf.com", "AWS WAF challenge"),
     ("/cdn-cgi/bm/cv/", "Cloudflare bot management"),
     ("__CF$cv$params", "Cloudflare bot management"),
+    ("anubis_challenge", "Anubis proof-of-work challenge"),
+    ("/.within.website/", "Anubis proof-of-work challenge"),
 )
 # On a small page only: titles, texts and forms of block, challenge, access and content-filter pages.
 _VENDOR_TITLES = (
@@ -72,6 +77,10 @@ _GENERIC_TITLES = (
     (re.compile(r"(?i)web (?:page|site) blocked|blocked (?:page|site|url)|url block"), "content filter"),
     (re.compile(r"(?i)^(?:security check|captcha|are you (?:a )?human|human verification|bot (?:check|protection))"),
      "CAPTCHA page"),
+    # Interstitials that run a script and reload: "Loading... please wait 5 seconds", "Please Wait... | Cloudflare",
+    # a visitor-check gate ("Sina Visitor System"). Their title is sometimes all that fits in HEAD_BYTES.
+    (re.compile(r"(?i)^(?:loading\W*)?(?:please wait|one moment,? please)\b|\bvisitor (?:system|verification|check)$"),
+     "challenge interstitial"),
 )
 _BLOCK_TEXTS = (
     (re.compile(r"(?i)checking (?:your browser before accessing|if the site connection is secure)"),
@@ -82,7 +91,8 @@ _BLOCK_TEXTS = (
     (re.compile(r"(?i)request unsuccessful\. incapsula incident id"), "Incapsula block"),
     (re.compile(r"(?i)the requested url was rejected|your support id is"), "F5 firewall rejection"),
     (re.compile(r"(?i)pardon our interruption|press (?:&|and) hold"), "bot challenge"),
-    (re.compile(r"(?i)verify(?:ing)? (?:that )?you are (?:a )?human|are you a robot|not a robot|"
+    (re.compile(r"(?i)verify(?:ing)? (?:that )?you are (?:a )?human|are you a robot|not a (?:ro)?bot\b|"
+                r"prove (?:that )?(?:you(?:['’]re| are) (?:a )?human|your humanity)|"
                 r"complete the security check|unusual traffic from your|enable javascript and cookies to continue|"
                 r"enable javascript before you are allowed"),
      "CAPTCHA or bot check"),
@@ -93,7 +103,8 @@ _BLOCK_TEXTS = (
                 r"blocked by (?:your )?(?:network|system|it|web) ?(?:administrator|admin|policy|filter)|"
                 r"url (?:filtering|category)|content filter"), "content filter"),
     (re.compile(r"(?i)reference\s*#\s*\d+\.[0-9a-f]+\.\d+\.[0-9a-f]+|support id is:?\s*\d{6,}|"
-                r"incident id:?\s*[\d-]{8,}|ray id:?\s*[0-9a-f]{16}|block(?:ed)? (?:id|reference):?\s*[0-9a-z-]{6,}"),
+                r"incident id:?\s*[\d-]{8,}|ray id:?\s*[0-9a-f]{16}|block(?:ed)? (?:id|reference):?\s*[0-9a-z-]{6,}|"
+                r"errors\.edgesuite\.net/\d+\.[0-9a-f]+"),
      "firewall page with a reference id"),
 )
 _CAPTCHA_FORM = re.compile(r"(?i)g-recaptcha|recaptcha/api|h-captcha|hcaptcha\.com|cf-turnstile|name=[\"']?captcha")
