@@ -393,6 +393,20 @@ def test_table_sort_links_are_not_pages() -> None:
                                  "https://www.agency.gov/foia-library"]
 
 
+
+def test_wordpress_numbers_pages_in_the_path() -> None:
+    """WordPress's pager (paginate_links) links /page/N of the listing, keeping its query; page 1 is the bare path.
+    Another path or another query is not a page of this listing."""
+    pager = ('<a href="/files/a.pdf">A</a><div class="pagination">'
+             '<a class="page-numbers" href="/opinions/?yr=2024">1</a>'
+             '<a class="page-numbers" href="/opinions/page/2/?yr=2024&#038;mo=08#038;mo=08">2</a>'
+             '<a class="page-numbers" href="/opinions/page/3/?yr=2024">3</a>'
+             '<a href="/opinions/page/4/?yr=2023">2023</a><a href="/news/page/2/?yr=2024">news</a></div>')
+    first = parse_listing(page(pager), "https://www.agency.gov/opinions/?yr=2024", config())
+    assert first.next_pages == ["https://www.agency.gov/opinions/page/3/?yr=2024"]
+    third = parse_listing(page(pager), "https://www.agency.gov/opinions/page/3/?yr=2024", config())
+    assert third.next_pages == ["https://www.agency.gov/opinions/?yr=2024"]
+
 PLAIN = page("""
 <header><a href="/files/header-logo.pdf">logo</a></header>
 <main>

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import cssselect
 from lxml import etree
@@ -39,6 +39,7 @@ _HIDDEN_CLASSES = frozenset({"element-invisible", "visually-hidden", "visuallyhi
                              "screen-reader-text", "show-for-sr", "hidden", "hide", "display-none", "d-none",
                              "offscreen"})
 _PAGE_NUMBER = re.compile(r"^\d+(?:,\d+)*$")  # Drupal writes "page=0,2" when a page has two pagers
+_PATH_PAGE = re.compile(r"/page/(\d+)/?$")  # WordPress numbers pages in the path: /opinions/page/2/
 _WORD = re.compile(r"\w")
 _ITEM_HEADING = etree.XPath(
     "(.//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6"
@@ -377,7 +378,9 @@ def _further_pages(document: etree._Element, base: str, url: str, config: Agency
             continue
         parts = urlsplit(target)
         numbers = [value for key, value in parse_qsl(parts.query) if key == name and _PAGE_NUMBER.match(value)]
-        if ((parts.netloc, parts.path) == (here_parts.netloc, here_parts.path) and numbers
+        if _path_page(parts, here_parts):
+            next_pages[target] = None
+        elif ((parts.netloc, parts.path) == (here_parts.netloc, here_parts.path) and numbers
                 and _without_page(parts.query, name) == here_filters):
             if set(numbers[0].split(",")) != {"0"}:
                 next_pages[target] = None
@@ -387,6 +390,22 @@ def _further_pages(document: etree._Element, base: str, url: str, config: Agency
         elif any(pattern.search(target) for pattern in follow):
             follow_pages[target] = None
     return list(next_pages), [page for page in follow_pages if page not in next_pages]
+
+
+def _path_page(target: SplitResult, here: SplitResult) -> bool:
+    """Whether ``target`` is another numbered page of ``here`` in the path rather than the query, as WordPress
+    numbers archive and listing pages (``/opinions/page/2?yr=2024``; page 1 is the path without ``/page/N``):
+    same host, same path once ``/page/N`` is taken off, same query."""
+    if (target.netloc, target.query) != (here.netloc, here.query):
+        return False
+    target_match, here_match = _PATH_PAGE.search(target.path), _PATH_PAGE.search(here.path)
+    target_base = target.path[:target_match.start()] if target_match else target.path
+    here_base = here.path[:here_match.start()] if here_match else here.path
+    if target_base.rstrip("/") != here_base.rstrip("/") or target.path == here.path:
+        return False
+    if target_match:  # /page/1 is the first page again, which a first page does not list as another
+        return target_match.group(1) != "1" or here_match is not None
+    return here_match is not None  # the first page, linked from page N
 
 
 def _without_page(query: str, name: str) -> list[tuple[str, str]]:
