@@ -85,7 +85,7 @@ def fails(context: RunContext) -> str:
 
 
 def baseline(context: RunContext) -> str:
-    return "12 capture(s) (3 new); 1 removed_before_monitoring event(s)"
+    return "12 captures (3 new); 1 removed_before_monitoring event"
 
 
 def test_failing_runs_next_runs_wayback_baseline_and_the_last_operator_alert(tmp_path):
@@ -115,7 +115,7 @@ def test_failing_runs_next_runs_wayback_baseline_and_the_last_operator_alert(tmp
     assert runs["run"]["at"] == next_run.astimezone(UTC).isoformat(timespec="seconds")
     assert runs["run"]["overdue"] is False
     assert agency["last_wayback_baseline"]["last_success"] == baseline_run
-    assert agency["last_wayback_baseline"]["detail"].startswith("12 capture(s)")
+    assert agency["last_wayback_baseline"]["detail"].startswith("12 captures")
     alert = agency["last_operator_alert"]
     assert alert["key"] == "failing:demo" and alert["active"] is True
     assert alert["headline"] == "demo: 2 runs in a row failed"

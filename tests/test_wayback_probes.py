@@ -211,4 +211,4 @@ def test_the_wayback_command_says_how_many_urls_wait_for_the_next_run(tmp_path):
         write_config(tmp_path / "configs", site.url, standin.url, probes_per_run=3)
         crawl_once(tmp_path)
         output = run("wayback", tmp_path, "--quiet")
-    assert "Probed 3 captured URL(s) never listed: 3 gone; 2 left for the next run." in output
+    assert "Probed 3 captured URLs never listed: 3 gone; 2 left for the next run." in output
