@@ -157,3 +157,18 @@ def test_init_and_check_read_an_xml_sitemap(tmp_path: Path) -> None:
         checked = runner.invoke(cli, ["check", "map", "--config-dir", str(tmp_path), "--json", "--delay", "0"])
     assert checked.exit_code == 0, checked.output
     assert json.loads(checked.output)["documents"] == 3
+
+
+def test_year_links_are_filters_not_pages() -> None:
+    """Links to this page that differ only in a year parameter (Sitefinity's "View By Year", ?fileYear=, ?yr=)
+    pick another year's listing; a numbered ?page= beside them is still the pager."""
+    from foiawatch.web.layout import detect
+
+    years = "".join(f'<a href="/board?year={y}">{y}</a><a href="/opinions?fileYear={y}">{y}</a>'
+                    for y in range(2011, 2025))
+    body = _listing('<a href="/a.pdf">A</a><a href="/b.pdf">B</a>', years)
+    assert detect(body, "https://www.agency.gov/board?year=2024").listing.page_parameter == "page"
+    paged = _listing('<a href="/a.pdf">A</a>', years, '<a href="/board?year=2024&amp;page=2">2</a>')
+    assert detect(paged, "https://www.agency.gov/board?year=2024").listing.page_parameter == "page"
+    numbered = _listing('<a href="/a.pdf">A</a><a href="/board?p=2">2</a><a href="/board?p=3">3</a>')
+    assert detect(numbered, "https://www.agency.gov/board").listing.page_parameter == "p"

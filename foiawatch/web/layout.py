@@ -55,6 +55,9 @@ _MENU_NAME = re.compile(r"(?i)menu|^(?:side|sub|left|local|section)[-_]?nav|^nav
 _CSS_NAME = re.compile(r"-?[_a-zA-Z][_a-zA-Z0-9-]*")
 _PAGE_OF = re.compile(r"(?i)\bpage\s+(\d+)\s+of\s+(\d+)\b")
 _DIGITS = re.compile(r"\d+")
+# A query parameter named for a year (year=2023, fileYear=2025, yr=2024) picks a year's listing: a filter, however
+# numeric its values, not the pages of this one.
+_YEAR_PARAMETER = re.compile(r"(?i)year|(?:^|_)yr(?:$|_)")
 _HEAD_SAMPLE = 2  # links of one URL template asked about
 _RECORDS_MIN = 3  # links of one template before their pages are looked at as records
 
@@ -343,7 +346,8 @@ def _pagination(document: etree._Element, url: str, chrome: set[etree._Element])
             continue
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         changed = [key for key in set(query) | set(own) if query.get(key) != own.get(key)]
-        if len(changed) == 1 and re.fullmatch(r"\d+(?:,\d+)*", query.get(changed[0], "")):
+        if (len(changed) == 1 and re.fullmatch(r"\d+(?:,\d+)*", query.get(changed[0], ""))
+                and not _YEAR_PARAMETER.search(changed[0])):
             votes[changed[0]].add(target)
     if not votes:
         return None
