@@ -74,7 +74,8 @@ def real_bodies() -> dict[str, bytes]:
             if path.suffix in (".html", ".txt")}
 
 
-ALL_BODIES = {**real_bodies(), **GENERATED}
+REAL_BODIES = real_bodies()
+ALL_BODIES = {**REAL_BODIES, **GENERATED}
 
 
 def one_of_each_kind() -> dict[str, bytes]:
@@ -82,7 +83,7 @@ def one_of_each_kind() -> dict[str, bytes]:
     crawls below run on these, since every body goes through the same ``block_reason`` the tests above check one by
     one, and a crawl per body costs a child process each."""
     kinds: dict[str, bytes] = {}
-    for name, body in real_bodies().items():
+    for name, body in REAL_BODIES.items():
         kinds.setdefault(name.split("__")[0] + Path(name).suffix, body)
     return {**{f"real {kind}": body for kind, body in kinds.items()}, **GENERATED}
 

@@ -44,6 +44,7 @@ def takedowns_svg(months: list[tuple[str, int]]) -> str:
     total = sum(count for _, count in months)
     first, last = month_label(months[0][0]), month_label(months[-1][0])
     labelled = _quarters(months)
+    first_label = min(labelled)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-labelledby="chart-title chart-desc" class="chart" preserveAspectRatio="xMinYMin meet">',
@@ -64,7 +65,7 @@ def takedowns_svg(months: list[tuple[str, int]]) -> str:
                      f'<title>{escape(label)}: {count:,} removed</title></rect>')
         if index in labelled:
             parts.append(f'<text x="{x + step / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
-                         f'{escape(label if month.endswith("-01") or index == min(labelled) else label[:3])}</text>')
+                         f'{escape(label if month.endswith("-01") or index == first_label else label[:3])}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -37,7 +37,7 @@ import requests
 import urllib3
 
 from ..archive.failures import WHAT, classify_exception, describe, no_such_host, resolver_detail
-from ..archive.vocabulary import FailureKind
+from ..archive.vocabulary import FailureKind, counted
 from ..config import DEFAULT_USER_AGENT, WAYBACK_BASE_URL
 from ..web.ratelimit import RateLimiter, retry_after, shared_gate, shared_limiter
 from .errors import (
@@ -404,10 +404,9 @@ class WaybackClient:
                 failures += 1
                 kind = classify_exception(error)
                 if failures > self.retries or no_such_host(error):  # a name that does not exist will not soon
-                    attempts = f"{failures} attempt{'s' if failures > 1 else ''}"
                     detail = resolver_detail(error) if kind == FailureKind.DNS else ""
                     raise WaybackUnavailable(
-                        f"{describe(kind, self._host, detail)}; {attempts}", kind=kind) from error
+                        f"{describe(kind, self._host, detail)}; {counted(failures, 'attempt')}", kind=kind) from error
                 self._sleep_before_retry(failures, f"{WHAT[kind]}: {type(error).__name__}")
                 continue
             if _is_memento(response):  # an archived response: its status belongs to the captured site
