@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from foiawatch.cli import cli
 from foiawatch.config import bundled_config_dir
 from foiawatch.demo.scenario import wayback_captures
 from foiawatch.demo.wayback_standin import WaybackStandin
+
+from .support.built import demo_story
 
 # Commands that report nothing: they serve or run until stopped (their log lines are their record).
 LONG_RUNNING = {"serve", "demo-site", "schedule"}
@@ -45,12 +48,14 @@ def invoke_json(*args: str, env: dict[str, str] | None = None, code: int = 0):
 
 @pytest.fixture(scope="module")
 def demo_archive(tmp_path_factory) -> Path:
-    """`foiawatch demo` run with nothing but $FOIAWATCH_DATA: the default data directory, as for every command."""
-    data_dir = tmp_path_factory.mktemp("home") / "foiawatch-data"
-    report = invoke_json("demo", "--no-serve", env={"FOIAWATCH_DATA": str(data_dir)})
-    assert report["data_dir"] == str(data_dir)
+    """`foiawatch demo` run with nothing but $FOIAWATCH_DATA (the default data directory, as for every command); a
+    copy this module's commands may change."""
+    story, report = demo_story(tmp_path_factory)
+    assert report["data_dir"] == str(story)
     assert report["events"]["removed"] == 20 and report["wayback"]["recovered"] == 3
     assert [crawl["status"] for crawl in report["crawls"]] == ["complete", "outage", "complete", "complete"]
+    data_dir = tmp_path_factory.mktemp("home") / "foiawatch-data"
+    shutil.copytree(story, data_dir)
     return data_dir
 
 
@@ -62,9 +67,9 @@ def test_the_demo_uses_the_default_data_directory_and_other_commands_read_it(dem
     assert len(events["events"]) == 3
 
 
-def test_the_demo_never_empties_an_archive_used_for_another_agency(tmp_path):
+def test_the_demo_never_empties_an_archive_used_for_another_agency(tmp_path_factory, tmp_path):
     data_dir = tmp_path / "foiawatch-data"
-    invoke_json("demo", "--no-serve", "--data-dir", str(data_dir))
+    shutil.copytree(demo_story(tmp_path_factory)[0], data_dir)  # an archive the demo made
     with Archive(data_dir) as archive:  # then the operator crawls a real library into the same directory
         archive.register_agency("ice", "ICE", ["https://www.ice.gov/foia/library"], "{}")
     again = CliRunner().invoke(cli, ["demo", "--no-serve", "--data-dir", str(data_dir)])

@@ -264,4 +264,4 @@ def test_a_host_asking_for_more_than_an_hour_is_given_up_not_waited_for(tmp_path
         took = time.monotonic() - started
     assert result.status != "complete"  # an unread listing page: incomplete or an outage, never removals
     assert [hit.status for hit in site.hits if hit.path == "/library"] == [429]
-    assert took < 15
+    assert took < 120  # a crawl's own start-up under load, never the hour it asked for

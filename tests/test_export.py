@@ -26,6 +26,7 @@ from foiawatch.demo.library import SECURE_COMMUNITIES_SECTIONS, document_bytes
 from foiawatch.demo.site import DemoSite
 
 from .conftest import demo_config
+from .support.built import demo_story
 
 
 @pytest.fixture(scope="module")
@@ -176,8 +177,7 @@ def demo_archive(tmp_path_factory) -> Path:
     """The demo's story (recoveries from the Wayback stand-in, files the PII screen withholds, an outage), plus one
     event of each kind the story does not raise: an archive with every kind of evidence."""
     data = tmp_path_factory.mktemp("demo") / "data"
-    result = CliRunner().invoke(cli, ["demo", "--data-dir", str(data), "--no-serve"])
-    assert result.exit_code == 0, result.output
+    shutil.copytree(demo_story(tmp_path_factory)[0], data)
     with Archive(data) as archive, archive.db.conn:
         for kind in ("added", "changed", "moved", "unlisted", "restored"):
             archive.db.execute(

@@ -36,6 +36,7 @@ from foiawatch.publish.files import SAFE_CONTENT_TYPES, safe_content_type
 from foiawatch.publish.pages import section_path
 
 from .conftest import demo_config
+from .support.built import built_once
 
 WITHHELD_PATH = "/doclib/foia/secure-communities/SC_Fact_Sheet.pdf"
 WITHHELD_TITLE = "Secure Communities fact sheet"
@@ -70,38 +71,38 @@ class IceScenario:
                 [title]).fetchone()
 
 
-_built: dict[str, IceScenario] = {}
-
-
 def ice_scenario(tmp_path_factory: pytest.TempPathFactory) -> IceScenario:
-    """Crawl v1 -> outage -> v2_takedown -> v2_takedown, diff, screen, review and publish; once per session."""
-    if "ice" not in _built:
-        data_dir = tmp_path_factory.mktemp("ice-archive")
-        with DemoSite() as site:
-            config = demo_config(site.url)
-            for state in (preset("v1").edit(WITHHELD_PATH, WITHHELD_TEXT), "outage",
-                          preset("v2_takedown").edit(CHANGED_PATH, CHANGED_TEXT),
-                          preset("v2_takedown").edit(CHANGED_PATH, CHANGED_TEXT)):
-                site.set_state(state)
-                crawl(config, data_dir)
-                with Archive(data_dir) as archive:
-                    run_diff(archive, config.id, confirmations=config.removal_confirmations)
-            taken_down = {d.title: s.title for s in site.library.sections
-                          if s.slug in SECURE_COMMUNITIES_SECTIONS for d in s.documents}
-        scenario = IceScenario(data_dir, taken_down)
-        with Archive(data_dir) as archive:
-            screen_pending(archive)
-            withhold(archive, scenario.blob(REVIEWED_TITLE)[0], REVIEWER, REVIEW_REASON)
-            # What the alerts subsystem keeps is private, whichever database it ends up in.
-            archive.db["subscriptions"].insert({"id": 1, "email": SUBSCRIBER}, pk="id")
-        private = sqlite3.connect(data_dir / "private.db")
-        private.execute("create table subscriptions (id integer primary key, email text)")
-        private.execute("insert into subscriptions (email) values (?)", [SUBSCRIBER])
-        private.commit()
-        private.close()
-        build_public(data_dir)
-        _built["ice"] = scenario
-    return _built["ice"]
+    """Crawl v1 -> outage -> v2_takedown -> v2_takedown, diff, screen, review and publish; once per test run."""
+    folder = built_once(tmp_path_factory, "ice-scenario", _build_ice_scenario)
+    return IceScenario(folder / "data", json.loads((folder / "taken_down.json").read_text()))
+
+
+def _build_ice_scenario(folder: Path) -> None:
+    data_dir = folder / "data"
+    with DemoSite() as site:
+        config = demo_config(site.url)
+        for state in (preset("v1").edit(WITHHELD_PATH, WITHHELD_TEXT), "outage",
+                      preset("v2_takedown").edit(CHANGED_PATH, CHANGED_TEXT),
+                      preset("v2_takedown").edit(CHANGED_PATH, CHANGED_TEXT)):
+            site.set_state(state)
+            crawl(config, data_dir)
+            with Archive(data_dir) as archive:
+                run_diff(archive, config.id, confirmations=config.removal_confirmations)
+        taken_down = {d.title: s.title for s in site.library.sections
+                      if s.slug in SECURE_COMMUNITIES_SECTIONS for d in s.documents}
+    scenario = IceScenario(data_dir, taken_down)
+    with Archive(data_dir) as archive:
+        screen_pending(archive)
+        withhold(archive, scenario.blob(REVIEWED_TITLE)[0], REVIEWER, REVIEW_REASON)
+        # What the alerts subsystem keeps is private, whichever database it ends up in.
+        archive.db["subscriptions"].insert({"id": 1, "email": SUBSCRIBER}, pk="id")
+    private = sqlite3.connect(data_dir / "private.db")
+    private.execute("create table subscriptions (id integer primary key, email text)")
+    private.execute("insert into subscriptions (email) values (?)", [SUBSCRIBER])
+    private.commit()
+    private.close()
+    build_public(data_dir)
+    (folder / "taken_down.json").write_text(json.dumps(taken_down))
 
 
 class Served:

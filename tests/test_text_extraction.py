@@ -285,13 +285,14 @@ def test_endless_pdf_times_out_and_the_pool_keeps_working(tmp_path):
     endless.write_bytes(_endless_pdf())
     good = CORPUS / "016-libre-office-link_libre-office-link.pdf"
     with ExtractorPool(workers=2, timeout=1.0) as quick:
+        assert quick.extract(good).text == "This is a link to an awesome blog."  # both workers started, off the clock
         started = time.monotonic()
         results = dict(quick.map([("endless", endless, None), ("good", good, None)]))
         assert time.monotonic() - started < 5
         assert results["endless"].status == "failed"
         assert results["endless"].error == "timed out after 1 s"
         assert results["good"].text == "This is a link to an awesome blog."
-        assert quick.extract(good).text == "This is a link to an awesome blog."
+        assert quick.extract(good).text == "This is a link to an awesome blog."  # the timed-out worker was replaced
 
 
 @needs_proc
