@@ -45,9 +45,10 @@ def one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def kind_phrase(kind: str, count: int) -> str:
+def _kind_phrase(kind: str, count: int) -> str:
+    """"3 documents removed": an event kind counted in the words of a digest's subject."""
     singular, plural = _KIND_PHRASES.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
-    return f"{count} {singular if count == 1 else plural}"
+    return counted(count, singular, plural)
 
 
 def digest(events: Sequence[dict[str, Any]], *, key: str, unsubscribe: str, filters: str,
@@ -56,7 +57,7 @@ def digest(events: Sequence[dict[str, Any]], *, key: str, unsubscribe: str, filt
     section. ``unsubscribe`` is the link or instruction every message ends with."""
     counts = Counter(event["kind"] for event in events)
     agencies = sorted({event["agency_name"] for event in events})
-    summary = ", ".join(kind_phrase(kind, counts[kind]) for kind in EventKind if counts[kind])
+    summary = ", ".join(_kind_phrase(kind, counts[kind]) for kind in EventKind if counts[kind])
     subject = one_line(f"[foiawatch] {', '.join(agencies)}: {summary}", 180)
     lines = [f"foiawatch detected {counted(len(events), 'event')}: {summary}.", ""]
     for kind in (k for k in EventKind if counts[k]):
