@@ -470,11 +470,6 @@ def find_config(agency: str, config_dir: str | Path | None = None) -> AgencyConf
     raise ConfigError(f"no config for agency {agency!r}; known agencies: {', '.join(known) or 'none'}")
 
 
-def with_overrides(config: AgencyConfig, **changes: Any) -> AgencyConfig:
-    """A copy of a config with top-level fields replaced (tests and the demo point configs at local servers)."""
-    return replace(config, **changes)
-
-
 def config_to_toml(config: AgencyConfig, comments: dict[str, list[str]] | None = None, header: str = "") -> str:
     """A config as a TOML file a person can read: the [agency] keys, then only the settings that differ from the
     defaults, each under its comments (``comments`` is keyed ``"table.key"``, e.g. ``"listing.page_parameter"``).
