@@ -99,6 +99,10 @@ _BLOCK_TEXTS = (
     (re.compile(r"(?i)access (?:to (?:this|the) (?:page|site|web ?site|resource|url) )?(?:has been |is |was )?"
                 r"(?:denied|restricted|blocked|forbidden)"), "access denied page"),
     (re.compile(r"(?i)\brequest access\b|\baccess request form\b"), "access page"),
+    # A WAF that says so in one sentence and nothing else (ngx_waf: "WAF is blocking this request.", titled "WAF").
+    (re.compile(r"(?i)\b(?:waf|(?:web application |web ?site )?firewall) (?:is |has )?block(?:ing|ed) (?:this|your) "
+                r"request|\brequest (?:was |has been |is )?(?:blocked|rejected|denied) by (?:the |our |a )?"
+                r"(?:web application firewall|waf|(?:web ?site )?firewall)\b"), "firewall block page"),
     (re.compile(r"(?i)web (?:page|site) blocked|(?:site|page|url|request|content) (?:has been|is|was) blocked|"
                 r"blocked by (?:your )?(?:network|system|it|web) ?(?:administrator|admin|policy|filter)|"
                 r"url (?:filtering|category)|content filter"), "content filter"),
