@@ -69,6 +69,9 @@ _VENDOR_TITLES = (
     (re.compile(r"(?i)attention required! \| cloudflare"), "Cloudflare block"),
     (re.compile(r"(?i)^request rejected$"), "F5 firewall rejection"),
     (re.compile(r"(?i)sucuri website firewall"), "Sucuri firewall"),
+    (re.compile(r"(?i)\bby zscaler$"), "Zscaler content filter"),
+    # CloudFront answers this for what it refused and for an origin it could not reach: never the document.
+    (re.compile(r"(?i)^error: the request could not be satisfied$"), "CloudFront error page"),
 )
 # Vendors' texts come first in _BLOCK_TEXTS, generic ones after; generic titles are checked after both.
 _GENERIC_TITLES = (
