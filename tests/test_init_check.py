@@ -172,3 +172,19 @@ def test_year_links_are_filters_not_pages() -> None:
     assert detect(paged, "https://www.agency.gov/board?year=2024").listing.page_parameter == "page"
     numbered = _listing('<a href="/a.pdf">A</a><a href="/board?p=2">2</a><a href="/board?p=3">3</a>')
     assert detect(numbered, "https://www.agency.gov/board").listing.page_parameter == "p"
+
+
+def test_a_word_valued_parameter_keeps_kinds_of_links_apart() -> None:
+    """Legistar's View.ashx serves an agenda PDF for M=A and an iCalendar entry for M=IC of the same meeting: the
+    kinds are asked about apart, so the agendas are documents and the calendar entries are not."""
+    from foiawatch.web.layout import detect
+
+    rows = "".join(f'<tr><td><a href="View.ashx?M=IC&amp;ID={n}&amp;GUID=AB{n}">iCal</a></td>'
+                   f'<td><a href="View.ashx?M=A&amp;ID={n}&amp;GUID=AB{n}">Agenda</a></td></tr>' for n in range(3))
+    body = _listing(f"<table>{rows}</table>")
+    layout = detect(body, "https://county.legistar.com/DepartmentDetail.aspx?ID=7",
+                    ask=lambda url: "application/pdf" if "M=A&" in url else "text/calendar")
+    from foiawatch.web.urls import is_document_url
+
+    assert is_document_url("https://county.legistar.com/View.ashx?M=A&ID=9&GUID=AB9", layout.documents)
+    assert not is_document_url("https://county.legistar.com/View.ashx?M=IC&ID=9&GUID=AB9", layout.documents)

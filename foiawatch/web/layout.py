@@ -58,6 +58,8 @@ _DIGITS = re.compile(r"\d+")
 # A query parameter named for a year (year=2023, fileYear=2025, yr=2024) picks a year's listing: a filter, however
 # numeric its values, not the pages of this one.
 _YEAR_PARAMETER = re.compile(r"(?i)year|(?:^|_)yr(?:$|_)")
+# A query value that names a kind (Legistar's M=A agenda, M=M minutes, M=IC calendar entry), not an id.
+_KIND_VALUE = re.compile(r"[A-Za-z]{1,12}")
 _HEAD_SAMPLE = 2  # links of one URL template asked about
 _RECORDS_MIN = 3  # links of one template before their pages are looked at as records
 
@@ -279,8 +281,8 @@ def _typed_links(document: etree._Element, url: str, chrome: set[etree._Element]
 def _templates(urls: Iterable[str]) -> dict[str, list[str]]:
     """Links without a recognised shape grouped by URL template, only templates several links share, most links
     first. Each template is a regex matching its members: digit runs and parameter values generalised
-    (``viewOpinion?docId=…``), or else, for links alike only in where they sit, the last path segment
-    (``/vault/<record>``)."""
+    (``viewOpinion?docId=…``) except values that name a kind (``View.ashx?M=A&ID=…``), or else, for links alike
+    only in where they sit, the last path segment (``/vault/<record>``)."""
     groups: defaultdict[str, list[str]] = defaultdict(list)
     loose = []
     for url in urls:
@@ -289,8 +291,9 @@ def _templates(urls: Iterable[str]) -> dict[str, list[str]]:
             loose.append(url)
             continue
         path = "".join(re.escape(piece) if not piece.isdigit() else r"\d+" for piece in re.split(r"(\d+)", parts.path))
-        keys = [key for key, _ in parse_qsl(parts.query, keep_blank_values=True)]
-        query = (r"\?" + "&".join(f"{re.escape(key)}=[^&]*" for key in keys)) if keys else ""
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        query = (r"\?" + "&".join(f"{re.escape(key)}={_template_value(value)}" for key, value in pairs)
+                 if pairs else "")
         groups[re.escape(f"{parts.scheme}://{parts.netloc}") + path + query + "$"].append(url)
     for template, members in list(groups.items()):
         if len(members) < 2:
@@ -301,6 +304,14 @@ def _templates(urls: Iterable[str]) -> dict[str, list[str]]:
         if name and not parts.query and folder:
             groups[re.escape(f"{parts.scheme}://{parts.netloc}{folder}/") + r"[^/?#]+/?$"].append(url)
     return dict(sorted(((t, m) for t, m in groups.items() if len(m) >= 2), key=lambda item: -len(item[1])))
+
+
+def _template_value(value: str) -> str:
+    """A query value in a link template: a short word (``M=A``, ``M=IC``, ``type=minutes``) names what kind of
+    thing one script serves - Legistar's ``View.ashx`` serves an agenda PDF for ``M=A`` and an iCalendar entry for
+    ``M=IC`` of the same meeting - so it stays literal and each kind is asked about apart; ids, numbers and file
+    names vary from link to link and are generalised."""
+    return re.escape(value) if _KIND_VALUE.fullmatch(value) else "[^&]*"
 
 
 def _sections(body: bytes, url: str, config: AgencyConfig, findings: list[Finding]) -> str:
