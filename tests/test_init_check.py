@@ -188,3 +188,16 @@ def test_a_word_valued_parameter_keeps_kinds_of_links_apart() -> None:
 
     assert is_document_url("https://county.legistar.com/View.ashx?M=A&ID=9&GUID=AB9", layout.documents)
     assert not is_document_url("https://county.legistar.com/View.ashx?M=IC&ID=9&GUID=AB9", layout.documents)
+
+
+def test_a_word_that_differs_from_link_to_link_is_no_kind() -> None:
+    """``getdoc.php?id=1&name=budget``: a word each link has its own of names the file, not a kind of link; the
+    links still make one template, asked about together."""
+    from foiawatch.web.layout import detect
+    from foiawatch.web.urls import is_document_url
+
+    links = "".join(f'<li><a href="/getdoc.php?id={n}&amp;name={word}">{word}</a></li>'
+                    for n, word in enumerate(["budget", "minutes", "agenda", "bylaws"]))
+    layout = detect(_listing(f"<ul>{links}</ul>"), "https://www.agency.gov/board",
+                    ask=lambda url: "application/pdf" if "getdoc.php" in url else "text/html")
+    assert is_document_url("https://www.agency.gov/getdoc.php?id=9&name=charter", layout.documents)

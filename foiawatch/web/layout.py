@@ -281,20 +281,19 @@ def _typed_links(document: etree._Element, url: str, chrome: set[etree._Element]
 def _templates(urls: Iterable[str]) -> dict[str, list[str]]:
     """Links without a recognised shape grouped by URL template, only templates several links share, most links
     first. Each template is a regex matching its members: digit runs and parameter values generalised
-    (``viewOpinion?docId=…``) except values that name a kind (``View.ashx?M=A&ID=…``), or else, for links alike
-    only in where they sit, the last path segment (``/vault/<record>``)."""
+    (``viewOpinion?docId=…``) except values that name a kind (``View.ashx?M=A&ID=…``) where several links share
+    them, or else, for links alike only in where they sit, the last path segment (``/vault/<record>``)."""
     groups: defaultdict[str, list[str]] = defaultdict(list)
     loose = []
     for url in urls:
-        parts = urlsplit(url)
-        if not _DIGITS.search(parts.path + parts.query):
+        template = _template(url, kinds=True)
+        if template is None:
             loose.append(url)
-            continue
-        path = "".join(re.escape(piece) if not piece.isdigit() else r"\d+" for piece in re.split(r"(\d+)", parts.path))
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        query = (r"\?" + "&".join(f"{re.escape(key)}={_template_value(value)}" for key, value in pairs)
-                 if pairs else "")
-        groups[re.escape(f"{parts.scheme}://{parts.netloc}") + path + query + "$"].append(url)
+        else:
+            groups[template].append(url)
+    alone = [url for template, members in list(groups.items()) if len(members) < 2 for url in groups.pop(template)]
+    for url in alone:  # a word that varies from link to link (``?name=budget``) was no kind: generalise it too
+        groups[_template(url, kinds=False) or ""].append(url)
     for template, members in list(groups.items()):
         if len(members) < 2:
             loose += groups.pop(template)
@@ -306,12 +305,19 @@ def _templates(urls: Iterable[str]) -> dict[str, list[str]]:
     return dict(sorted(((t, m) for t, m in groups.items() if len(m) >= 2), key=lambda item: -len(item[1])))
 
 
-def _template_value(value: str) -> str:
-    """A query value in a link template: a short word (``M=A``, ``M=IC``, ``type=minutes``) names what kind of
-    thing one script serves - Legistar's ``View.ashx`` serves an agenda PDF for ``M=A`` and an iCalendar entry for
-    ``M=IC`` of the same meeting - so it stays literal and each kind is asked about apart; ids, numbers and file
-    names vary from link to link and are generalised."""
-    return re.escape(value) if _KIND_VALUE.fullmatch(value) else "[^&]*"
+def _template(url: str, *, kinds: bool) -> str | None:
+    """A link's template: digit runs and query values generalised, but with ``kinds`` a value that is a short word
+    (``M=A``, ``M=IC``, ``type=minutes``) kept - Legistar's ``View.ashx`` serves an agenda PDF for ``M=A`` and an
+    iCalendar entry for ``M=IC`` of the same meeting, so each kind is asked about apart. None for a link with no
+    digits at all (nothing in it varies like an id)."""
+    parts = urlsplit(url)
+    if not _DIGITS.search(parts.path + parts.query):
+        return None
+    path = "".join(re.escape(piece) if not piece.isdigit() else r"\d+" for piece in re.split(r"(\d+)", parts.path))
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = "&".join(f"{re.escape(key)}={re.escape(value) if kinds and _KIND_VALUE.fullmatch(value) else '[^&]*'}"
+                     for key, value in pairs)
+    return re.escape(f"{parts.scheme}://{parts.netloc}") + path + (r"\?" + query if pairs else "") + "$"
 
 
 def _sections(body: bytes, url: str, config: AgencyConfig, findings: list[Finding]) -> str:
