@@ -104,7 +104,7 @@ def test_check_warns_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.Monk
     assert "looks like a block page" in warnings or "(blocked)" in warnings
     assert "HTTP 500" in warnings
     assert "elsewhere.example, which is not in allowed_hosts" in warnings
-    assert "1 section(s) of one document" in warnings
+    assert "1 section of one document" in warnings
     assert sorted(p.name for p in tmp_path.iterdir()) == ["configs"]  # no archive, no data directory
 
 

@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from ..archive.vocabulary import counted
 from ..config import AgencyConfig
 from ..web.fetch import PoliteSession
 from ..web.survey import Survey, survey
@@ -51,14 +52,14 @@ def check(agency: str, pages: int, delay: float | None, config_dir: Path | None,
 def print_survey(console: Console, config: AgencyConfig, result: Survey) -> None:
     """The survey for a person: pages read, sections with counts and sample titles, pagination, warnings."""
     read = [page for page in result.pages if page.problem is None]
-    console.print(f"[bold]{escape(config.name)}[/] ({config.id}): {len(read)} listing page(s) read, "
-                  f"{len(result.documents)} document(s)", soft_wrap=True)
+    console.print(f"[bold]{escape(config.name)}[/] ({config.id}): {counted(len(read), 'listing page')} read, "
+                  f"{counted(len(result.documents), 'document')}", soft_wrap=True)
     for section, count in result.sections.items():
         console.print(f"  {escape(section) or '(no section)'}: {count}", soft_wrap=True)
         for title in result.samples(section):
             console.print(f"      {escape(title[:100])}", soft_wrap=True, highlight=False)
     if result.records:
-        console.print(f"{len(result.records)} record page(s), whose parts the crawl reads "
+        console.print(f"{counted(len(result.records), 'record page')}, whose parts the crawl reads "
                       f"(e.g. {escape(next(iter(result.records.values())).title)})", soft_wrap=True)
     if result.next_pages:
         console.print(f"Further listing pages found, not read: {len(result.next_pages)} "

@@ -17,6 +17,7 @@ import click
 import requests
 from rich.console import Console
 
+from ..archive.vocabulary import counted
 from ..config import DEFAULT_USER_AGENT, AgencyConfig, Politeness, config_to_toml
 from ..web.answers import block_reason
 from ..web.fetch import PoliteSession, describe_failure
@@ -173,11 +174,12 @@ def _header(url: str, final_url: str, layout: Layout, preview: Survey) -> str:
     lines = [f"Written by `foiawatch init` on {when} from {url}"]
     if final_url != url:
         lines.append(f"(which redirected to {final_url})")
-    lines.append(f"On that page: {len(preview.documents)} document(s) in {len(preview.sections)} section(s), "
-                 f"{len(preview.next_pages)} further listing page(s) linked"
+    lines.append(f"On that page: {counted(len(preview.documents), 'document')} in "
+                 f"{counted(len(preview.sections), 'section')}, "
+                 f"{counted(len(preview.next_pages), 'further listing page')} linked"
                  + (f", page {layout.page_of[0]} of {layout.page_of[1]}" if layout.page_of else "") + ".")
     if layout.head_requests:
-        lines.append(f"{layout.head_requests} HEAD request(s) asked what extension-less links serve.")
+        lines.append(f"{counted(layout.head_requests, 'HEAD request')} asked what extension-less links serve.")
     lines.append("Every setting below may be edited; `foiawatch check ID` shows what the config finds.")
     return "\n".join(lines)
 

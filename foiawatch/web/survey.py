@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ..archive.vocabulary import counted
 from ..config import AgencyConfig
 from .fetch import PoliteSession, describe_failure
 from .parse import OK, DocumentLink, classify_response, parse_listing
@@ -115,7 +116,7 @@ def _add(config: AgencyConfig, url: str, body: bytes, status: int, result: Surve
     for link in parsed.records:
         result.records.setdefault(link.url, link)
     if parsed.items_without_link:
-        result.warnings.append(f"{url}: {parsed.items_without_link} item(s) without a document link")
+        result.warnings.append(f"{url}: {counted(parsed.items_without_link, 'item')} without a document link")
     return parsed.next_pages + parsed.follow_pages
 
 
@@ -127,11 +128,12 @@ def _warn(config: AgencyConfig, result: Survey) -> None:
         result.warnings.append("no document links found: is this the page that lists the documents?")
     singles = [name for name, count in result.sections.items() if name and count == 1]
     if singles and len(singles) * 2 >= len(result.sections):
-        result.warnings.append(f"{len(singles)} section(s) of one document (are items' own titles taken as "
+        result.warnings.append(f"{counted(len(singles), 'section')} of one document (are items' own titles taken as "
                                f"sections?), e.g. {singles[0]!r}")
     elif singles:
-        result.warnings.append(f"{len(singles)} section(s) of one document: {', '.join(map(repr, singles[:5]))}")
+        named = ", ".join(map(repr, singles[:5]))
+        result.warnings.append(f"{counted(len(singles), 'section')} of one document: {named}")
     outside = Counter(urlsplit(link).hostname for link in result.documents if not config.host_allowed(link))
     for host, count in outside.most_common():
-        result.warnings.append(f"{count} document link(s) to {host}, which is not in allowed_hosts: "
+        result.warnings.append(f"{counted(count, 'document link')} to {host}, which is not in allowed_hosts: "
                                "they will not be fetched")
