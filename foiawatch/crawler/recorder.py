@@ -16,7 +16,7 @@ import sqlite_utils
 from ..archive.blobs import StoredBlob
 from ..archive.store import Archive, utcnow
 from ..archive.verdict import CrawlVerdict, PageFacts, judge_crawl
-from ..archive.vocabulary import CrawlKind, CrawlStatus, DocumentState, FetchOutcome
+from ..archive.vocabulary import CrawlKind, CrawlStatus, DocumentState, FetchOutcome, counted
 from ..archive.warc import PayloadRecord
 from ..config import AgencyConfig
 from ..web.answers import NotFoundSignature
@@ -278,8 +278,9 @@ class CrawlRecorder:
             asked = self.stats.probes
             failed = self._failed_revalidations()
             if asked and failed / asked > self.config.outage.failed_page_share:
-                return CrawlVerdict(CrawlStatus.INCOMPLETE, f"{failed} of {asked} documents could not be re-checked")
-            return CrawlVerdict(CrawlStatus.COMPLETE, f"{asked} documents re-checked")
+                return CrawlVerdict(CrawlStatus.INCOMPLETE,
+                                    f"{failed:,} of {counted(asked, 'document')} could not be re-checked")
+            return CrawlVerdict(CrawlStatus.COMPLETE, f"{counted(asked, 'document')} re-checked")
         previous = self.archive.last_crawl(self.config.id, status=CrawlStatus.COMPLETE)
         return judge_crawl(self.pages, self.archive.links_per_page(previous["id"] if previous else None),
                            self.config.outage.failed_page_share)
