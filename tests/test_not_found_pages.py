@@ -69,6 +69,16 @@ def test_every_real_not_found_page_says_so_in_its_title_or_heading(name):
     assert says_not_found(NOT_FOUND_PAGES[name])
 
 
+@pytest.mark.parametrize("heading", [
+    "The page you’re looking for can’t be found",  # typographic apostrophes, as editors type them
+    "The page you requested can't be found.",
+    "Sorry, the page you requested couldn't be found",
+    "The page you were looking for doesn’t exist.",
+])
+def test_not_found_headings_in_any_apostrophe_and_contraction(heading):
+    assert says_not_found(f"<html><head><title>Oops</title></head><body><h1>{heading}</h1></body></html>".encode())
+
+
 @pytest.mark.parametrize("name", sorted(NEGATIVES) + sorted(name for name in ORDINARY if "signpost" not in name))
 def test_ordinary_pages_do_not_say_not_found(name):
     """(EPA's "help finding information" signpost does, on purpose: it stands where removed pages were.)"""

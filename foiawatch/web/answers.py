@@ -118,11 +118,11 @@ _CAPTCHA_FORM = re.compile(r"(?i)g-recaptcha|recaptcha/api|h-captcha|hcaptcha\.c
 _NOT_FOUND = re.compile(
     r"(?i)\b(?:page|file|document|resource|content)\s+(?:was\s+)?not\s+found\b"
     r"|^\s*(?:error\s*)?404\b|\b(?:error|http)\s+404\b|\b404\s*[-:|–]\s*(?:error|not found|page)"
-    r"|\bpage (?:you(?:'re| are| were)? (?:requested|looking for|trying to reach)|requested)\b.{0,80}?"
+    r"|\bpage (?:you(?:['’]re| are| were)? (?:requested|looking for|trying to reach)|requested)\b.{0,80}?"
     r"(?:not (?:be )?found|no longer (?:available|exists)|(?:been|was) (?:moved|removed|deleted)"
-    r"|do(?:es)?(?: not|n['’]t) exist|(?:could|can)(?:not|n['’]t) be found)"
+    r"|do(?:es)?(?: not|n['’]t) exist|(?:could(?: not|n['’]t)|can(?:not| not|['’]t)) be found)"
     r"|\bpage (?:does not|doesn['’]t|no longer) exists?\b"
-    r"|\bhelp (?:you )?find(?:ing)? (?:information|what you(?:'re| are) looking for)"
+    r"|\bhelp (?:you )?find(?:ing)? (?:information|what you(?:['’]re| are) looking for)"
 )
 _NOT_FOUND_PATH = re.compile(r"(?i)(?:^|/)(?:404|not[-_]?found|page[-_]?not[-_]?found|pagenotfound|error[-_]?404|"
                              r"404[-_]?error|errors?/404)(?:\.\w{2,5})?/?$")
