@@ -579,3 +579,26 @@ def test_control_characters_and_bidi_overrides_never_reach_the_archive():
     assert first.link_text == first.title
     assert "Text with controls." in parsed.text
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", parsed.text)
+
+
+def test_a_link_to_the_pages_own_feed_is_no_document() -> None:
+    """An RSS icon linking the feed the page declares in its head (``feed.xml``, as on Navy JAG's opinion archive)
+    subscribes to the site; an ``.xml`` file the page does not declare as its feed is still a document."""
+    body = (b'<!DOCTYPE html><html><head><title>Opinions</title>'
+            b'<link rel="alternate" type="application/atom+xml" title="Court" href="/feed.xml"></head><body><main>'
+            b'<h2><a href="/feed.xml" class="rss">|</a> Decisions</h2><ul><li><a href="/a.pdf">A</a></li>'
+            b'<li><a href="/data/b.xml">B</a></li></ul></main></body></html>')
+    result = parse_listing(body, "https://www.agency.gov/courts/opinions.htm", config())
+    assert sorted(d.url for d in result.documents) == ["https://www.agency.gov/a.pdf",
+                                                        "https://www.agency.gov/data/b.xml"]
+
+
+def test_a_colon_heading_over_instructions_labels_them_not_the_table() -> None:
+    """``<h4>Directions:</h4>`` followed by a paragraph on how to sort the table below labels that prose; the table's
+    documents stay under the heading above. A colon heading followed by its table ("MEETING SCHEDULE:") heads it."""
+    rows = '<table><tr><td><a href="/a.pdf">A</a></td></tr><tr><td><a href="/b.pdf">B</a></td></tr></table>'
+    body = page(f"<main><h2>2014 Opinion Archive</h2><h4>Directions:</h4><p>Click a column heading to sort.</p>"
+                f"<ul><li><strong>Search:</strong> choose a column.</li></ul>{rows}"
+                f'<h2>Schedule</h2><h3>MEETING SCHEDULE:</h3>{rows.replace("/a.", "/c.").replace("/b.", "/d.")}</main>')
+    result = parse_listing(body, "https://www.agency.gov/foia/library", config(section_selector="h2, h3, h4"))
+    assert Counter(d.section for d in result.documents) == {"2014 Opinion Archive": 2, "MEETING SCHEDULE:": 2}

@@ -41,6 +41,11 @@ _HIDDEN_CLASSES = frozenset({"element-invisible", "visually-hidden", "visuallyhi
 _PAGE_NUMBER = re.compile(r"^\d+(?:,\d+)*$")  # Drupal writes "page=0,2" when a page has two pagers
 _PATH_PAGE = re.compile(r"/page/(\d+)/?$")  # WordPress numbers pages in the path: /opinions/page/2/
 _WORD = re.compile(r"\w")
+_FEED_LINKS = etree.XPath(
+    "//link[contains(concat(' ', translate(@rel, 'ALTERNATE', 'alternate'), ' '), ' alternate ')]"
+    "[contains(translate(@type, 'RSATOMXL', 'rsatomxl'), 'rss+xml') or"
+    " contains(translate(@type, 'RSATOMXL', 'rsatomxl'), 'atom+xml')][@href]"
+)
 _ITEM_HEADING = etree.XPath(
     "(.//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6"
     " or contains(@class, 'heading') or contains(@class, 'title')])[1]"
@@ -102,7 +107,7 @@ def parse_listing(body: bytes, url: str, config: AgencyConfig, *, encoding: str 
     base = _base_url(document, url)
     listing = config.listing
     next_pages, follow_pages = _further_pages(document, base, url, config)
-    reader = _Reader(config, base,
+    reader = _Reader(config, base, feeds=_feeds(document, base),
                      ignored=set(_select(document, ", ".join(listing.ignore_selectors))),
                      headings=set(_select(document, listing.section_selector)),
                      items=set(_select(document, listing.item_selector)))
@@ -203,9 +208,11 @@ class _Reader:
     """One pass over content: visible text lines, prose paragraphs, and document links with their section."""
 
     def __init__(self, config: AgencyConfig, base: str, *, ignored: Set[etree._Element] = frozenset(),
-                 headings: Set[etree._Element] = frozenset(), items: Set[etree._Element] = frozenset()):
+                 headings: Set[etree._Element] = frozenset(), items: Set[etree._Element] = frozenset(),
+                 feeds: Set[str] = frozenset()):
         self.config = config
         self.base = base
+        self.feeds = feeds
         self.ignored = ignored
         self.headings = headings
         self.items = items
@@ -274,7 +281,7 @@ class _Reader:
 
     def _open_section(self, element: etree._Element, tag: str) -> None:
         """A heading names the documents after it until its scope ends or a heading of the same scope follows."""
-        if _hidden(element) or _item_title(element):
+        if _hidden(element) or _item_title(element) or _prose_label(element):
             return
         scope = _section_scope(element, tag)
         for index, (_, open_scope) in enumerate(self._sections):
@@ -285,7 +292,7 @@ class _Reader:
 
     def _link(self, element: etree._Element) -> None:
         url = canonical_url(element.get("href"), self.base)
-        if url is None:
+        if url is None or url in self.feeds:
             return
         if not is_document_url(url, self.config.documents):
             if any(pattern.search(url) for pattern in self._record_patterns):
@@ -309,6 +316,30 @@ class _Reader:
             if head.strip() and category.strip():
                 title, section = head.strip(), category.strip()
         return DocumentLink(url=url, title=title, link_text=link_text, section=section)
+
+
+def _prose_label(heading: etree._Element) -> bool:
+    """A heading that ends in a colon and is followed straight by a paragraph without links ("Directions:" over
+    how to use the table below) labels that prose, not the documents after it; they stay under the heading above.
+    A colon heading followed straight by its list or table ("MEETING SCHEDULE:") still heads the documents."""
+    if not collapse(heading.text_content()).endswith(":"):
+        return False
+    following = heading.getnext()
+    while following is not None and not isinstance(following.tag, str):  # comments between
+        following = following.getnext()
+    return following is not None and following.tag == "p" and not following.xpath(".//a[@href]")
+
+
+def _feeds(document: etree._Element, base: str) -> frozenset[str]:
+    """The page's own news feeds, as its ``<link rel="alternate" type="application/rss+xml">`` (or Atom) declares
+    them: a link to one (an RSS icon beside the page title, ``/feed.xml``) subscribes to the site, it is no
+    document of the listing, whatever its ``.xml`` extension says."""
+    feeds = set()
+    for element in _FEED_LINKS(document):
+        url = canonical_url(element.get("href") or "", base)
+        if url:
+            feeds.add(url)
+    return frozenset(feeds)
 
 
 def _section_scope(heading: etree._Element, tag: str) -> etree._Element:
