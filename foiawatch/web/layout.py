@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from lxml import etree
 
+from ..archive.vocabulary import counted
 from ..config import AgencyConfig, DocumentRules, ListingRules
 from .html import collapse, parse_html
 from .parse import parse_listing, read_sitemap
@@ -101,8 +102,8 @@ def detect(body: bytes, url: str, ask: Ask | None = None, head_budget: int = 20,
     if document is None:
         assert sitemap is not None
         links, typed = sitemap.urls, set()
-        layout.findings.append(Finding("an XML sitemap", f"{len(sitemap.urls)} URL(s), {len(sitemap.sitemaps)} "
-                                       "further sitemap(s)"))
+        layout.findings.append(Finding("an XML sitemap", f"{counted(len(sitemap.urls), 'URL')}, "
+                                       f"{counted(len(sitemap.sitemaps), 'further sitemap')}"))
     else:
         links, typed = _content_links(document, url, chrome), _typed_links(document, url, chrome)
     documents, pages = _documents(links, typed, url, ask, head_budget, layout)
@@ -132,8 +133,9 @@ def _documents(links: list[str], typed: set[str], url: str, ask: Ask | None, hea
     """Which links are documents (the rules), and the URL templates whose links HEAD says are web pages."""
     extensions = sorted({extension(link) for link in links} & set(DOCUMENT_EXTENSIONS))
     patterns = [(pattern, why) for pattern, why in DOWNLOAD_SHAPES if any(re.search(pattern, u) for u in links)]
-    layout.findings += [Finding(f"documents with extension {e}", f"{sum(extension(u) == e for u in links)} "
-                                "link(s) on the page") for e in extensions]
+    layout.findings += [Finding(f"documents with extension {e}",
+                                f"{counted(sum(extension(u) == e for u in links), 'link')} on the page")
+                        for e in extensions]
     layout.findings += [Finding(f"download links: {why}", f"pattern {p!r}") for p, why in patterns]
     known = [u for u in links if extension(u) in extensions or any(re.search(p, u) for p, _ in patterns)
              or u in typed]
@@ -185,7 +187,8 @@ def _page_structure(body: bytes, url: str, document: etree._Element, chrome: set
     if pager:
         name, pages = pager
         listing = replace(listing, page_parameter=name)
-        layout.findings.append(Finding(f"pagination by ?{name}=N", f"{len(pages)} numbered link(s) to this page"))
+        layout.findings.append(Finding(f"pagination by ?{name}=N",
+                                       f"{counted(len(pages), 'numbered link')} to this page"))
     match = _PAGE_OF.search(collapse(document.text_content()))
     if match:
         layout.page_of = (int(match.group(1)), int(match.group(2)))
@@ -333,11 +336,11 @@ def _sections(body: bytes, url: str, config: AgencyConfig, findings: list[Findin
         single = [name for name, n in counts.items() if n == 1]
         if several and len(several) >= len(single) and not _repeated_label(body, selector):
             chosen.append(selector)
-            findings.append(Finding(f"sections: {selector}", f"{len(several)} heading(s) each over several "
+            findings.append(Finding(f"sections: {selector}", f"{counted(len(several), 'heading')} each over several "
                                     f"documents (e.g. “{several[0]}”)"))
         elif single and len(single) > len(several):
-            findings.append(Finding(f"not sections: {selector}", f"{len(single)} heading(s) over one document each: "
-                                    "items' own titles"))
+            findings.append(Finding(f"not sections: {selector}",
+                                    f"{counted(len(single), 'heading')} over one document each: items' own titles"))
     return ", ".join(chosen)
 
 
