@@ -394,6 +394,24 @@ def test_table_sort_links_are_not_pages() -> None:
 
 
 
+def test_a_pager_that_writes_the_filters_in_another_order_links_the_same_listing() -> None:
+    """A search engine's pager rewrites the query in its own order (the VA's bva_search.jsp links
+    ``DB=2016&DB=2017&RS=51`` from a request of ``RS=1&DB=2017&DB=2016``): the same filters, the same listing. A
+    link with other filters (one year) is still no page of it."""
+    from foiawatch.web.layout import detect
+
+    pager = "".join(f'<a href="/search.jsp?RPP=50&amp;DB=2016&amp;DB=2017&amp;RS={rs}">{n}</a>'
+                    for n, rs in ((2, 51), (3, 101)))
+    body = page(f'<main><a href="/files/a.txt">A</a><a href="/files/b.txt">B</a>{pager}'
+                '<a href="/search.jsp?RPP=50&amp;DB=2017">2017</a></main>')
+    here = "https://www.agency.gov/search.jsp?RPP=50&RS=1&DB=2017&DB=2016"
+    layout = detect(body, here)
+    assert layout.listing.page_parameter == "RS"
+    parsed = parse_listing(body, here, replace(config(), listing=layout.listing))
+    assert parsed.next_pages == ["https://www.agency.gov/search.jsp?RPP=50&DB=2016&DB=2017&RS=51",
+                                 "https://www.agency.gov/search.jsp?RPP=50&DB=2016&DB=2017&RS=101"]
+
+
 def test_wordpress_numbers_pages_in_the_path() -> None:
     """WordPress's pager (paginate_links) links /page/N of the listing, keeping its query; page 1 is the bare path.
     Another path or another query is not a page of this listing."""

@@ -412,7 +412,7 @@ def _further_pages(document: etree._Element, base: str, url: str, config: Agency
         if _path_page(parts, here_parts):
             next_pages[target] = None
         elif ((parts.netloc, parts.path) == (here_parts.netloc, here_parts.path) and numbers
-                and _without_page(parts.query, name) == here_filters):
+                and sorted(_without_page(parts.query, name)) == sorted(here_filters)):
             if set(numbers[0].split(",")) != {"0"}:
                 next_pages[target] = None
             elif not first_page:  # "?page=0" is the first page, which the library lists without the parameter
@@ -440,7 +440,9 @@ def _path_page(target: SplitResult, here: SplitResult) -> bool:
 
 
 def _without_page(query: str, name: str) -> list[tuple[str, str]]:
-    """The other parameters of a query: a numbered page link keeps them, a table-sort link changes them."""
+    """The other parameters of a query: a numbered page link keeps them, a table-sort link changes them. Compared
+    sorted: a search engine that writes its pager's query in its own order (``DB=1997&…&DB=2017&RS=51`` for a
+    request of ``RS=1&DB=2017&…&DB=1997``) links the same listing, the same filters in another order."""
     return [(key, value) for key, value in parse_qsl(query, keep_blank_values=True) if key != name]
 
 
