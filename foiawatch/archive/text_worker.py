@@ -76,6 +76,17 @@ _HTML_BLOCKS = frozenset(
 _HTML_CELLS = frozenset({"td", "th"})
 _WHITESPACE = re.compile(r"\s+")
 _EOF_WINDOW = 64 * 1024  # writers may append junk after %%EOF; the marker is looked for this far from the end
+# PDF syntax in a file whose first KiB has no %PDF- header: a PDF with a damaged header or none (a fuzzed or
+# mangled download), or one behind an HTML error page a server prepended. Such a file is a malformed PDF, never
+# plain text: its object syntax must not be archived as the document's words.
+_PDF_WINDOW = 64 * 1024
+_PDF_HEADER = re.compile(rb"%PDF-\d")
+_PDF_SYNTAX = re.compile(rb"\d+\s+\d+\s+obj\b|\btrailer\s*<<|\bstartxref\s+\d")
+# A text layer that decodes to control or private-use characters is a font without a usable Unicode map: what
+# pypdf reads from it is glyph numbers, not words. Such a page is read like a scan (rendered and OCR'd).
+_UNDECODED = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]")
+_MIN_UNDECODED = 3
+MAX_ERROR_CHARS = 200
 # Titles that say nothing: empty stand-ins, and the file or template name a tool put there.
 _PLACEHOLDER_TITLE = re.compile(r"(?i)^(?:untitled|title|document\d*|microsoft word - .*|.*\.(?:docx?|pdf|tmp))$")
 
@@ -185,7 +196,21 @@ def extract(path: Path, declared_mimetype: str | None, max_chars: int,
             ocr: ocr_images.OcrSettings | None = None, timeout: float = 30.0, progress: Progress = _quiet,
             ) -> Extraction:
     """Extract the text of one file in this process (no isolation: only a worker should call it). Without ``ocr``
-    (or without Tesseract in it) scans are ``needs_ocr``; ``timeout`` bounds each OCR page's Tesseract run."""
+    (or without Tesseract in it) scans are ``needs_ocr``; ``timeout`` bounds each OCR page's Tesseract run.
+    The error (or warning) is one line of at most ``MAX_ERROR_CHARS``, whatever a parser's message was."""
+    extraction = _extract(path, declared_mimetype, max_chars, ocr, timeout, progress)
+    return replace(extraction, error=one_line(extraction.error)) if extraction.error else extraction
+
+
+def one_line(message: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """A message fit for a ``texts.error`` cell and a log line: parsers' messages can span lines (a nested
+    exception, a dump of a bad token) or run long."""
+    message = _WHITESPACE.sub(" ", message).strip()
+    return message if len(message) <= limit else message[:limit - 1].rstrip() + "…"
+
+
+def _extract(path: Path, declared_mimetype: str | None, max_chars: int, ocr: ocr_images.OcrSettings | None,
+             timeout: float, progress: Progress) -> Extraction:
     ocr = ocr or ocr_images.OcrSettings(None, unavailable="OCR was not asked for")
     try:
         with open(path, "rb") as handle:
@@ -202,6 +227,12 @@ def extract(path: Path, declared_mimetype: str | None, max_chars: int,
     for signature, kind in _BINARY_SIGNATURES:
         if head.startswith(signature):
             return _extract_binary(kind, path, max_chars, _Ocr(ocr, timeout, progress))
+    if _pdf_syntax(data[:_PDF_WINDOW]):
+        try:
+            with open(path, "rb") as handle:
+                return _extract_pdf(path, handle, max_chars, _Ocr(ocr, timeout, progress))
+        except OSError as error:
+            return Extraction(TextStatus.FAILED, error=f"cannot read file: {error}")
     if _is_html(head, declared_mimetype):
         return _extract_html(data, max_chars)
     if b"\x00" in head and not head.startswith(_BOMS):
@@ -210,6 +241,12 @@ def extract(path: Path, declared_mimetype: str | None, max_chars: int,
     capped = _Capped(max_chars)
     capped.add(delimited_text(text, declared_mimetype) or text)
     return capped.result()
+
+
+def _pdf_syntax(window: bytes) -> bool:
+    """PDF objects after a %PDF- header further in than the first KiB, or, with no header at all, from the start."""
+    header = _PDF_HEADER.search(window)
+    return bool(_PDF_SYNTAX.search(window, header.end() if header else 0, len(window) if header else 4096))
 
 
 def _extract_binary(kind: str, path: Path, max_chars: int, ocr: _Ocr) -> Extraction:
@@ -259,10 +296,7 @@ def _extract_pdf(path: Path, handle: BinaryIO, max_chars: int, ocr: _Ocr) -> Ext
     if cut_short:  # pypdf gives up on a file without the marker; with one appended it reads what is there
         source = io.BytesIO(handle.read() + b"\n%%EOF\n")
     try:
-        reader = pypdf.PdfReader(source)
-        if reader.is_encrypted and not _decrypt(reader):
-            return Extraction(TextStatus.FAILED, error="encrypted PDF: password required")
-        pages, notes = _pages(reader)
+        reader, pages, notes = _open_pdf(source)
         if cut_short:
             if not pages:
                 return Extraction(TextStatus.FAILED, error=f"truncated PDF: no %%EOF marker at the end of its "
@@ -289,12 +323,20 @@ def _extract_pdf(path: Path, handle: BinaryIO, max_chars: int, ocr: _Ocr) -> Ext
             return Extraction(TextStatus.FAILED, pages=len(pages), error=f"{what}: {failures[0]}")
         if failures:
             notes.append(f"no text from {len(failures)} of {len(pages)} pages ({failures[0]})")
-        candidates = [index for index, text in enumerate(layer) if index not in failed and _scanned(pages[index], text)]
+        undecoded = {index for index, text in enumerate(layer) if index not in failed and _undecoded(text)}
+        candidates = [index for index, text in enumerate(layer)
+                      if index not in failed and (index in undecoded or _scanned(pages[index], text))]
         scans = _scanned_pages(path, candidates, len(pages), ocr) if candidates else _Scans()
         if scans.unread:
             return Extraction(TextStatus.NEEDS_OCR, pages=len(pages), error=_needs_ocr(
-                f"{len(scans.unread)} of {len(pages)} pages are scans without a text layer", ocr.settings))
+                _unread(scans.unread, undecoded, len(pages)), ocr.settings))
         notes += scans.notes
+        lost = [index for index in sorted(undecoded) if index not in scans.read]
+        if lost:
+            notes.append(f"{len(lost)} of {len(pages)} pages have a text layer that does not decode to words "
+                         f"(a font without a Unicode map), left out (first: page {lost[0] + 1})")
+        for index in undecoded:
+            layer[index] = ""  # glyph numbers are no one's words: OCR's reading stands alone, or nothing
         capped = _Capped(max_chars)
         info: list[Page] = []
         for index, text in enumerate(layer):
@@ -309,7 +351,9 @@ def _extract_pdf(path: Path, handle: BinaryIO, max_chars: int, ocr: _Ocr) -> Ext
         return Extraction(TextStatus.FAILED, error="encrypted PDF: password required")
     except LimitReachedError as error:
         what = f"truncated PDF: no %%EOF marker at the end of its {size:,} bytes; " if cut_short else ""
-        return Extraction(TextStatus.FAILED, error=f"{what}over pypdf's safety limits (decompression bomb?): {error}")
+        # Only a stream that inflates past the limits is a bomb; a page tree too deep is just too deep.
+        bomb = " (decompression bomb?)" if re.search(r"(?i)decompress|inflat|stream|bytes", str(error)) else ""
+        return Extraction(TextStatus.FAILED, error=f"{what}over pypdf's safety limits{bomb}: {_describe(error)}")
     except MemoryError:
         raise
     except Exception as error:  # pypdf raises everything from PdfReadError to KeyError on malformed input
@@ -322,6 +366,28 @@ def _scanned(page: pypdf.PageObject, text: str) -> bool:
     scant one (a Bates stamp, a page number) over an image."""
     letters = sum(char.isalnum() for char in text)
     return letters == 0 or letters < _MIN_LAYER_CHARS and _draws_image(page.get("/Resources"), depth=3)
+
+
+def _undecoded(text: str) -> bool:
+    """Whether a page's text layer is glyph codes rather than words: control or private-use characters (not
+    tabs or line breaks), at least ``_MIN_UNDECODED`` of them, one in twenty of its visible characters, and more
+    of them than spaces. A font whose codes are shifted maps even the space to a control code, so its words run
+    together; prose with some undecoded symbols (TeX math fonts without a Unicode map) still has its spaces, and
+    keeps its text layer."""
+    bad = len(_UNDECODED.findall(text))
+    return (bad >= _MIN_UNDECODED and bad * 20 >= sum(not char.isspace() for char in text)
+            and bad > text.count(" "))
+
+
+def _unread(unread: list[int], undecoded: set[int], total: int) -> str:
+    """Which pages wait for OCR, and why: scans, or text in fonts that do not say which letters they draw."""
+    garbled = sum(index in undecoded for index in unread)
+    if not garbled:
+        return f"{len(unread)} of {total} pages are scans without a text layer"
+    why = "have a text layer that does not decode to words (a font without a Unicode map)"
+    if garbled == len(unread):
+        return f"{len(unread)} of {total} pages {why}"
+    return f"{len(unread)} of {total} pages are scans without a text layer or {why}"
 
 
 def _draws_image(resources: Any, depth: int) -> bool:
@@ -463,6 +529,37 @@ def _pdf_title(reader: pypdf.PdfReader) -> str | None:
     if not title or _PLACEHOLDER_TITLE.match(title):
         return None
     return title
+
+
+def _open_pdf(source: BinaryIO) -> tuple[pypdf.PdfReader, list[pypdf.PageObject], list[str]]:
+    """The reader, the pages and warnings. When pypdf cannot open the file as its cross-reference table says (a
+    table that is missing, mangled or points at the wrong offsets; no ``startxref`` at all), the table is rebuilt
+    from the objects in the file, as viewers do: an appended ``startxref 0`` points pypdf at no table, and it scans.
+    The text is then flagged, since objects found by scanning may not be the ones the file meant."""
+    try:
+        return _read_pdf(source)
+    except (MemoryError, LimitReachedError, FileNotDecryptedError):
+        raise
+    except Exception as error:
+        source.seek(0)
+        try:
+            reader, pages, notes = _read_pdf(io.BytesIO(source.read() + b"\nstartxref\n0\n%%EOF\n"))
+        except (MemoryError, LimitReachedError, FileNotDecryptedError):
+            raise
+        except Exception:
+            raise error from None
+        if not pages:
+            raise error from None
+        return reader, pages, [f"cross-reference table unreadable ({_describe(error)}); the file's objects were "
+                               f"found by scanning it", *notes]
+
+
+def _read_pdf(source: BinaryIO) -> tuple[pypdf.PdfReader, list[pypdf.PageObject], list[str]]:
+    reader = pypdf.PdfReader(source)
+    if reader.is_encrypted and not _decrypt(reader):
+        raise FileNotDecryptedError("encrypted PDF: password required")
+    pages, notes = _pages(reader)
+    return reader, pages, notes
 
 
 def _decrypt(reader: pypdf.PdfReader) -> bool:
@@ -618,7 +715,7 @@ def main(argv: list[str] | None = None) -> int:
             replies.send_bytes(encode_reply(result, False))
             return 1
         except Exception as error:  # a bug in a parser: the file fails, the worker goes on
-            result = Extraction(TextStatus.FAILED, error=f"extraction error: {_describe(error)}")
+            result = Extraction(TextStatus.FAILED, error=one_line(f"extraction error: {_describe(error)}"))
         replies.send_bytes(encode_reply(result, True))
 
 
