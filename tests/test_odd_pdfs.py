@@ -109,7 +109,7 @@ def test_an_html_error_page_prepended_to_a_pdf(tmp_path):
 
 
 def test_long_multi_line_parser_messages_are_one_short_line(tmp_path):
-    from foiawatch.archive.text_worker import one_line
+    from foiawatch.archive.vocabulary import one_line
 
     assert one_line("bad token\n  at offset 12\n") == "bad token at offset 12"
     long = one_line("x " * 300)

@@ -9,13 +9,12 @@ copy recovered from the Wayback Machine.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..archive.vocabulary import EventKind, counted
+from ..archive.vocabulary import EventKind, counted, one_line
 
 SLACK_TEXT_LIMIT = 38_000  # Slack cuts message text at 40,000 characters
 DOCUMENT_LIST_LIMIT = 200  # document titles listed under one section_removed / outage_ended event
@@ -29,7 +28,6 @@ _KIND_PHRASES = {
     "outage_ended": ("outage ended", "outages ended"),
     "page_text_removed": ("page text deletion", "page text deletions"),
 }
-_SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -37,12 +35,6 @@ class Rendered:
     subject: str
     body: str  # plain text
     payload: dict[str, Any]  # the webhook's JSON
-
-
-def one_line(text: str, limit: int = 200) -> str:
-    """Whitespace (line breaks included) collapsed: scraped titles must not break a header or a list."""
-    text = _SPACE.sub(" ", text or "").strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _kind_phrase(kind: str, count: int) -> str:

@@ -44,7 +44,7 @@ from pypdf.generic import DictionaryObject, IndirectObject
 
 from . import ocr as ocr_images
 from .office import Refused, check_zip, delimited_text, docx_text, sheet_pages, zip_kind
-from .vocabulary import TextSource, TextStatus
+from .vocabulary import TextSource, TextStatus, one_line
 
 # Statuses of a ``texts`` row. On an "ok" row, ``error`` is a warning: the text is there but partial.
 PAGE_BREAK = "\f"  # between PDF pages, as pdftotext does; str.splitlines() treats it as a line break
@@ -199,14 +199,7 @@ def extract(path: Path, declared_mimetype: str | None, max_chars: int,
     (or without Tesseract in it) scans are ``needs_ocr``; ``timeout`` bounds each OCR page's Tesseract run.
     The error (or warning) is one line of at most ``MAX_ERROR_CHARS``, whatever a parser's message was."""
     extraction = _extract(path, declared_mimetype, max_chars, ocr, timeout, progress)
-    return replace(extraction, error=one_line(extraction.error)) if extraction.error else extraction
-
-
-def one_line(message: str, limit: int = MAX_ERROR_CHARS) -> str:
-    """A message fit for a ``texts.error`` cell and a log line: parsers' messages can span lines (a nested
-    exception, a dump of a bad token) or run long."""
-    message = _WHITESPACE.sub(" ", message).strip()
-    return message if len(message) <= limit else message[:limit - 1].rstrip() + "…"
+    return replace(extraction, error=one_line(extraction.error, MAX_ERROR_CHARS)) if extraction.error else extraction
 
 
 def _extract(path: Path, declared_mimetype: str | None, max_chars: int, ocr: ocr_images.OcrSettings | None,

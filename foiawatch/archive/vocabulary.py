@@ -7,6 +7,7 @@ back compare equal to them, and a word can never mean two things: a fetch that `
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -174,3 +175,13 @@ class FailureKind(StrEnum):
 def counted(number: int, noun: str, plural: str | None = None) -> str:
     """"1 crawl", "2 crawls": counts in the words people read (summaries, alerts, pages), never "2 crawl(s)"."""
     return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
+
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def one_line(text: str | None, limit: int = 200) -> str:
+    """Whitespace (line breaks included) collapsed and the length capped: scraped titles in a header or a list, and
+    parsers' messages (a nested exception, a dump of a bad token) in an error cell or a log line."""
+    text = _WHITESPACE.sub(" ", text or "").strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
