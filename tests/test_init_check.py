@@ -201,3 +201,13 @@ def test_a_word_that_differs_from_link_to_link_is_no_kind() -> None:
     layout = detect(_listing(f"<ul>{links}</ul>"), "https://www.agency.gov/board",
                     ask=lambda url: "application/pdf" if "getdoc.php" in url else "text/html")
     assert is_document_url("https://www.agency.gov/getdoc.php?id=9&name=charter", layout.documents)
+
+
+def test_page_x_of_y_is_a_page_count_not_a_result_count() -> None:
+    """"Page 1 of 34" says how many listing pages there are; "Page 1 of 806257 results" (a search engine's
+    results line) does not."""
+    from foiawatch.web.layout import detect
+
+    links = '<a href="/a.pdf">A</a><a href="/b.pdf">B</a>'
+    assert detect(_listing(links, "<p>Page 2 of 1,204</p>"), "https://www.agency.gov/lib").page_of == (2, 1204)
+    assert detect(_listing(links, "<p>Page 1 of 806257 results</p>"), "https://www.agency.gov/lib").page_of is None

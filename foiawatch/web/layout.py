@@ -29,7 +29,7 @@ from lxml import etree
 
 from ..archive.vocabulary import counted
 from ..config import AgencyConfig, DocumentRules, ListingRules
-from .html import collapse, parse_html
+from .html import collapse, parse_html, visible_text
 from .parse import parse_listing, read_sitemap
 from .urls import canonical_url, extension, is_document_url
 
@@ -54,7 +54,9 @@ DOCUMENT_TYPES = re.compile(r"(?i)^(?:application/(?:pdf|msword|vnd\.|zip|x-zip|
                             r"|audio/|video/|text/csv|text/plain)")
 _MENU_NAME = re.compile(r"(?i)menu|^(?:side|sub|left|local|section)[-_]?nav|^nav(?:bar|igation)?$|breadcrumb")
 _CSS_NAME = re.compile(r"-?[_a-zA-Z][_a-zA-Z0-9-]*")
-_PAGE_OF = re.compile(r"(?i)\bpage\s+(\d+)\s+of\s+(\d+)\b")
+# "Page 1 of 34", not "Page 1 of 806257 results" (a count of results, whatever the page size).
+_PAGE_OF = re.compile(r"(?i)\bpage\s+(\d+)\s+of\s+([\d,]+)\b(?!\s*(?:results?|items?|records?|documents?|matches|hits|"
+                      r"entries|files|opinions|decisions))")
 _DIGITS = re.compile(r"\d+")
 # A query parameter named for a year (year=2023, fileYear=2025, yr=2024) picks a year's listing: a filter, however
 # numeric its values, not the pages of this one.
@@ -189,9 +191,9 @@ def _page_structure(body: bytes, url: str, document: etree._Element, chrome: set
         listing = replace(listing, page_parameter=name)
         layout.findings.append(Finding(f"pagination by ?{name}=N",
                                        f"{counted(len(pages), 'numbered link')} to this page"))
-    match = _PAGE_OF.search(collapse(document.text_content()))
+    match = _PAGE_OF.search(visible_text(document))  # text nodes apart: "…Title</a><p>Page 2 of 9"
     if match:
-        layout.page_of = (int(match.group(1)), int(match.group(2)))
+        layout.page_of = (int(match.group(1)), int(match.group(2).replace(",", "")))
         layout.findings.append(Finding(f"page {match.group(1)} of {match.group(2)}", "said on the page"))
     return listing
 
