@@ -31,7 +31,7 @@ from ..archive.vocabulary import counted
 from ..config import AgencyConfig, DocumentRules, ListingRules
 from .html import collapse, parse_html, visible_text
 from .parse import parse_listing, read_sitemap
-from .urls import canonical_url, extension, is_document_url
+from .urls import canonical_url, extension, is_document_url, query_values
 
 DOCUMENT_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "csv", "zip", "txt", "rtf", "ppt", "pptx", "odt", "ods",
                        "odp", "xml", "json", "wpd", "mp3", "mp4", "m4a", "wav")
@@ -357,7 +357,7 @@ def _repeated_label(body: bytes, selector: str) -> bool:
 def _pagination(document: etree._Element, url: str, chrome: set[etree._Element]) -> tuple[str, list[str]] | None:
     """The parameter numbered links to this same page differ in, and those links."""
     here = urlsplit(canonical_url(url) or url)
-    own = _parameters(here.query)
+    own = query_values(here.query)
     votes: defaultdict[str, set[str]] = defaultdict(set)
     for anchor in document.iter("a"):
         target = canonical_url(anchor.get("href") or "", url)
@@ -366,7 +366,7 @@ def _pagination(document: etree._Element, url: str, chrome: set[etree._Element])
         parts = urlsplit(target)
         if (parts.netloc, parts.path) != (here.netloc, here.path):
             continue
-        query = _parameters(parts.query)
+        query = query_values(parts.query)
         changed = [key for key in set(query) | set(own) if query.get(key) != own.get(key)]
         if (len(changed) == 1 and len(values := query.get(changed[0], [])) == 1
                 and re.fullmatch(r"\d+(?:,\d+)*", values[0]) and not _YEAR_PARAMETER.search(changed[0])):
@@ -375,15 +375,6 @@ def _pagination(document: etree._Element, url: str, chrome: set[etree._Element])
         return None
     name, pages = max(votes.items(), key=lambda item: len(item[1]))
     return (name, sorted(pages)) if len(pages) >= 1 else None
-
-
-def _parameters(query: str) -> dict[str, list[str]]:
-    """A query's values by parameter, every value of a repeated one (``DB=2017&DB=2016``) and in sorted order:
-    a pager that writes the same filters in another order links the same listing."""
-    values: defaultdict[str, list[str]] = defaultdict(list)
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        values[key].append(value)
-    return {key: sorted(found) for key, found in values.items()}
 
 
 def _select_all(document: etree._Element, selectors: Iterable[str]) -> set[etree._Element]:

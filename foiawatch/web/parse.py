@@ -22,7 +22,7 @@ from lxml import etree
 from ..config import AgencyConfig
 from .answers import block_reason, says_not_found
 from .html import NEVER_VISIBLE, WHITESPACE, collapse, looks_like_html, parse_html
-from .urls import canonical_url, is_document_url
+from .urls import canonical_url, is_document_url, query_values
 
 # Verdicts of classify_response.
 OK, GONE, BLOCKED, ERROR, NOT_FOUND_PAGE = "ok", "gone", "blocked", "error", "not_found_page"
@@ -384,7 +384,7 @@ def _further_pages(document: etree._Element, base: str, url: str, config: Agency
     here = canonical_url(url) or url
     here_parts = urlsplit(here)
     name = config.listing.page_parameter
-    here_filters = _without_page(here_parts.query, name)
+    here_filters = query_values(here_parts.query, leave_out=name)
     first_page = name not in dict(parse_qsl(here_parts.query))
     listing = config.listing
 
@@ -412,7 +412,7 @@ def _further_pages(document: etree._Element, base: str, url: str, config: Agency
         if _path_page(parts, here_parts):
             next_pages[target] = None
         elif ((parts.netloc, parts.path) == (here_parts.netloc, here_parts.path) and numbers
-                and sorted(_without_page(parts.query, name)) == sorted(here_filters)):
+                and query_values(parts.query, leave_out=name) == here_filters):
             if set(numbers[0].split(",")) != {"0"}:
                 next_pages[target] = None
             elif not first_page:  # "?page=0" is the first page, which the library lists without the parameter
@@ -440,9 +440,7 @@ def _path_page(target: SplitResult, here: SplitResult) -> bool:
 
 
 def _without_page(query: str, name: str) -> list[tuple[str, str]]:
-    """The other parameters of a query: a numbered page link keeps them, a table-sort link changes them. Compared
-    sorted: a search engine that writes its pager's query in its own order (``DB=1997&…&DB=2017&RS=51`` for a
-    request of ``RS=1&DB=2017&…&DB=1997``) links the same listing, the same filters in another order."""
+    """The other parameters of a query, in its order (the first page's URL is built from them)."""
     return [(key, value) for key, value in parse_qsl(query, keep_blank_values=True) if key != name]
 
 

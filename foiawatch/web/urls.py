@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit, urlunsplit
 
 from ..config import DocumentRules
 
@@ -50,6 +50,17 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
     path = _encode(_remove_dot_segments(parts.path or "/"), _PATH_SAFE)
     query = _encode(parts.query, _QUERY_SAFE)
     return urlunsplit((scheme, host, path, query, ""))
+
+
+def query_values(query: str, *, leave_out: str = "") -> dict[str, list[str]]:
+    """A query's values by parameter (``leave_out`` left out), every value of a repeated one kept (``DB=2017&DB=2016``)
+    and sorted: a pager that writes the same filters in another order links the same listing. (A URL's identity
+    keeps its order: this only tells whether two links name the same listing.)"""
+    values: dict[str, list[str]] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key != leave_out:
+            values.setdefault(key, []).append(value)
+    return {key: sorted(found) for key, found in values.items()}
 
 
 def is_document_url(url: str, rules: DocumentRules) -> bool:
