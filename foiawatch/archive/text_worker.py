@@ -212,20 +212,17 @@ def _extract(path: Path, declared_mimetype: str | None, max_chars: int, ocr: ocr
                 return Extraction(TextStatus.FAILED, error="empty file (0 bytes)")
             if b"%PDF-" in head and not _is_html(head, None):
                 return _extract_pdf(path, handle, max_chars, _Ocr(ocr, timeout, progress))
-            # UTF-8 needs at most 4 bytes a character: reading more than that can only be truncated away.
-            handle.seek(0)
-            data = handle.read(max_chars * 4 + 4)
+            binary = next((kind for signature, kind in _BINARY_SIGNATURES if head.startswith(signature)), None)
+            if binary is None:  # a file read as text: the whole of what can be kept, not a workbook's or an image's
+                # UTF-8 needs at most 4 bytes a character: reading more than that can only be truncated away.
+                handle.seek(0)
+                data = handle.read(max_chars * 4 + 4)
+                if _pdf_syntax(data[:_PDF_WINDOW]):
+                    return _extract_pdf(path, handle, max_chars, _Ocr(ocr, timeout, progress))
     except OSError as error:
         return Extraction(TextStatus.FAILED, error=f"cannot read file: {error}")
-    for signature, kind in _BINARY_SIGNATURES:
-        if head.startswith(signature):
-            return _extract_binary(kind, path, max_chars, _Ocr(ocr, timeout, progress))
-    if _pdf_syntax(data[:_PDF_WINDOW]):
-        try:
-            with open(path, "rb") as handle:
-                return _extract_pdf(path, handle, max_chars, _Ocr(ocr, timeout, progress))
-        except OSError as error:
-            return Extraction(TextStatus.FAILED, error=f"cannot read file: {error}")
+    if binary is not None:
+        return _extract_binary(binary, path, max_chars, _Ocr(ocr, timeout, progress))
     if _is_html(head, declared_mimetype):
         return _extract_html(data, max_chars)
     if b"\x00" in head and not head.startswith(_BOMS):
